@@ -1,0 +1,65 @@
+//! `/api/auth/…`: login, logout, logoutall, profile, change-password, with Knox's
+//! request and response shapes.
+
+use super::allow;
+use crate::app::App;
+use crate::auth::{self, authenticate};
+use crate::error::{ApiError, FieldErrors};
+use crate::http::{Request, Response};
+use serde_json::{json, Map, Value};
+
+pub fn route(app: &App, req: &Request, rest: &str) -> Result<Response, ApiError> {
+    match rest {
+        "login/" => allow(req, &["POST"]).and_then(|_| login(app, req)),
+        "logout/" => {
+            allow(req, &["POST"])?;
+            auth::logout(app, &authenticate(app, req)?)?;
+            Ok(Response::no_content())
+        }
+        "logoutall/" => {
+            allow(req, &["POST"])?;
+            auth::logout_all(app, &authenticate(app, req)?)?;
+            Ok(Response::no_content())
+        }
+        "profile/" => {
+            allow(req, &["GET"])?;
+            Ok(Response::json(200, &authenticate(app, req)?.user.to_json()))
+        }
+        "change-password/" => allow(req, &["PUT", "POST"]).and_then(|_| change_password(app, req)),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// The string members `names` of a JSON body, all required.
+pub fn required_strings<'a>(body: &'a Map<String, Value>, names: &[&str]) -> Result<Vec<&'a str>, ApiError> {
+    let mut errors = FieldErrors::default();
+    let mut out = Vec::new();
+    for n in names {
+        match body.get(*n) {
+            Some(Value::String(s)) if !s.is_empty() => out.push(s.as_str()),
+            Some(Value::String(_)) | None | Some(Value::Null) => errors.add(n, "This field is required."),
+            Some(_) => errors.add(n, "Must be a string."),
+        }
+    }
+    errors.check()?;
+    Ok(out)
+}
+
+fn login(app: &App, req: &Request) -> Result<Response, ApiError> {
+    let body = req.json_object()?;
+    let v = required_strings(&body, &["username", "password"])?;
+    let grant = auth::login(app, v[0], v[1], req.peer.ip())?;
+    Ok(Response::json(
+        200,
+        &json!({"token": grant.token, "expiry": grant.expiry, "user": grant.user.to_json()}),
+    )
+    .header("Cache-Control", "no-store"))
+}
+
+fn change_password(app: &App, req: &Request) -> Result<Response, ApiError> {
+    let who = authenticate(app, req)?;
+    let body = req.json_object()?;
+    let v = required_strings(&body, &["current_password", "new_password"])?;
+    auth::change_password(app, &who, v[0], v[1])?;
+    Ok(Response::json(200, &json!({"detail": "Password changed; your other sessions were logged out."})))
+}

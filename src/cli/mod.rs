@@ -1,0 +1,117 @@
+//! The command line: `serve`, `user …`, `backup`, `check`, `demo-db`. Each command
+//! returns `Result<(), String>`; `main` prints the error as one sentence on stderr and
+//! exits non-zero, never with a panic trace.
+
+mod backup;
+pub mod check;
+mod serve;
+mod user;
+
+use crate::config::{PasswordPolicy, Settings};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "royal-care", version, about = "Live scheduling server for a home-service massage clinic.")]
+pub struct Cli {
+    /// The database file [default: ./royal-care.db, or ./royal-care-demo.db with --demo].
+    #[arg(long, global = true, env = "ROYAL_CARE_DB")]
+    pub db: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve(Settings),
+    /// Manage staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Write a consistent copy of the database to FILE, also while the server runs.
+    Backup { file: PathBuf },
+    /// Check a running server end to end: log in, open the live socket, read the first message.
+    Check {
+        /// The server's address, e.g. http://127.0.0.1:8000
+        url: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// Build the example database (demo staff, clients, services, a day of appointments) at FILE.
+    DemoDb { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a staff account; the password is asked twice, or read as one line from stdin.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = ["operator", "therapist", "driver"])]
+        role: String,
+        #[arg(long, default_value = "")]
+        first_name: String,
+        #[arg(long, default_value = "")]
+        last_name: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[command(flatten)]
+        hashing: PasswordPolicy,
+    },
+    /// Set a new password for USERNAME and end all their sessions.
+    Passwd {
+        username: String,
+        #[command(flatten)]
+        hashing: PasswordPolicy,
+    },
+    /// Deactivate USERNAME: they can no longer log in, and their open sessions and sockets end.
+    Deactivate { username: String },
+    /// List staff accounts.
+    List,
+}
+
+pub const DEFAULT_DB: &str = "royal-care.db";
+pub const DEFAULT_DEMO_DB: &str = "royal-care-demo.db";
+
+/// Parses the command line, runs the command, and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_logging();
+    let db = cli.db.clone();
+    let result = match cli.command {
+        Command::Serve(settings) => serve::run(db, settings),
+        Command::User(cmd) => user::run(&db.unwrap_or_else(|| DEFAULT_DB.into()), cmd),
+        Command::Backup { file } => backup::run(&db.unwrap_or_else(|| DEFAULT_DB.into()), &file),
+        Command::Check { url, username } => check::run(&url, &username),
+        Command::DemoDb { file } => crate::scheduling::demo::build(&file),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            1
+        }
+    }
+}
+
+fn init_logging() {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+    // A panic in a connection thread ends that connection; log it as one line.
+    std::panic::set_hook(Box::new(|info| {
+        log::error!("internal error (a thread panicked): {info}");
+    }));
+}
+
+/// Opens an existing database for a maintenance command; refuses to create one by accident.
+pub(crate) fn open_existing(db: &std::path::Path) -> Result<crate::store::Store, String> {
+    if !db.exists() {
+        return Err(format!(
+            "there is no database at {}; give the right --db (or ROYAL_CARE_DB), or start the server once to create it.",
+            db.display()
+        ));
+    }
+    crate::store::Store::open(db)
+}

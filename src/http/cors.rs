@@ -1,0 +1,53 @@
+//! Which browser origins may call the API and open WebSockets: the server's own origin
+//! (the built-in UI) and those listed in `ROYAL_CARE_ALLOWED_ORIGINS`. One rule for REST
+//! (CORS headers) and WebSocket handshakes (403 for a foreign `Origin`).
+
+use super::{Request, Response};
+use crate::app::App;
+
+/// True when the request has no `Origin` (not a browser) or an allowed one.
+pub fn origin_allowed(app: &App, req: &Request) -> bool {
+    match req.header("origin") {
+        None => true,
+        Some(origin) => is_allowed(app, req, origin),
+    }
+}
+
+fn is_allowed(app: &App, req: &Request, origin: &str) -> bool {
+    if app.settings.allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    // Same origin: the Origin's host:port is the Host the browser connected to.
+    let host = req.header("host").unwrap_or("");
+    let stripped = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+    matches!(stripped, Some(h) if !host.is_empty() && h.eq_ignore_ascii_case(host))
+}
+
+/// A CORS preflight (`OPTIONS` with `Access-Control-Request-Method`), answered here.
+pub fn preflight(app: &App, req: &Request) -> Option<Response> {
+    if req.method() != "OPTIONS" || req.header("access-control-request-method").is_none() {
+        return None;
+    }
+    let origin = req.header("origin")?;
+    let resp = Response::empty(204).header("Vary", "Origin");
+    if !is_allowed(app, req, origin) {
+        return Some(resp);
+    }
+    Some(
+        resp.header("Access-Control-Allow-Origin", origin)
+            .header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+            .header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
+            .header("Access-Control-Max-Age", "600"),
+    )
+}
+
+/// Adds the CORS headers to an answer for an allowed cross-origin caller.
+pub fn decorate(app: &App, req: &Request, resp: Response) -> Response {
+    match req.header("origin") {
+        Some(origin) if is_allowed(app, req, origin) => resp
+            .header("Access-Control-Allow-Origin", origin)
+            .header("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate")
+            .header("Vary", "Origin"),
+        _ => resp,
+    }
+}

@@ -1,0 +1,244 @@
+//! Test harness shared by the integration tests: starts the real `royal-care` binary on a
+//! free port with a fresh database file in a temp dir, keeps its log, and talks to it
+//! over real sockets. Nothing here mocks the server.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_royal-care");
+/// Test accounts' password hashing: fast, and allowed only through the explicit test flag.
+pub const TEST_ITERATIONS: &str = "1000";
+pub const PASSWORD: &str = "correct-horse-1";
+
+pub struct Server {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub db: PathBuf,
+    log: Arc<Mutex<String>>,
+    log_lines: Arc<Mutex<mpsc::Receiver<String>>>,
+}
+
+/// The environment every test command gets (fast hashes, quiet colours).
+pub fn base_env(cmd: &mut Command) -> &mut Command {
+    cmd.env("ROYAL_CARE_PASSWORD_ITERATIONS", TEST_ITERATIONS)
+        .env("ROYAL_CARE_INSECURE_FAST_HASHES_FOR_TESTS", "1")
+        .env("RUST_LOG", "info")
+        .env("RUST_LOG_STYLE", "never")
+        .env_remove("ROYAL_CARE_DB")
+}
+
+impl Server {
+    pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra `ROYAL_CARE_*` settings, e.g. `[("ROYAL_CARE_MAX_BODY_BYTES", "100")]`.
+    pub fn start_with(env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("royal-care.db");
+        Self::start_in(dir, db, env)
+    }
+
+    /// Starts a server on an existing database file (e.g. after a kill -9).
+    pub fn start_in(dir: tempfile::TempDir, db: PathBuf, env: &[(&str, &str)]) -> Server {
+        let mut cmd = Command::new(BIN);
+        base_env(&mut cmd).arg("--db").arg(&db).args(["serve", "--addr", "127.0.0.1:0"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let log2 = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                log2.lock().unwrap().push_str(&line);
+                log2.lock().unwrap().push('\n');
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let addr = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.split("listening on http://").nth(1) {
+                        break rest.trim_end_matches('/').parse().unwrap();
+                    }
+                }
+                Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap()),
+            }
+        };
+        Server { child, addr, dir, db, log, log_lines: Arc::new(Mutex::new(rx)) }
+    }
+
+    /// Everything the server logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line containing `needle` appears (after those already read).
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        if self.log().contains(needle) {
+            return true;
+        }
+        let rx = self.log_lines.lock().unwrap();
+        let deadline = Instant::now() + timeout;
+        loop {
+            match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+                Ok(l) if l.contains(needle) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
+    /// Runs the binary's CLI on this server's database; returns (exit ok, stdout, stderr).
+    pub fn cli(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
+        run_cli(&self.db, args, stdin)
+    }
+
+    /// Adds a user through the CLI (the way an administrator does); returns nothing.
+    pub fn add_user(&self, username: &str, role: &str) {
+        let (ok, out, err) = self.cli(&["user", "add", "--username", username, "--role", role, "--email", &format!("{username}@example.org")], PASSWORD);
+        assert!(ok, "user add failed: {out} {err}");
+    }
+
+    /// Logs in with `PASSWORD`; returns the token.
+    pub fn login(&self, username: &str) -> String {
+        let (s, v) = self.call("POST", "/api/auth/login/", None, Some(&serde_json::json!({"username": username, "password": PASSWORD})));
+        assert_eq!(s, 200, "login failed: {v}");
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    /// Adds a user and logs them in; returns the token.
+    pub fn user(&self, username: &str, role: &str) -> String {
+        self.add_user(username, role);
+        self.login(username)
+    }
+
+    /// One JSON request on a fresh connection; returns (status, body as JSON or Null).
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        let r = self.request(method, path, token, body.map(|b| b.to_string()).as_deref(), &[]);
+        (r.status, r.json())
+    }
+
+    /// One request with extra headers on a fresh connection.
+    pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> HttpResponse {
+        let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
+        if let Some(t) = token {
+            raw.push_str(&format!("Authorization: Token {t}\r\n"));
+        }
+        for (k, v) in headers {
+            raw.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some(b) = body {
+            raw.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}", b.len()));
+        } else {
+            raw.push_str("\r\n");
+        }
+        self.raw(raw.as_bytes())
+    }
+
+    /// Sends raw bytes on a fresh connection and reads the whole answer.
+    pub fn raw(&self, bytes: &[u8]) -> HttpResponse {
+        let mut s = self.connect();
+        s.write_all(bytes).unwrap();
+        read_response(&mut s).expect("no HTTP response")
+    }
+
+    pub fn connect(&self) -> TcpStream {
+        let s = TcpStream::connect(self.addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        s
+    }
+
+    /// SIGKILL, no chance to flush anything.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for exit; returns the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        unsafe_kill(self.child.id(), "TERM");
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unsafe_kill(pid: u32, sig: &str) {
+    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+}
+
+pub fn run_cli(db: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut cmd = Command::new(BIN);
+    base_env(&mut cmd).arg("--db").arg(db).args(args);
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    let line = format!("{stdin}\n");
+    let _ = input.write_all(line.as_bytes());
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into()
+    }
+}
+
+/// Reads one response (head + Content-Length body) from `s`. `None` if the connection
+/// closed before a status line.
+pub fn read_response(s: &mut impl Read) -> Option<HttpResponse> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => return None,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_string();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+        .collect();
+    let len: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let mut body = vec![0u8; len];
+    s.read_exact(&mut body).ok()?;
+    Some(HttpResponse { status, headers, body })
+}
