@@ -52,12 +52,14 @@ impl App {
     /// Starts the maintenance loop on its own thread.
     pub fn start_maintenance(self: &Arc<Self>) {
         let app = self.clone();
-        let _ = std::thread::Builder::new().name("maintenance".into()).spawn(move || {
-            while !app.is_shutting_down() {
-                app.maintain();
-                std::thread::sleep(MAINTENANCE_EVERY);
-            }
-        });
+        let _ = std::thread::Builder::new()
+            .name("maintenance".into())
+            .spawn(move || {
+                while !app.is_shutting_down() {
+                    app.maintain();
+                    std::thread::sleep(MAINTENANCE_EVERY);
+                }
+            });
     }
 
     /// One round of housekeeping; failures are logged and retried next round.

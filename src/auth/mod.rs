@@ -48,14 +48,20 @@ pub struct HashGate {
 
 impl HashGate {
     pub fn new(permits: usize) -> Self {
-        HashGate { free: Mutex::new(permits.max(1)), cv: Condvar::new() }
+        HashGate {
+            free: Mutex::new(permits.max(1)),
+            cv: Condvar::new(),
+        }
     }
 
     /// Runs `f` while holding one permit; 503 if none frees up in time.
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> Result<T, ApiError> {
         {
             let guard = self.free.lock().unwrap_or_else(|p| p.into_inner());
-            let (mut free, timeout) = self.cv.wait_timeout_while(guard, HASH_WAIT, |f| *f == 0).unwrap_or_else(|p| p.into_inner());
+            let (mut free, timeout) = self
+                .cv
+                .wait_timeout_while(guard, HASH_WAIT, |f| *f == 0)
+                .unwrap_or_else(|p| p.into_inner());
             if timeout.timed_out() && *free == 0 {
                 return Err(ApiError::busy());
             }
@@ -76,8 +82,13 @@ pub struct Logins {
 
 impl Logins {
     pub fn new() -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Logins { throttle: throttle::Throttle::default(), gate: HashGate::new(cores) }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        Logins {
+            throttle: throttle::Throttle::default(),
+            gate: HashGate::new(cores),
+        }
     }
 }
 
@@ -88,7 +99,11 @@ impl Default for Logins {
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::new(401, "authentication_failed", "Your session has ended or the token is not valid; log in again.")
+    ApiError::new(
+        401,
+        "authentication_failed",
+        "Your session has ended or the token is not valid; log in again.",
+    )
 }
 
 /// The token in `Authorization: Token <token>` (scheme case-insensitive), if any.
@@ -118,7 +133,9 @@ pub fn authenticate_token(app: &App, token: &str) -> Result<Principal, ApiError>
         let Some(row) = row else { return Ok(None) };
         Ok(users::get(c, row.user_id)?.map(|u| (u, row.expiry)))
     })?;
-    let Some((user, mut expiry)) = found else { return Err(invalid_token()) };
+    let Some((user, mut expiry)) = found else {
+        return Err(invalid_token());
+    };
     if expiry <= now || !user.is_active {
         return Err(invalid_token());
     }
@@ -127,11 +144,16 @@ pub fn authenticate_token(app: &App, token: &str) -> Result<Principal, ApiError>
         let renewed = Utc::now() + ChronoDuration::seconds(app.settings.token_ttl_secs as i64);
         if (renewed - current).num_seconds() > MIN_REFRESH_SECS {
             let renewed = crate::time::iso(renewed);
-            app.store.write(|tx| tokens::set_expiry(tx, &digest, &renewed))?;
+            app.store
+                .write(|tx| tokens::set_expiry(tx, &digest, &renewed))?;
             expiry = renewed;
         }
     }
-    Ok(Principal { user, digest, expiry })
+    Ok(Principal {
+        user,
+        digest,
+        expiry,
+    })
 }
 
 /// What a successful login gives: the plain token (shown once), its expiry, the user.
@@ -143,12 +165,21 @@ pub struct LoginGrant {
 
 /// Checks a username-or-email and password; see the module doc for the bounds.
 pub fn login(app: &App, login: &str, password: &str, addr: IpAddr) -> Result<LoginGrant, ApiError> {
-    let bad = || ApiError::new(401, "INVALID_LOGIN", "Unable to log in with the username and password given; check them and try again.");
+    let bad = || {
+        ApiError::new(
+            401,
+            "INVALID_LOGIN",
+            "Unable to log in with the username and password given; check them and try again.",
+        )
+    };
     let login = login.trim();
     if login.is_empty() || login.len() > MAX_LOGIN_LEN || password.len() > MAX_PASSWORD_LEN {
         return Err(bad());
     }
-    app.logins.throttle.check(login, addr).map_err(ApiError::throttled)?;
+    app.logins
+        .throttle
+        .check(login, addr)
+        .map_err(ApiError::throttled)?;
     let found = app.store.read(|c| users::by_login(c, login))?;
     let iterations = app.settings.hashing.password_iterations;
     let ok = app.logins.gate.run(|| match &found {
@@ -171,7 +202,11 @@ pub fn login(app: &App, login: &str, password: &str, addr: IpAddr) -> Result<Log
     app.logins.throttle.succeeded(login, addr);
     // Like Django: a hash made with fewer iterations than we use now is upgraded.
     let upgraded = match password::iterations_of(&hash) {
-        Some(n) if n < iterations => Some(app.logins.gate.run(|| password::hash(password, iterations))?),
+        Some(n) if n < iterations => Some(
+            app.logins
+                .gate
+                .run(|| password::hash(password, iterations))?,
+        ),
         _ => None,
     };
     let token = token::generate();
@@ -180,11 +215,25 @@ pub fn login(app: &App, login: &str, password: &str, addr: IpAddr) -> Result<Log
         if let Some(h) = &upgraded {
             users::set_password(tx, user.id, h)?;
         }
-        tokens::insert(tx, &token::digest(&token), token::token_key(&token), user.id, &expiry)?;
+        tokens::insert(
+            tx,
+            &token::digest(&token),
+            token::token_key(&token),
+            user.id,
+            &expiry,
+        )?;
         Ok(())
     })?;
-    log::info!("user {} ({}) logged in from {addr}", user.username, user.role);
-    Ok(LoginGrant { token, expiry, user })
+    log::info!(
+        "user {} ({}) logged in from {addr}",
+        user.username,
+        user.role
+    );
+    Ok(LoginGrant {
+        token,
+        expiry,
+        user,
+    })
 }
 
 /// Deletes tokens and tells the hub to close their sockets, in `tx`.
@@ -205,12 +254,18 @@ pub fn revoke(tx: &mut Tx, user_id: i64, digests: Option<Vec<String>>) -> rusqli
             json!({"user_id": user_id, "digests": ds})
         }
     };
-    tx.emit(EventDraft { kind: SESSION_REVOKED, appointment_id: None, audience: Audience::only([user_id]), payload })?;
+    tx.emit(EventDraft {
+        kind: SESSION_REVOKED,
+        appointment_id: None,
+        audience: Audience::only([user_id]),
+        payload,
+    })?;
     Ok(())
 }
 
 pub fn logout(app: &App, who: &Principal) -> Result<(), ApiError> {
-    app.store.write(|tx| revoke(tx, who.user.id, Some(vec![who.digest.clone()])))?;
+    app.store
+        .write(|tx| revoke(tx, who.user.id, Some(vec![who.digest.clone()])))?;
     Ok(())
 }
 
@@ -245,9 +300,17 @@ pub fn check_new_password(field: &str, username: &str, password: &str) -> Result
 }
 
 /// Changes the caller's password after checking the current one; ends their other sessions.
-pub fn change_password(app: &App, who: &Principal, current: &str, new: &str) -> Result<(), ApiError> {
+pub fn change_password(
+    app: &App,
+    who: &Principal,
+    current: &str,
+    new: &str,
+) -> Result<(), ApiError> {
     check_new_password("new_password", &who.user.username, new)?;
-    let stored = app.store.read(|c| users::password_hash(c, who.user.id))?.unwrap_or_default();
+    let stored = app
+        .store
+        .read(|c| users::password_hash(c, who.user.id))?
+        .unwrap_or_default();
     let iterations = app.settings.hashing.password_iterations;
     let (ok, new_hash) = app.logins.gate.run(|| {
         let ok = current.len() <= MAX_PASSWORD_LEN && password::verify(current, &stored);

@@ -47,7 +47,11 @@ fn accept(app: &Arc<App>, stream: TcpStream) {
     let slot = ConnSlot(app.clone());
     if live > app.settings.max_connections {
         drop(slot);
-        log::warn!("refused a connection from {}: {} connections open already", peer.ip(), live - 1);
+        log::warn!(
+            "refused a connection from {}: {} connections open already",
+            peer.ip(),
+            live - 1
+        );
         super::conn::refuse_busy(stream);
         return;
     }
