@@ -3,6 +3,7 @@
 // headless Chromium, and save screenshots. Nothing here mocks the server.
 
 import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -124,8 +125,9 @@ export async function shot(page, name) {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-export async function logIn(page, srv, username) {
-  await page.goto(srv.url + '/');
+// Logs in through the page; `via` is the server or a Cable in front of it.
+export async function logIn(page, via, username) {
+  await page.goto(via.url + '/');
   await page.fill('#username', username);
   await page.fill('#password', PASSWORD);
   await page.click('#login-form button[type=submit]');
@@ -154,4 +156,57 @@ export function today() {
   const d = new Date();
   const p = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+// A TCP relay in front of the server whose cable can be pulled: `cut()` drops every
+// connection through it (the browser sees its socket die, as with a lost Wi-Fi) and
+// refuses new ones until `restore()`. The page under test is loaded through it, so what
+// is exercised is the page's real reconnect code against a real network failure.
+export class Cable {
+  static async start(serverUrl) {
+    const { hostname, port } = new URL(serverUrl);
+    const cable = new Cable();
+    cable.server = net.createServer((client) => {
+      if (cable.isCut) {
+        client.destroy();
+        return;
+      }
+      const upstream = net.connect(Number(port), hostname);
+      cable.pairs.add(client);
+      cable.pairs.add(upstream);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        cable.pairs.delete(client);
+        cable.pairs.delete(upstream);
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise((resolve) => cable.server.listen(0, '127.0.0.1', resolve));
+    cable.url = `http://127.0.0.1:${cable.server.address().port}`;
+    return cable;
+  }
+
+  constructor() {
+    this.pairs = new Set();
+    this.isCut = false;
+  }
+
+  cut() {
+    this.isCut = true;
+    for (const s of this.pairs) s.destroy();
+    this.pairs.clear();
+  }
+
+  restore() {
+    this.isCut = false;
+  }
+
+  async close() {
+    this.cut();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
 }

@@ -94,6 +94,8 @@ function start(session) {
 function showConn({ state, attempt, retryAt }) {
   clearInterval(countdown);
   conn.dataset.state = state;
+  if (retryAt) conn.dataset.retryAt = String(retryAt);
+  else delete conn.dataset.retryAt;
   const text = conn.querySelector('.conn-text');
   const waitText = () => {
     const s = Math.max(0, Math.ceil((retryAt - Date.now()) / 1000));

@@ -38,7 +38,12 @@ export class LiveSocket {
       if (document.visibilityState === 'visible') this.reconnectNow('tab visible');
     };
     this.onOnline = () => this.reconnectNow('network back');
-    this.onOffline = () => this.setState('offline');
+    // Only a hint: a LAN or localhost server may still be reachable, so nothing is closed;
+    // the heartbeat finds out whether the socket still works.
+    this.onOffline = () => {
+      if (this.state !== 'live') this.setState('offline');
+      else this.sendHeartbeat();
+    };
     document.addEventListener('visibilitychange', this.onVisible);
     window.addEventListener('online', this.onOnline);
     window.addEventListener('offline', this.onOffline);
@@ -178,6 +183,8 @@ export class LiveSocket {
       return;
     }
     this.heartbeatDeadline = null;
+    // Any message proves the socket works (e.g. a heartbeat answer after "offline").
+    if (this.state !== 'live') this.setState('live');
     if (msg.type === 'initial_data') {
       this.seq = typeof msg.seq === 'number' ? msg.seq : this.seq;
       if (msg.epoch !== undefined && msg.epoch !== null) this.epoch = msg.epoch;
