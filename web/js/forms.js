@@ -214,14 +214,14 @@ const ACTION_FORMS = {
   review_rejection: (a) => ({
     content: [
       h('p', {}, `Reason given: ${a.rejection_reason || '(none)'}`),
-      field('Decision', 'action', select('action', [['accept', 'Accept: cancel the appointment'], ['deny', 'Deny: send it back as pending']], 'deny')),
+      field('Decision', 'decision', select('decision', [['accept', 'Accept: cancel the appointment'], ['deny', 'Deny: send it back as pending']], 'deny')),
     ],
-    read: (f) => ({ action: f.get('action'), decision: f.get('action') }),
+    read: (f) => ({ decision: f.get('decision') }),
   }),
   mark_payment_received: (a) => ({
     content: [
       h('div', { class: 'row' },
-        field('Method', 'payment_method', select('payment_method', [['cash', 'Cash'], ['card', 'Card'], ['gcash', 'GCash'], ['bank_transfer', 'Bank transfer']], a.payment_method || 'cash')),
+        field('Method', 'payment_method', select('payment_method', [['cash', 'Cash'], ['card', 'Card'], ['gcash', 'GCash'], ['maya', 'Maya'], ['bank_transfer', 'Bank transfer'], ['other', 'Other']], a.payment_method || 'cash')),
         field('Amount', 'payment_amount', h('input', { name: 'payment_amount', inputmode: 'decimal', value: a.total_price || a.payment_amount || '' }))),
     ],
     read: (f) => ({ payment_method: f.get('payment_method'), payment_amount: String(f.get('payment_amount') || '') }),
@@ -239,8 +239,11 @@ const ACTION_FORMS = {
     },
   }),
   cancel: () => ({
-    content: [h('p', {}, 'The therapist and driver are told at once. This cannot be undone.')],
-    read: () => ({}),
+    content: [
+      h('p', {}, 'The therapist and driver are told at once. This cannot be undone.'),
+      field('Reason (optional)', 'reason', h('input', { name: 'reason', autocomplete: 'off' })),
+    ],
+    read: (f) => (String(f.get('reason') || '').trim() ? { reason: String(f.get('reason')).trim() } : {}),
     danger: true,
     submitLabel: 'Cancel appointment',
   }),

@@ -120,8 +120,10 @@ export function clientName(a) {
 }
 
 export function therapistNames(a) {
-  const list = a.therapists_details?.length ? a.therapists_details : a.therapist_details ? [a.therapist_details] : [];
-  return list.map(personName).join(', ');
+  // The lead therapist, then any others of a group booking.
+  const list = [a.therapist_details, ...(a.therapists_details || [])].filter(Boolean);
+  const seen = new Set();
+  return list.filter((p) => !seen.has(p.id) && seen.add(p.id)).map(personName).join(', ');
 }
 
 export function serviceNames(a) {
@@ -138,10 +140,11 @@ export function toast(text, tone = 'info', ms = 6000) {
 // The latest workflow timestamp worth showing on a card: what happened and when.
 const STEPS = [
   ['transport_completed_at', 'Back at base'],
-  ['return_journey_started_at', 'Return started'],
+  ['return_journey_at', 'Return started'],
+  ['pickup_assigned_at', 'Pickup driver assigned'],
   ['pickup_requested_at', 'Pickup requested'],
   ['payment_received_at', 'Paid'],
-  ['session_ended_at', 'Session ended'],
+  ['awaiting_payment_at', 'Session ended'],
   ['session_started_at', 'Session started'],
   ['dropped_off_at', 'Dropped off'],
   ['arrived_at', 'Arrived'],
@@ -193,6 +196,7 @@ export function card(a, { buttons = [], compact = false, showDate = false } = {}
       [h('dt', {}, 'Driver'), h('dd', { class: 'appt-driver' }, driver || h('em', {}, 'not assigned'))],
       a.notes ? [h('dt', {}, 'Notes'), h('dd', {}, a.notes)] : null,
       a.rejection_reason ? [h('dt', {}, 'Rejected'), h('dd', {}, a.rejection_reason)] : null,
+      a.cancellation_reason ? [h('dt', {}, 'Cancelled'), h('dd', {}, a.cancellation_reason)] : null,
     ),
     step ? h('div', { class: 'appt-step' }, step) : null,
     buttons.length ? h('div', { class: 'appt-actions' }, buttons) : null,
