@@ -144,3 +144,24 @@ pub fn user_id(srv: &Server, token: &str) -> i64 {
     assert_eq!(s, 200);
     v["id"].as_i64().unwrap()
 }
+
+/// Writes event rows into the server's database from this (another) process, the way
+/// the CLI does; the server's hub finds them in the log. Returns their seqs.
+pub fn inject(srv: &Server, drafts: Vec<royal_care::events::EventDraft>) -> Vec<i64> {
+    let store = royal_care::store::Store::open(&srv.db).unwrap();
+    store
+        .write(|tx| -> rusqlite::Result<Vec<i64>> {
+            drafts.into_iter().map(|d| tx.emit(d)).collect()
+        })
+        .unwrap()
+}
+
+/// An `appointment_updated` draft for appointment `id` seen by `audience`.
+pub fn updated(id: i64, audience: royal_care::events::Audience) -> royal_care::events::EventDraft {
+    royal_care::events::EventDraft {
+        kind: royal_care::events::APPOINTMENT_UPDATED,
+        appointment_id: Some(id),
+        audience,
+        payload: serde_json::json!({"appointment": {"id": id}, "updated_fields": ["notes"]}),
+    }
+}
