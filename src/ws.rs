@@ -9,5 +9,9 @@ use std::sync::Arc;
 pub const PATH: &str = "/ws/scheduling/appointments/";
 
 pub fn serve(_app: &Arc<App>, mut stream: TcpStream, _req: Request, _leftover: Vec<u8>) {
-    let _ = ApiError::new(501, "not_implemented", "Live updates are not available yet.").into_response().write_to(&mut stream, false, false);
+    let _ = ApiError::new(501, "not_implemented", "Live updates are not available yet.").into_response().write_to(
+        &mut stream,
+        false,
+        false,
+    );
 }

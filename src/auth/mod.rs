@@ -55,7 +55,8 @@ impl HashGate {
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> Result<T, ApiError> {
         {
             let guard = self.free.lock().unwrap_or_else(|p| p.into_inner());
-            let (mut free, timeout) = self.cv.wait_timeout_while(guard, HASH_WAIT, |f| *f == 0).unwrap_or_else(|p| p.into_inner());
+            let (mut free, timeout) =
+                self.cv.wait_timeout_while(guard, HASH_WAIT, |f| *f == 0).unwrap_or_else(|p| p.into_inner());
             if timeout.timed_out() && *free == 0 {
                 return Err(ApiError::busy());
             }
@@ -143,7 +144,13 @@ pub struct LoginGrant {
 
 /// Checks a username-or-email and password; see the module doc for the bounds.
 pub fn login(app: &App, login: &str, password: &str, addr: IpAddr) -> Result<LoginGrant, ApiError> {
-    let bad = || ApiError::new(401, "INVALID_LOGIN", "Unable to log in with the username and password given; check them and try again.");
+    let bad = || {
+        ApiError::new(
+            401,
+            "INVALID_LOGIN",
+            "Unable to log in with the username and password given; check them and try again.",
+        )
+    };
     let login = login.trim();
     if login.is_empty() || login.len() > MAX_LOGIN_LEN || password.len() > MAX_PASSWORD_LEN {
         return Err(bad());

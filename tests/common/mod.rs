@@ -110,13 +110,21 @@ impl Server {
 
     /// Adds a user through the CLI (the way an administrator does); returns nothing.
     pub fn add_user(&self, username: &str, role: &str) {
-        let (ok, out, err) = self.cli(&["user", "add", "--username", username, "--role", role, "--email", &format!("{username}@example.org")], PASSWORD);
+        let (ok, out, err) = self.cli(
+            &["user", "add", "--username", username, "--role", role, "--email", &format!("{username}@example.org")],
+            PASSWORD,
+        );
         assert!(ok, "user add failed: {out} {err}");
     }
 
     /// Logs in with `PASSWORD`; returns the token.
     pub fn login(&self, username: &str) -> String {
-        let (s, v) = self.call("POST", "/api/auth/login/", None, Some(&serde_json::json!({"username": username, "password": PASSWORD})));
+        let (s, v) = self.call(
+            "POST",
+            "/api/auth/login/",
+            None,
+            Some(&serde_json::json!({"username": username, "password": PASSWORD})),
+        );
         assert_eq!(s, 200, "login failed: {v}");
         v["token"].as_str().unwrap().to_string()
     }
@@ -134,7 +142,14 @@ impl Server {
     }
 
     /// One request with extra headers on a fresh connection.
-    pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>, headers: &[(&str, &str)]) -> HttpResponse {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> HttpResponse {
         let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
         if let Some(t) = token {
             raw.push_str(&format!("Authorization: Token {t}\r\n"));
@@ -234,10 +249,13 @@ pub fn read_response(s: &mut impl Read) -> Option<HttpResponse> {
     let head = String::from_utf8_lossy(&buf).to_string();
     let mut lines = head.split("\r\n");
     let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
-        .collect();
-    let len: usize = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-length")).and_then(|(_, v)| v.parse().ok()).unwrap_or(0);
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
     let mut body = vec![0u8; len];
     s.read_exact(&mut body).ok()?;
     Some(HttpResponse { status, headers, body })
