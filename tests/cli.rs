@@ -140,3 +140,20 @@ fn bad_settings_are_one_sentence_errors() {
         assert!(last.starts_with("error: ") && !err.contains("panicked"), "{env:?}: {err}");
     }
 }
+
+/// docs/CONFIG.md lists every environment variable that `serve --help` shows.
+#[test]
+fn config_doc_lists_every_setting() {
+    let out = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/CONFIG.md")).unwrap();
+    let vars: Vec<&str> = help
+        .split("env: ")
+        .skip(1)
+        .map(|rest| rest.split('=').next().unwrap())
+        .collect();
+    assert!(vars.len() > 10, "{help}");
+    for v in vars {
+        assert!(doc.contains(&format!("`{v}`")), "docs/CONFIG.md does not mention {v}");
+    }
+}
