@@ -62,12 +62,7 @@ fn opts() -> Opts {
             "--bin" => o.bin = v.into(),
             "--runs" => o.runs = v.parse().expect("--runs N"),
             "--only" => o.only = Some(v),
-            "--subs" => {
-                o.subs = v
-                    .split(',')
-                    .map(|s| s.parse().expect("--subs 100,1000"))
-                    .collect()
-            }
+            "--subs" => o.subs = v.split(',').map(|s| s.parse().expect("--subs 100,1000")).collect(),
             "--events" => o.events = v.parse().expect("--events N"),
             "--hold" => o.hold = v.parse().expect("--hold N"),
             "--rest-secs" => o.rest_secs = v.parse().expect("--rest-secs N"),
@@ -86,21 +81,9 @@ fn opts() -> Opts {
 
 fn main() {
     let o = opts();
-    assert!(
-        o.bin.exists(),
-        "{} is missing: run `cargo build --release` first",
-        o.bin.display()
-    );
-    let want = |s: &str| {
-        o.only
-            .as_deref()
-            .is_none_or(|only| only.split(',').any(|x| x == s))
-    };
-    println!(
-        "machine: {} cores; {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        cpu_model()
-    );
+    assert!(o.bin.exists(), "{} is missing: run `cargo build --release` first", o.bin.display());
+    let want = |s: &str| o.only.as_deref().is_none_or(|only| only.split(',').any(|x| x == s));
+    println!("machine: {} cores; {}", std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model());
     if want("startup") {
         let mut start = Vec::new();
         let mut idle = Vec::new();
@@ -110,16 +93,8 @@ fn main() {
             start.push(srv.startup.as_secs_f64() * 1000.0);
             idle.push(srv.rss_mb());
         }
-        println!(
-            "startup: {:.1} ms (median of {:?})",
-            median(&start),
-            round(&start)
-        );
-        println!(
-            "idle RSS: {:.1} MB (median of {:?})",
-            median(&idle),
-            round(&idle)
-        );
+        println!("startup: {:.1} ms (median of {:?})", median(&start), round(&start));
+        println!("idle RSS: {:.1} MB (median of {:?})", median(&idle), round(&idle));
     }
     if want("latency") {
         for &n in &o.subs {
@@ -185,11 +160,7 @@ struct Srv {
 
 impl Srv {
     fn start(bin: &Path) -> Srv {
-        let dir = std::env::temp_dir().join(format!(
-            "royal-care-loadgen-{}-{}",
-            std::process::id(),
-            rand_suffix()
-        ));
+        let dir = std::env::temp_dir().join(format!("royal-care-loadgen-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("lg.db");
         let env = |c: &mut Command| {
@@ -206,12 +177,7 @@ impl Srv {
         cmd.args(["serve", "--addr", "127.0.0.1:0"])
             .env("ROYAL_CARE_MAX_CONNECTIONS", "12000")
             .env("ROYAL_CARE_MAX_SOCKETS_PER_USER", "11000");
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let addr: SocketAddr = loop {
             let line = lines.next().expect("server exited").unwrap();
@@ -228,39 +194,18 @@ impl Srv {
         let mut add = Command::new(bin);
         env(&mut add);
         add.args(["user", "add", "--username", "op", "--role", "operator"]);
-        let mut p = add
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        p.stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{PASSWORD}\n").as_bytes())
-            .unwrap();
+        let mut p = add.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        p.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
         assert!(p.wait().unwrap().success(), "user add failed");
-        let (s, v) = http(
-            addr,
-            "POST",
-            "/api/auth/login/",
-            None,
-            Some(&json!({"username": "op", "password": PASSWORD})),
-        );
+        let (s, v) =
+            http(addr, "POST", "/api/auth/login/", None, Some(&json!({"username": "op", "password": PASSWORD})));
         assert_eq!(s, 200, "login failed: {v}");
         let token = v["token"].as_str().unwrap().to_string();
-        Srv {
-            child,
-            addr,
-            dir,
-            startup,
-            token,
-        }
+        Srv { child, addr, dir, startup, token }
     }
 
     fn status(&self, key: &str) -> f64 {
-        let s = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
+        let s = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
         s.lines()
             .find(|l| l.starts_with(key))
             .and_then(|l| l.split_whitespace().nth(1))
@@ -279,20 +224,11 @@ impl Srv {
     fn socket(&self) -> WebSocket<TcpStream> {
         let url = format!("ws://{}/ws/scheduling/appointments/", self.addr);
         let mut req = url.into_client_request().unwrap();
-        req.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            format!("bearer, {}", self.token).parse().unwrap(),
-        );
-        let stream =
-            TcpStream::connect(self.addr).expect("connect (raise the fd limit: ulimit -n 20000)");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(30)))
-            .unwrap();
-        let config = WebSocketConfig::default()
-            .read_buffer_size(4096)
-            .write_buffer_size(0);
-        let (mut ws, _) =
-            tungstenite::client::client_with_config(req, stream, Some(config)).expect("handshake");
+        req.headers_mut().insert("Sec-WebSocket-Protocol", format!("bearer, {}", self.token).parse().unwrap());
+        let stream = TcpStream::connect(self.addr).expect("connect (raise the fd limit: ulimit -n 20000)");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+        let (mut ws, _) = tungstenite::client::client_with_config(req, stream, Some(config)).expect("handshake");
         match ws.read() {
             Ok(Message::Text(t)) if t.contains("initial_data") => ws,
             other => panic!("expected initial_data, got {other:?}"),
@@ -367,9 +303,7 @@ fn latency(srv: &Srv, n: usize, events: usize) -> (f64, f64) {
         let id = v["id"].as_i64().unwrap();
         let mut got = 0;
         while got < n {
-            let (aid, at) = rx
-                .recv_timeout(Duration::from_secs(10))
-                .expect("a subscriber missed an event");
+            let (aid, at) = rx.recv_timeout(Duration::from_secs(10)).expect("a subscriber missed an event");
             assert_eq!(aid, id, "events out of order");
             lat.push((at - t0).as_secs_f64() * 1000.0);
             got += 1;
@@ -386,10 +320,7 @@ fn hold(srv: &Srv, n: usize) -> (f64, f64, usize) {
     let mut held = Vec::with_capacity(n);
     for _ in 0..n {
         held.push(srv.socket());
-        assert!(
-            t0.elapsed() < Duration::from_secs(MAX_SECS),
-            "opening sockets took too long"
-        );
+        assert!(t0.elapsed() < Duration::from_secs(MAX_SECS), "opening sockets took too long");
     }
     let secs = t0.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_millis(500));
@@ -415,9 +346,7 @@ fn rest(srv: &Srv, clients: usize, secs: u64, path: &str) -> f64 {
                 s.set_nodelay(true).unwrap();
                 let mut w = s.try_clone().unwrap();
                 let mut r = BufReader::new(s);
-                let req = format!(
-                    "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Token {token}\r\n\r\n"
-                );
+                let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Token {token}\r\n\r\n");
                 let mut n = 0u64;
                 while Instant::now() < until {
                     w.write_all(req.as_bytes()).unwrap();
@@ -435,13 +364,7 @@ fn rest(srv: &Srv, clients: usize, secs: u64, path: &str) -> f64 {
 }
 
 /// One request on a fresh connection; (status, JSON body or Null).
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&Value>,
-) -> (u16, Value) {
+fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
     let Ok(s) = TcpStream::connect(addr) else {
         return (0, Value::Null);
     };
@@ -500,16 +423,9 @@ fn round(v: &[f64]) -> Vec<f64> {
 
 fn cpu_model() -> String {
     let s = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split(':').nth(1))
-        .unwrap_or("?")
-        .trim()
-        .to_string()
+    s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).unwrap_or("?").trim().to_string()
 }
 
 fn rand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos())
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }

@@ -62,8 +62,10 @@ impl App {
 
     /// One round of housekeeping; failures are logged and retried next round.
     pub fn maintain(&self) {
-        if let Err(e) = crate::auth::delete_expired_tokens(self) {
-            log::warn!("could not delete expired tokens: {}", e.detail);
+        match crate::auth::delete_expired_tokens(self) {
+            Ok(0) => {}
+            Ok(n) => log::info!("ended {n} expired session(s)"),
+            Err(e) => log::warn!("could not delete expired tokens: {}", e.detail),
         }
         if let Err(e) = crate::scheduling::auto_cancel_overdue(self) {
             log::warn!("could not cancel overdue appointments: {}", e.detail);

@@ -119,9 +119,7 @@ impl Settings {
         }
         for o in &self.allowed_origins {
             if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {
-                return Err(format!(
-                    "allowed origin {o:?} must look like http://host:port, without a path."
-                ));
+                return Err(format!("allowed origin {o:?} must look like http://host:port, without a path."));
             }
         }
         Ok(())

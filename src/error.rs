@@ -78,7 +78,11 @@ impl ApiError {
     /// only learns that it was not their fault.
     pub fn internal(context: impl std::fmt::Display) -> Self {
         log::error!("internal error: {context}");
-        Self::new(500, "error", "Something went wrong on the server; try again, and tell the administrator if it persists.")
+        Self::new(
+            500,
+            "error",
+            "Something went wrong on the server; try again, and tell the administrator if it persists.",
+        )
     }
 
     pub fn with_extra(mut self, key: &str, value: Value) -> Self {
@@ -152,6 +156,10 @@ impl FieldErrors {
 
     /// `Ok(())` when nothing was added, else the error.
     pub fn check(self) -> Result<(), ApiError> {
-        if self.is_empty() { Ok(()) } else { Err(self.into_error()) }
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self.into_error())
+        }
     }
 }

@@ -120,7 +120,14 @@ pub fn append(conn: &Connection, draft: EventDraft) -> rusqlite::Result<Event> {
         "INSERT INTO events (created_at, kind, appointment_id, audience_operators, audience_users, payload)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    stmt.execute(params![created_at, draft.kind, draft.appointment_id, draft.audience.operators, draft.audience.encode(), payload])?;
+    stmt.execute(params![
+        created_at,
+        draft.kind,
+        draft.appointment_id,
+        draft.audience.operators,
+        draft.audience.encode(),
+        payload
+    ])?;
     Ok(Event {
         seq: conn.last_insert_rowid(),
         created_at,
@@ -133,7 +140,8 @@ pub fn append(conn: &Connection, draft: EventDraft) -> rusqlite::Result<Event> {
 
 /// Events after `after_seq`, oldest first, at most `limit` (all kinds, all audiences).
 pub fn after(conn: &Connection, after_seq: i64, limit: usize) -> rusqlite::Result<Vec<Event>> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
     let rows = stmt.query_map(params![after_seq, limit as i64], Event::from_row)?;
     rows.collect()
 }
@@ -141,9 +149,8 @@ pub fn after(conn: &Connection, after_seq: i64, limit: usize) -> rusqlite::Resul
 /// The newest `seq` in the log (0 when empty).
 pub fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
     // sqlite_sequence keeps AUTOINCREMENT's high-water mark even after pruning.
-    let s: Option<i64> = conn
-        .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'events'", [], |r| r.get(0))
-        .optional()?;
+    let s: Option<i64> =
+        conn.query_row("SELECT seq FROM sqlite_sequence WHERE name = 'events'", [], |r| r.get(0)).optional()?;
     Ok(s.unwrap_or(0))
 }
 

@@ -9,21 +9,13 @@ use std::process::{Command, Stdio};
 /// Runs `check` with the password in the environment; returns (ok, stdout, stderr).
 fn check(url: &str, user: &str, password: &str) -> (bool, String, String) {
     let mut cmd = Command::new(BIN);
-    base_env(&mut cmd)
-        .env("ROYAL_CARE_PASSWORD", password)
-        .args(["check", url, "--username", user]);
+    base_env(&mut cmd).env("ROYAL_CARE_PASSWORD", password).args(["check", url, "--username", user]);
     let out = cmd.stdin(Stdio::null()).output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
 fn no_token_shown(text: &str) {
-    let hex64 = text
-        .split(|c: char| !c.is_ascii_hexdigit())
-        .any(|w| w.len() >= 64);
+    let hex64 = text.split(|c: char| !c.is_ascii_hexdigit()).any(|w| w.len() >= 64);
     assert!(!hex64, "a token-like string was printed: {text}");
 }
 
@@ -34,17 +26,8 @@ fn check_passes_against_a_running_server() {
     let (ok, out, err) = check(&format!("http://{}", srv.addr), "ana", PASSWORD);
     assert!(ok, "{out}\n{err}");
     assert!(out.contains("handshake: HTTP 101"), "{out}");
-    assert!(
-        out.contains("first message: {") && out.contains("initial_data"),
-        "{out}"
-    );
-    assert!(
-        out.lines()
-            .last()
-            .unwrap()
-            .starts_with("OK: live updates work for ana (operator)"),
-        "{out}"
-    );
+    assert!(out.contains("first message: {") && out.contains("initial_data"), "{out}");
+    assert!(out.lines().last().unwrap().starts_with("OK: live updates work for ana (operator)"), "{out}");
     no_token_shown(&out);
     no_token_shown(&err);
     // The check logged its session out again.
@@ -58,10 +41,7 @@ fn check_passes_against_a_running_server() {
 
 #[test]
 fn check_fails_clearly_on_refused_connection_and_bad_login() {
-    let free = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let free = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let (ok, _, err) = check(&format!("http://{free}"), "ana", "x");
     assert!(!ok);
     assert!(err.contains("cannot connect"), "{err}");
@@ -79,10 +59,7 @@ fn check_fails_when_the_socket_is_closed_instead_of_initial_data() {
     // A real server whose per-user cap is already used up: the check's socket is closed.
     let srv = Server::start_with(&[("ROYAL_CARE_MAX_SOCKETS_PER_USER", "1")]);
     let token = srv.user("ana", "operator");
-    let url = format!(
-        "ws://{}/ws/scheduling/appointments/?token={token}",
-        srv.addr
-    );
+    let url = format!("ws://{}/ws/scheduling/appointments/?token={token}", srv.addr);
     let (_held, _) = tungstenite::connect(url).unwrap();
     let (ok, out, err) = check(&format!("http://{}", srv.addr), "ana", PASSWORD);
     assert!(!ok);
@@ -102,31 +79,17 @@ fn check_reports_a_4001_close() {
         let (mut s, _) = listener.accept().unwrap();
         let mut buf = [0u8; 4096];
         let _ = s.read(&mut buf);
-        let body = format!(
-            r#"{{"token":"{}","expiry":"x","user":{{"role":"operator"}}}}"#,
-            "ab".repeat(32)
-        );
-        let _ = write!(
-            s,
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        );
+        let body = format!(r#"{{"token":"{}","expiry":"x","user":{{"role":"operator"}}}}"#, "ab".repeat(32));
+        let _ = write!(s, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
         drop(s);
         // 2: the socket, closed at once with 4001
         let (s, _) = listener.accept().unwrap();
-        let mut ws = tungstenite::accept_hdr(
-            s,
-            |_: &_, mut r: tungstenite::handshake::server::Response| {
-                r.headers_mut()
-                    .insert("Sec-WebSocket-Protocol", "bearer".parse().unwrap());
-                Ok(r)
-            },
-        )
+        let mut ws = tungstenite::accept_hdr(s, |_: &_, mut r: tungstenite::handshake::server::Response| {
+            r.headers_mut().insert("Sec-WebSocket-Protocol", "bearer".parse().unwrap());
+            Ok(r)
+        })
         .unwrap();
-        let _ = ws.close(Some(tungstenite::protocol::CloseFrame {
-            code: 4001.into(),
-            reason: "invalid token".into(),
-        }));
+        let _ = ws.close(Some(tungstenite::protocol::CloseFrame { code: 4001.into(), reason: "invalid token".into() }));
         let _ = ws.flush();
         let _ = ws.read();
         // 3: the logout
@@ -138,8 +101,5 @@ fn check_reports_a_4001_close() {
     let (ok, out, err) = check(&format!("http://{addr}"), "ana", "pw");
     assert!(!ok, "{out}");
     assert!(out.contains("handshake: HTTP 101"), "{out}");
-    assert!(
-        err.contains("4001") && err.contains("log in again"),
-        "{err}"
-    );
+    assert!(err.contains("4001") && err.contains("log in again"), "{err}");
 }

@@ -21,11 +21,7 @@ fn a_token_opens_the_socket_three_ways_and_is_never_logged() {
     assert_eq!(ws.response.status(), 101);
     assert_eq!(first["type"], "initial_data");
     assert!(first["appointments"].is_array(), "{first}");
-    assert!(
-        first["seq"].is_i64()
-            && first["timestamp"].is_string()
-            && first["connection_id"].is_string()
-    );
+    assert!(first["seq"].is_i64() && first["timestamp"].is_string() && first["connection_id"].is_string());
     assert_eq!(first["epoch"].as_str().map(str::len), Some(16));
     assert!(first.get("resync").is_none());
     ws.close();
@@ -33,10 +29,7 @@ fn a_token_opens_the_socket_three_ways_and_is_never_logged() {
     // Sec-WebSocket-Protocol: bearer, <token> → answered with `bearer` only
     let proto = format!("bearer, {token}");
     let mut ws = connect(&srv, "", &[("Sec-WebSocket-Protocol", &proto)]).unwrap();
-    assert_eq!(
-        ws.response.headers().get("sec-websocket-protocol").unwrap(),
-        "bearer"
-    );
+    assert_eq!(ws.response.headers().get("sec-websocket-protocol").unwrap(), "bearer");
     assert_eq!(ws.next_json(10 * SEC).unwrap()["type"], "initial_data");
     ws.close();
 
@@ -56,8 +49,7 @@ fn a_token_opens_the_socket_three_ways_and_is_never_logged() {
 fn no_or_bad_token_is_accepted_then_closed_with_4001() {
     let srv = Server::start();
     for query in ["", "token=nonsense", &format!("token={}", "a".repeat(64))] {
-        let mut ws =
-            connect(&srv, query, &[]).expect("handshake must succeed so the browser sees 4001");
+        let mut ws = connect(&srv, query, &[]).expect("handshake must succeed so the browser sees 4001");
         assert_eq!(ws.response.status(), 101);
         let (code, reason, _) = ws.expect_close(5 * SEC);
         assert_eq!(code, 4001, "{query}");
@@ -67,10 +59,7 @@ fn no_or_bad_token_is_accepted_then_closed_with_4001() {
 
 #[test]
 fn a_foreign_origin_gets_403_and_the_own_origin_is_allowed() {
-    let srv = Server::start_with(&[(
-        "ROYAL_CARE_ALLOWED_ORIGINS",
-        "http://app.clinic.example:3000",
-    )]);
+    let srv = Server::start_with(&[("ROYAL_CARE_ALLOWED_ORIGINS", "http://app.clinic.example:3000")]);
     let token = srv.user("ana", "operator");
     let upgrade = |origin: &str| {
         format!(
@@ -81,18 +70,12 @@ fn a_foreign_origin_gets_403_and_the_own_origin_is_allowed() {
     };
     let r = srv.raw(upgrade("http://evil.example").as_bytes());
     assert_eq!(r.status, 403);
-    for ok in [
-        format!("http://{}", srv.addr),
-        "http://app.clinic.example:3000".to_string(),
-    ] {
+    for ok in [format!("http://{}", srv.addr), "http://app.clinic.example:3000".to_string()] {
         let mut s = srv.connect();
         s.write_all(upgrade(&ok).as_bytes()).unwrap();
         let r = read_response(&mut s).unwrap();
         assert_eq!(r.status, 101, "{ok}");
-        assert_eq!(
-            r.header("Sec-WebSocket-Accept"),
-            Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
-        );
+        assert_eq!(r.header("Sec-WebSocket-Accept"), Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
     }
 }
 
@@ -145,20 +128,14 @@ fn logout_and_logoutall_close_exactly_the_affected_sockets() {
     let (mut b, _) = open(&srv, &other);
 
     let t = Instant::now();
-    assert_eq!(
-        srv.call("POST", "/api/auth/logout/", Some(&t1), None).0,
-        204
-    );
+    assert_eq!(srv.call("POST", "/api/auth/logout/", Some(&t1), None).0, 204);
     closes_4001_within_a_second(&mut a1, t);
     still_open(&mut a2);
 
     let t3 = srv.login("ana");
     let (mut a3, _) = open(&srv, &t3);
     let t = Instant::now();
-    assert_eq!(
-        srv.call("POST", "/api/auth/logoutall/", Some(&t2), None).0,
-        204
-    );
+    assert_eq!(srv.call("POST", "/api/auth/logoutall/", Some(&t2), None).0, 204);
     closes_4001_within_a_second(&mut a2, t);
     closes_4001_within_a_second(&mut a3, t);
     still_open(&mut b);
@@ -173,16 +150,7 @@ fn a_password_change_closes_the_other_sessions_sockets() {
     let (mut o, _) = open(&srv, &other);
     let body = json!({"current_password": PASSWORD, "new_password": "another-horse-2"});
     let t = Instant::now();
-    assert_eq!(
-        srv.call(
-            "PUT",
-            "/api/auth/change-password/",
-            Some(&keep),
-            Some(&body)
-        )
-        .0,
-        200
-    );
+    assert_eq!(srv.call("PUT", "/api/auth/change-password/", Some(&keep), Some(&body)).0, 200);
     closes_4001_within_a_second(&mut o, t);
     still_open(&mut k);
 }
@@ -203,29 +171,19 @@ fn deactivation_from_the_cli_closes_sockets_within_a_second() {
 
 #[test]
 fn an_expired_token_closes_its_socket() {
-    let srv = Server::start_with(&[
-        ("ROYAL_CARE_TOKEN_TTL_SECS", "2"),
-        ("ROYAL_CARE_AUTO_REFRESH", "false"),
-    ]);
+    let srv = Server::start_with(&[("ROYAL_CARE_TOKEN_TTL_SECS", "2"), ("ROYAL_CARE_AUTO_REFRESH", "false")]);
     let token = srv.user("ana", "operator");
     let (mut ws, _) = open(&srv, &token);
     let expiry = Instant::now() + 2 * SEC;
     let (code, reason, at) = ws.expect_close(10 * SEC);
     assert_eq!(code, 4001);
     assert!(reason.contains("expired"), "{reason}");
-    assert!(
-        at < expiry + 2 * SEC,
-        "closed {:?} after expiry",
-        at - expiry
-    );
+    assert!(at < expiry + 2 * SEC, "closed {:?} after expiry", at - expiry);
 }
 
 #[test]
 fn the_server_pings_and_closes_a_silent_client() {
-    let srv = Server::start_with(&[
-        ("ROYAL_CARE_WS_PING_SECS", "1"),
-        ("ROYAL_CARE_WS_IDLE_SECS", "3"),
-    ]);
+    let srv = Server::start_with(&[("ROYAL_CARE_WS_PING_SECS", "1"), ("ROYAL_CARE_WS_IDLE_SECS", "3")]);
     let token = srv.user("ana", "operator");
 
     // A live client (tungstenite answers pings while it reads) stays open past the idle time.
@@ -248,9 +206,7 @@ fn the_server_pings_and_closes_a_silent_client() {
     assert!(took >= 3 * SEC && took < 6 * SEC, "closed after {took:?}");
     let pings = bytes.windows(2).filter(|w| w == &[0x89, 0x00]).count();
     assert!(pings >= 2, "saw {pings} pings");
-    let close = bytes
-        .windows(4)
-        .any(|w| w[0] == 0x88 && u16::from_be_bytes([w[2], w[3]]) == 1001);
+    let close = bytes.windows(4).any(|w| w[0] == 0x88 && u16::from_be_bytes([w[2], w[3]]) == 1001);
     assert!(close, "no 1001 close frame");
 }
 
@@ -263,10 +219,7 @@ fn an_oversized_message_is_closed_with_1009() {
     assert_eq!(ws.expect_close(5 * SEC).0, 1009);
     // A message just under the limit is fine.
     let (mut ok, _) = open(&srv, &token);
-    ok.send_text(&format!(
-        r#"{{"type":"heartbeat","pad":"{}"}}"#,
-        "x".repeat(60 * 1024)
-    ));
+    ok.send_text(&format!(r#"{{"type":"heartbeat","pad":"{}"}}"#, "x".repeat(60 * 1024)));
     assert_eq!(ok.next_json(5 * SEC).unwrap()["type"], "heartbeat_response");
 }
 
@@ -318,10 +271,7 @@ fn shutdown_closes_sockets_with_1001() {
     let token = srv.user("ana", "operator");
     let (mut ws, _) = open(&srv, &token);
     let pid = srv.child.id();
-    std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
+    std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap();
     let (code, _, _) = ws.expect_close(5 * SEC);
     assert_eq!(code, 1001);
     assert!(srv.child.wait().unwrap().success());

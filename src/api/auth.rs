@@ -49,11 +49,8 @@ fn login(app: &App, req: &Request) -> Result<Response, ApiError> {
     let body = req.json_object()?;
     let v = required_strings(&body, &["username", "password"])?;
     let grant = auth::login(app, v[0], v[1], req.peer.ip())?;
-    Ok(Response::json(
-        200,
-        &json!({"token": grant.token, "expiry": grant.expiry, "user": grant.user.to_json()}),
-    )
-    .header("Cache-Control", "no-store"))
+    Ok(Response::json(200, &json!({"token": grant.token, "expiry": grant.expiry, "user": grant.user.to_json()}))
+        .header("Cache-Control", "no-store"))
 }
 
 fn change_password(app: &App, req: &Request) -> Result<Response, ApiError> {

@@ -46,9 +46,9 @@ pub fn allow(req: &Request, methods: &[&str]) -> Result<(), ApiError> {
 }
 
 fn health(app: &App) -> Result<Response, ApiError> {
-    let (epoch, seq) = app.store.read(|c| -> rusqlite::Result<_> {
-        Ok((crate::store::migrate::epoch(c)?, crate::events::last_seq(c)?))
-    })?;
+    let (epoch, seq) = app
+        .store
+        .read(|c| -> rusqlite::Result<_> { Ok((crate::store::migrate::epoch(c)?, crate::events::last_seq(c)?)) })?;
     Ok(Response::json(
         200,
         &json!({

@@ -53,18 +53,26 @@ impl HashGate {
 
     /// Runs `f` while holding one permit; 503 if none frees up in time.
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> Result<T, ApiError> {
-        {
-            let guard = self.free.lock().unwrap_or_else(|p| p.into_inner());
-            let (mut free, timeout) = self.cv.wait_timeout_while(guard, HASH_WAIT, |f| *f == 0).unwrap_or_else(|p| p.into_inner());
-            if timeout.timed_out() && *free == 0 {
-                return Err(ApiError::busy());
-            }
-            *free -= 1;
+        let guard = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut free, _) =
+            self.cv.wait_timeout_while(guard, HASH_WAIT, |f| *f == 0).unwrap_or_else(|p| p.into_inner());
+        if *free == 0 {
+            return Err(ApiError::busy());
         }
-        let out = f();
-        *self.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.cv.notify_one();
-        Ok(out)
+        *free -= 1;
+        drop(free);
+        // Given back on drop, so a panic inside `f` cannot leak the permit.
+        let _permit = Permit(self);
+        Ok(f())
+    }
+}
+
+struct Permit<'a>(&'a HashGate);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.cv.notify_one();
     }
 }
 
@@ -143,7 +151,13 @@ pub struct LoginGrant {
 
 /// Checks a username-or-email and password; see the module doc for the bounds.
 pub fn login(app: &App, login: &str, password: &str, addr: IpAddr) -> Result<LoginGrant, ApiError> {
-    let bad = || ApiError::new(401, "INVALID_LOGIN", "Unable to log in with the username and password given; check them and try again.");
+    let bad = || {
+        ApiError::new(
+            401,
+            "INVALID_LOGIN",
+            "Unable to log in with the username and password given; check them and try again.",
+        )
+    };
     let login = login.trim();
     if login.is_empty() || login.len() > MAX_LOGIN_LEN || password.len() > MAX_PASSWORD_LEN {
         return Err(bad());
@@ -279,4 +293,42 @@ pub fn delete_expired_tokens(app: &App) -> Result<usize, ApiError> {
         }
         Ok(n)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    /// Never more hashes at once than permits, and a panicking hash gives its permit back.
+    #[test]
+    fn hash_gate_bounds_concurrency() {
+        let gate = Arc::new(HashGate::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let start = Arc::new(Barrier::new(6));
+        let threads: Vec<_> = (0..6)
+            .map(|_| {
+                let (gate, running, peak, start) = (gate.clone(), running.clone(), peak.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    gate.run(|| {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        password::hash("pw", 20_000);
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+        let g = gate.clone();
+        let _ = std::thread::spawn(move || g.run(|| panic!("boom"))).join();
+        assert_eq!(*gate.free.lock().unwrap(), 2);
+    }
 }

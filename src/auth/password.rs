@@ -29,7 +29,8 @@ fn encode(password: &str, salt: &str, iterations: u32) -> String {
 /// hash (Django marks unusable ones with a leading `!`).
 pub fn verify(password: &str, encoded: &str) -> bool {
     let mut parts = encoded.splitn(4, '$');
-    let (Some(alg), Some(iters), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(alg), Some(iters), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
     let Ok(iterations) = iters.parse::<u32>() else { return false };
@@ -73,7 +74,9 @@ mod tests {
 
     #[test]
     fn rejects_malformed_and_unusable() {
-        for bad in ["", "!", "!abc", "md5$1$a$b", "pbkdf2_sha256$0$a$b", "pbkdf2_sha256$x$a$b", "pbkdf2_sha256$99999999$a$b"] {
+        for bad in
+            ["", "!", "!abc", "md5$1$a$b", "pbkdf2_sha256$0$a$b", "pbkdf2_sha256$x$a$b", "pbkdf2_sha256$99999999$a$b"]
+        {
             assert!(!verify("pw", bad), "{bad}");
         }
     }

@@ -42,7 +42,11 @@ impl Throttle {
         if !known {
             wait = wait.max(wait_for(st.by_user.get(&user), USER_LIMIT, USER_WINDOW, now));
         }
-        if wait == 0 { Ok(()) } else { Err(wait) }
+        if wait == 0 {
+            Ok(())
+        } else {
+            Err(wait)
+        }
     }
 
     pub fn failed(&self, username: &str, addr: IpAddr) {

@@ -22,10 +22,8 @@ pub fn run(url: &str, username: &str) -> Result<(), String> {
     let host = host_of(url)?;
     let password = password(username)?;
     let login = login(&host, username, &password)?;
-    let token = login["token"]
-        .as_str()
-        .ok_or("the login answer has no token; is this a royal-care server?")?
-        .to_string();
+    let token =
+        login["token"].as_str().ok_or("the login answer has no token; is this a royal-care server?")?.to_string();
     let result = socket(&host, &token, username, &login["user"]);
     // Best effort: end the check's session so it leaves no token behind.
     let _ = http(&host, "POST", "/api/auth/logout/", Some(&token), None);
@@ -35,23 +33,17 @@ pub fn run(url: &str, username: &str) -> Result<(), String> {
 /// `http://host:port[/...]` → `host:port`.
 fn host_of(url: &str) -> Result<String, String> {
     if url.starts_with("https://") {
-        return Err("check speaks plain HTTP; give the server's http:// address (TLS is done by a proxy in front of it).".into());
+        return Err(
+            "check speaks plain HTTP; give the server's http:// address (TLS is done by a proxy in front of it)."
+                .into(),
+        );
     }
-    let rest = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("ws://"))
-        .unwrap_or(url);
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("ws://")).unwrap_or(url);
     let host = rest.split('/').next().unwrap_or("");
     if host.is_empty() {
-        return Err(format!(
-            "{url:?} is not a server address; give one like http://127.0.0.1:8000"
-        ));
+        return Err(format!("{url:?} is not a server address; give one like http://127.0.0.1:8000"));
     }
-    Ok(if host.contains(':') {
-        host.to_string()
-    } else {
-        format!("{host}:80")
-    })
+    Ok(if host.contains(':') { host.to_string() } else { format!("{host}:80") })
 }
 
 fn password(username: &str) -> Result<String, String> {
@@ -63,10 +55,7 @@ fn password(username: &str) -> Result<String, String> {
             .map_err(|e| format!("cannot read the password: {e}"));
     }
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
@@ -77,9 +66,7 @@ fn connect(host: &str) -> Result<TcpStream, String> {
         .next()
         .ok_or_else(|| format!("cannot resolve {host}"))?;
     let s = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(|e| {
-        format!(
-            "cannot connect to {host}: {e}; is the server running there, and is the address right?"
-        )
+        format!("cannot connect to {host}: {e}; is the server running there, and is the address right?")
     })?;
     let _ = s.set_read_timeout(Some(TIMEOUT));
     let _ = s.set_write_timeout(Some(TIMEOUT));
@@ -102,12 +89,9 @@ fn http(
     }
     req.push_str("\r\n");
     req.push_str(&body);
-    s.write_all(req.as_bytes())
-        .map_err(|e| format!("cannot send to {host}: {e}"))?;
+    s.write_all(req.as_bytes()).map_err(|e| format!("cannot send to {host}: {e}"))?;
     let mut raw = Vec::new();
-    s.take(16 * 1024 * 1024)
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("no answer from {host}: {e}"))?;
+    s.take(16 * 1024 * 1024).read_to_end(&mut raw).map_err(|e| format!("no answer from {host}: {e}"))?;
     let split = raw
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
@@ -118,85 +102,58 @@ fn http(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("{host} sent a bad HTTP status line"))?;
-    Ok((
-        status,
-        serde_json::from_slice(&raw[split + 4..]).unwrap_or(Value::Null),
-    ))
+    Ok((status, serde_json::from_slice(&raw[split + 4..]).unwrap_or(Value::Null)))
 }
 
 fn login(host: &str, username: &str, password: &str) -> Result<Value, String> {
-    let (status, v) = http(
-        host,
-        "POST",
-        "/api/auth/login/",
-        None,
-        Some(&json!({"username": username, "password": password})),
-    )?;
+    let (status, v) =
+        http(host, "POST", "/api/auth/login/", None, Some(&json!({"username": username, "password": password})))?;
     println!("login: HTTP {status}");
     if status != 200 {
         let detail = v["detail"].as_str().unwrap_or("no detail");
-        return Err(format!(
-            "login as {username} failed with HTTP {status}: {detail}"
-        ));
+        return Err(format!("login as {username} failed with HTTP {status}: {detail}"));
     }
     Ok(v)
 }
 
 fn socket(host: &str, token: &str, username: &str, user: &Value) -> Result<(), String> {
     let url = format!("ws://{host}{}", crate::ws::PATH);
-    let mut req = url
-        .into_client_request()
-        .map_err(|e| format!("bad address {host}: {e}"))?;
-    let proto = format!("bearer, {token}")
-        .parse()
-        .map_err(|_| "the token is not a valid header value".to_string())?;
+    let mut req = url.into_client_request().map_err(|e| format!("bad address {host}: {e}"))?;
+    let proto = format!("bearer, {token}").parse().map_err(|_| "the token is not a valid header value".to_string())?;
     req.headers_mut().insert("Sec-WebSocket-Protocol", proto);
     let stream = connect(host)?;
     let (mut ws, resp) = match tungstenite::client::client(req, stream) {
         Ok(ok) => ok,
         Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(r))) => {
             println!("handshake: HTTP {}", r.status().as_u16());
-            return Err(format!("the WebSocket handshake was refused with HTTP {}; check the address and ROYAL_CARE_ALLOWED_ORIGINS.", r.status().as_u16()));
+            return Err(format!(
+                "the WebSocket handshake was refused with HTTP {}; check the address and ROYAL_CARE_ALLOWED_ORIGINS.",
+                r.status().as_u16()
+            ));
         }
         Err(e) => return Err(format!("the WebSocket handshake failed: {e}")),
     };
-    println!(
-        "handshake: HTTP {} {}",
-        resp.status().as_u16(),
-        resp.status().canonical_reason().unwrap_or("")
-    );
+    println!("handshake: HTTP {} {}", resp.status().as_u16(), resp.status().canonical_reason().unwrap_or(""));
     let first = loop {
         match ws.read() {
             Ok(Message::Text(t)) => break t.to_string(),
             Ok(Message::Close(f)) => {
-                let (code, reason) = f
-                    .map(|f| (u16::from(f.code), f.reason.to_string()))
-                    .unwrap_or((1005, String::new()));
+                let (code, reason) =
+                    f.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
                 println!("first message: close {code} {reason}");
                 let hint = if code == 4001 {
                     " (the token was refused: log in again, or check the account is active)"
                 } else {
                     ""
                 };
-                return Err(format!(
-                    "the server closed the socket with {code} \"{reason}\"{hint}."
-                ));
+                return Err(format!("the server closed the socket with {code} \"{reason}\"{hint}."));
             }
             Ok(_) => {}
-            Err(e) => {
-                return Err(format!(
-                    "no first message within {}s: {e}",
-                    TIMEOUT.as_secs()
-                ))
-            }
+            Err(e) => return Err(format!("no first message within {}s: {e}", TIMEOUT.as_secs())),
         }
     };
     let shown: String = first.chars().take(SHOW_BYTES).collect();
-    let more = if first.len() > shown.len() {
-        format!(" … ({} bytes)", first.len())
-    } else {
-        String::new()
-    };
+    let more = if first.len() > shown.len() { format!(" … ({} bytes)", first.len()) } else { String::new() };
     println!("first message: {shown}{more}");
     let _ = ws.close(None);
     let _ = ws.flush();

@@ -52,7 +52,7 @@ pub fn run(db: Option<PathBuf>, settings: Settings) -> Result<(), String> {
 
 fn log_startup(app: &App, db: &Path, local: std::net::SocketAddr) {
     let s = &app.settings;
-    log::info!("royal-care {} listening on http://{local}/", env!("CARGO_PKG_VERSION"));
+    log::info!("royal-care {}", env!("CARGO_PKG_VERSION"));
     log::info!("database: {}", db.display());
     if s.demo {
         log::warn!("DEMO MODE: this database is a fresh copy of the example, with demo accounts whose passwords are public (see README). Do not enter real client data.");
@@ -68,4 +68,6 @@ fn log_startup(app: &App, db: &Path, local: std::net::SocketAddr) {
     if s.hashing.password_iterations < crate::config::MIN_PASSWORD_ITERATIONS {
         log::warn!("password hashing is weakened for tests ({} iterations)", s.hashing.password_iterations);
     }
+    // Last, so that "listening" means ready (scripts and tests wait for this line).
+    log::info!("listening on http://{local}/");
 }

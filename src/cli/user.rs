@@ -20,7 +20,14 @@ pub fn run(db: &Path, cmd: UserCommand) -> Result<(), String> {
             }
             let pw = read_password(&username)?;
             let hash = password::hash(&pw, hashing.password_iterations);
-            let u = NewUser { username: username.clone(), email, first_name, last_name, role: role.clone(), ..Default::default() };
+            let u = NewUser {
+                username: username.clone(),
+                email,
+                first_name,
+                last_name,
+                role: role.clone(),
+                ..Default::default()
+            };
             let id = store.write(|tx| users::insert(tx, &u, &hash)).map_err(db_err)?;
             println!("Added {role} {username} (id {id}).");
             Ok(())
@@ -53,7 +60,15 @@ pub fn run(db: &Path, cmd: UserCommand) -> Result<(), String> {
             println!("{:<5} {:<20} {:<10} {:<8} {:<25} email", "id", "username", "role", "active", "name");
             for u in all {
                 let name = format!("{} {}", u.first_name, u.last_name);
-                println!("{:<5} {:<20} {:<10} {:<8} {:<25} {}", u.id, u.username, u.role, if u.is_active { "yes" } else { "no" }, name.trim(), u.email);
+                println!(
+                    "{:<5} {:<20} {:<10} {:<8} {:<25} {}",
+                    u.id,
+                    u.username,
+                    u.role,
+                    if u.is_active { "yes" } else { "no" },
+                    name.trim(),
+                    u.email
+                );
             }
             Ok(())
         }
@@ -83,7 +98,8 @@ fn check_username(u: &str) -> Result<(), String> {
 /// The new password: asked twice at a terminal, else one line from stdin.
 fn read_password(username: &str) -> Result<String, String> {
     let pw = if std::io::stdin().is_terminal() {
-        let a = rpassword::prompt_password(format!("New password for {username}: ")).map_err(|e| format!("cannot read the password: {e}"))?;
+        let a = rpassword::prompt_password(format!("New password for {username}: "))
+            .map_err(|e| format!("cannot read the password: {e}"))?;
         let b = rpassword::prompt_password("Again: ").map_err(|e| format!("cannot read the password: {e}"))?;
         if a != b {
             return Err("the two passwords differ; run the command again.".into());
@@ -91,13 +107,16 @@ fn read_password(username: &str) -> Result<String, String> {
         a
     } else {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
         line.trim_end_matches(['\r', '\n']).to_string()
     };
     auth::check_new_password("password", username, &pw).map_err(|e| {
-        let why = e.fields.and_then(|f| f.get("password").and_then(|v| v[0].as_str().map(String::from))).unwrap_or_default();
+        let why =
+            e.fields.and_then(|f| f.get("password").and_then(|v| v[0].as_str().map(String::from))).unwrap_or_default();
         format!("the password {why}; choose another.")
     })?;
     Ok(pw)
 }
-

@@ -81,7 +81,10 @@ fn next_request(app: &App, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: Sock
             Ok(Some(done)) => break done,
             Ok(None) => {}
             Err(HeadError::TooLarge) => {
-                return fail(stream, ApiError::new(431, "too_large", "The request head is too large; send fewer or shorter headers."));
+                return fail(
+                    stream,
+                    ApiError::new(431, "too_large", "The request head is too large; send fewer or shorter headers."),
+                );
             }
             Err(HeadError::Malformed(why)) => {
                 return fail(stream, ApiError::bad_request(format!("Bad request: {why}.")));
@@ -96,13 +99,19 @@ fn next_request(app: &App, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: Sock
                 }
             }
             Err(e) if is_timeout(&e) && !idle && !buf.is_empty() => {
-                return fail(stream, ApiError::new(408, "timeout", "The request took too long to arrive; send it again."));
+                return fail(
+                    stream,
+                    ApiError::new(408, "timeout", "The request took too long to arrive; send it again."),
+                );
             }
             Err(_) => return Next::Close,
         }
     };
     if head.header("transfer-encoding").is_some() {
-        return fail(stream, ApiError::new(501, "not_implemented", "Chunked request bodies are not supported; send a Content-Length."));
+        return fail(
+            stream,
+            ApiError::new(501, "not_implemented", "Chunked request bodies are not supported; send a Content-Length."),
+        );
     }
     let len = match content_length(&head) {
         Ok(n) => n,
@@ -123,7 +132,10 @@ fn next_request(app: &App, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: Sock
                 Ok(0) => return Next::Close,
                 Ok(_) => {}
                 Err(e) if is_timeout(&e) => {
-                    return fail(stream, ApiError::new(408, "timeout", "The request body took too long to arrive; send it again."));
+                    return fail(
+                        stream,
+                        ApiError::new(408, "timeout", "The request body took too long to arrive; send it again."),
+                    );
                 }
                 Err(_) => return Next::Close,
             }

@@ -179,10 +179,7 @@ mod tests {
 
     #[test]
     fn redacts_tokens() {
-        assert_eq!(
-            redact_target("/ws/?since=3&token=abc&x=1"),
-            "/ws/?since=3&token=[redacted]&x=1"
-        );
+        assert_eq!(redact_target("/ws/?since=3&token=abc&x=1"), "/ws/?since=3&token=[redacted]&x=1");
         assert_eq!(redact_target("/ws/?TOKEN=abc"), "/ws/?TOKEN=[redacted]");
         assert_eq!(redact_target("/plain/"), "/plain/");
     }

@@ -53,7 +53,11 @@ impl Response {
         if !(100..200).contains(&self.status) && self.status != 204 {
             write!(out, "Content-Length: {}\r\n", self.body.len())?;
         }
-        out.extend_from_slice(if keep_alive { b"Connection: keep-alive\r\n\r\n" } else { b"Connection: close\r\n\r\n" });
+        out.extend_from_slice(if keep_alive {
+            b"Connection: keep-alive\r\n\r\n"
+        } else {
+            b"Connection: close\r\n\r\n"
+        });
         if !head_only {
             out.extend_from_slice(&self.body);
         }

@@ -52,13 +52,10 @@ fn accept(app: &Arc<App>, stream: TcpStream) {
         return;
     }
     let app2 = app.clone();
-    let spawned = thread::Builder::new()
-        .name("conn".into())
-        .stack_size(CONN_STACK_BYTES)
-        .spawn(move || {
-            let _slot = slot;
-            super::conn::run(&app2, stream, peer);
-        });
+    let spawned = thread::Builder::new().name("conn".into()).stack_size(CONN_STACK_BYTES).spawn(move || {
+        let _slot = slot;
+        super::conn::run(&app2, stream, peer);
+    });
     if let Err(e) = spawned {
         log::warn!("could not start a thread for {}: {e}", peer.ip());
     }

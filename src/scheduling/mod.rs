@@ -28,6 +28,9 @@ pub mod demo {
 /// The appointments a freshly connected socket starts with (`initial_data`): for an
 /// operator today's and upcoming ones, for a therapist or driver their own active ones,
 /// each in the one appointment JSON shape. (Stub: issue 3.)
-pub fn initial_appointments(_conn: &rusqlite::Connection, _user: &crate::store::users::User) -> rusqlite::Result<Vec<serde_json::Value>> {
+pub fn initial_appointments(
+    _conn: &rusqlite::Connection,
+    _user: &crate::store::users::User,
+) -> rusqlite::Result<Vec<serde_json::Value>> {
     Ok(Vec::new())
 }

@@ -125,7 +125,10 @@ impl Store {
     }
 
     fn open_reader(&self) -> rusqlite::Result<Connection> {
-        let c = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let c = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         configure(&c)?;
         c.pragma_update(None, "query_only", true)?;
         Ok(c)
@@ -138,7 +141,9 @@ impl Store {
             return Err(format!("{} already exists; choose a new file name.", dest.display()));
         }
         let dest_str = dest.to_str().ok_or("the backup path is not valid UTF-8; choose another.")?;
-        self.read(|c| c.execute("VACUUM INTO ?1", [dest_str]).map(|_| ()))
+        // Not a pooled reader: those are query_only, which VACUUM INTO refuses.
+        let src = Connection::open(&self.path).and_then(|c| configure(&c).map(|_| c));
+        src.and_then(|c| c.execute("VACUUM INTO ?1", [dest_str]).map(|_| ()))
             .map_err(|e| format!("cannot write the backup to {}: {e}", dest.display()))?;
         let copy = Connection::open(dest).map_err(|e| format!("cannot open the backup at {}: {e}", dest.display()))?;
         migrate::new_epoch(&copy).map_err(|e| format!("cannot finish the backup at {}: {e}", dest.display()))?;

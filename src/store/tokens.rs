@@ -11,21 +11,26 @@ pub struct TokenRow {
 }
 
 pub fn insert(conn: &Connection, digest: &str, token_key: &str, user_id: i64, expiry: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![digest, token_key, user_id, crate::time::now_iso(), expiry])?;
+    conn.prepare_cached(
+        "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![digest, token_key, user_id, crate::time::now_iso(), expiry])?;
     Ok(())
 }
 
 /// The token rows whose `token_key` matches (usually one), as Knox looks them up.
 pub fn by_key(conn: &Connection, token_key: &str) -> rusqlite::Result<Vec<TokenRow>> {
     let mut stmt = conn.prepare_cached("SELECT digest, user_id, expiry FROM auth_tokens WHERE token_key = ?1")?;
-    let rows = stmt.query_map([token_key], |r| Ok(TokenRow { digest: r.get(0)?, user_id: r.get(1)?, expiry: r.get(2)? }))?;
+    let rows =
+        stmt.query_map([token_key], |r| Ok(TokenRow { digest: r.get(0)?, user_id: r.get(1)?, expiry: r.get(2)? }))?;
     rows.collect()
 }
 
 /// The current expiry of a token, if it still exists.
 pub fn expiry(conn: &Connection, digest: &str) -> rusqlite::Result<Option<String>> {
-    conn.prepare_cached("SELECT expiry FROM auth_tokens WHERE digest = ?1")?.query_row([digest], |r| r.get(0)).optional()
+    conn.prepare_cached("SELECT expiry FROM auth_tokens WHERE digest = ?1")?
+        .query_row([digest], |r| r.get(0))
+        .optional()
 }
 
 pub fn set_expiry(conn: &Connection, digest: &str, expiry: &str) -> rusqlite::Result<usize> {

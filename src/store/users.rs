@@ -44,7 +44,11 @@ impl User {
     pub fn full_name(&self) -> String {
         let n = format!("{} {}", self.first_name, self.last_name);
         let n = n.trim();
-        if n.is_empty() { self.username.clone() } else { n.to_string() }
+        if n.is_empty() {
+            self.username.clone()
+        } else {
+            n.to_string()
+        }
     }
 
     pub(crate) fn from_row(r: &Row) -> rusqlite::Result<User> {
@@ -94,7 +98,9 @@ pub fn by_username(conn: &Connection, username: &str) -> rusqlite::Result<Option
 /// The account a login name means: a username, or else a unique email address.
 pub fn by_login(conn: &Connection, login: &str) -> rusqlite::Result<Option<(User, String)>> {
     let sql = format!("SELECT {COLUMNS}, password FROM users WHERE username = ?1");
-    if let Some(found) = conn.prepare_cached(&sql)?.query_row([login], |r| Ok((User::from_row(r)?, r.get(10)?))).optional()? {
+    if let Some(found) =
+        conn.prepare_cached(&sql)?.query_row([login], |r| Ok((User::from_row(r)?, r.get(10)?))).optional()?
+    {
         return Ok(Some(found));
     }
     if !login.contains('@') {

@@ -7,7 +7,11 @@ use crate::http::{Request, Response};
 pub fn route(req: &Request) -> Result<Response, ApiError> {
     crate::api::allow(req, &["GET"])?;
     match req.path() {
-        "/" => Ok(Response::new(200, "text/html; charset=utf-8", b"<!doctype html><title>Royal Care</title><p>Royal Care is running.".to_vec())),
+        "/" => Ok(Response::new(
+            200,
+            "text/html; charset=utf-8",
+            b"<!doctype html><title>Royal Care</title><p>Royal Care is running.".to_vec(),
+        )),
         _ => Err(ApiError::not_found()),
     }
 }

@@ -28,27 +28,14 @@ pub enum Ended {
 }
 
 /// Opens a socket with `query` (e.g. "token=…&since=3") and extra headers.
-pub fn connect(
-    srv: &Server,
-    query: &str,
-    headers: &[(&str, &str)],
-) -> Result<Ws, tungstenite::Error> {
-    let url = format!(
-        "ws://{}{WS_PATH}{}{query}",
-        srv.addr,
-        if query.is_empty() { "" } else { "?" }
-    );
+pub fn connect(srv: &Server, query: &str, headers: &[(&str, &str)]) -> Result<Ws, tungstenite::Error> {
+    let url = format!("ws://{}{WS_PATH}{}{query}", srv.addr, if query.is_empty() { "" } else { "?" });
     let mut req = url.into_client_request()?;
     for (k, v) in headers {
-        req.headers_mut().insert(
-            tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            v.parse().unwrap(),
-        );
+        req.headers_mut().insert(tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
     }
     let stream = TcpStream::connect(srv.addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let (ws, response) = tungstenite::client::client(req, stream).map_err(|e| match e {
         tungstenite::HandshakeError::Failure(e) => e,
         tungstenite::HandshakeError::Interrupted(_) => panic!("handshake interrupted"),
@@ -59,9 +46,7 @@ pub fn connect(
 /// Opens a socket with `?token=` and returns it with its first message.
 pub fn open(srv: &Server, token: &str) -> (Ws, Value) {
     let mut ws = connect(srv, &format!("token={token}"), &[]).expect("handshake failed");
-    let first = ws
-        .next_json(Duration::from_secs(10))
-        .expect("no first message");
+    let first = ws.next_json(Duration::from_secs(10)).expect("no first message");
     (ws, first)
 }
 
@@ -76,23 +61,17 @@ impl Ws {
             }
             self.ws.get_mut().set_read_timeout(Some(left)).unwrap();
             match self.ws.read() {
-                Ok(Message::Text(t)) => {
-                    return Ok(serde_json::from_str(&t).expect("server sent invalid JSON"))
-                }
+                Ok(Message::Text(t)) => return Ok(serde_json::from_str(&t).expect("server sent invalid JSON")),
                 Ok(Message::Close(f)) => {
-                    let (code, reason) = f
-                        .map(|f| (u16::from(f.code), f.reason.to_string()))
-                        .unwrap_or((1005, String::new()));
+                    let (code, reason) =
+                        f.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1005, String::new()));
                     // Complete the close handshake.
                     let _ = self.ws.flush();
                     return Err(Ended::Closed(code, reason));
                 }
                 Ok(_) => {}
                 Err(tungstenite::Error::Io(e))
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
+                    if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) =>
                 {
                     return Err(Ended::Timeout)
                 }
@@ -130,10 +109,7 @@ impl Ws {
     }
 
     pub fn close(mut self) {
-        let _ = self.ws.close(Some(tungstenite::protocol::CloseFrame {
-            code: CloseCode::Normal,
-            reason: "".into(),
-        }));
+        let _ = self.ws.close(Some(tungstenite::protocol::CloseFrame { code: CloseCode::Normal, reason: "".into() }));
         let _ = self.ws.flush();
     }
 }
@@ -149,11 +125,7 @@ pub fn user_id(srv: &Server, token: &str) -> i64 {
 /// the CLI does; the server's hub finds them in the log. Returns their seqs.
 pub fn inject(srv: &Server, drafts: Vec<royal_care::events::EventDraft>) -> Vec<i64> {
     let store = royal_care::store::Store::open(&srv.db).unwrap();
-    store
-        .write(|tx| -> rusqlite::Result<Vec<i64>> {
-            drafts.into_iter().map(|d| tx.emit(d)).collect()
-        })
-        .unwrap()
+    store.write(|tx| -> rusqlite::Result<Vec<i64>> { drafts.into_iter().map(|d| tx.emit(d)).collect() }).unwrap()
 }
 
 /// An `appointment_updated` draft for appointment `id` seen by `audience`.
