@@ -52,20 +52,20 @@ impl App {
     /// Starts the maintenance loop on its own thread.
     pub fn start_maintenance(self: &Arc<Self>) {
         let app = self.clone();
-        let _ = std::thread::Builder::new()
-            .name("maintenance".into())
-            .spawn(move || {
-                while !app.is_shutting_down() {
-                    app.maintain();
-                    std::thread::sleep(MAINTENANCE_EVERY);
-                }
-            });
+        let _ = std::thread::Builder::new().name("maintenance".into()).spawn(move || {
+            while !app.is_shutting_down() {
+                app.maintain();
+                std::thread::sleep(MAINTENANCE_EVERY);
+            }
+        });
     }
 
     /// One round of housekeeping; failures are logged and retried next round.
     pub fn maintain(&self) {
-        if let Err(e) = crate::auth::delete_expired_tokens(self) {
-            log::warn!("could not delete expired tokens: {}", e.detail);
+        match crate::auth::delete_expired_tokens(self) {
+            Ok(0) => {}
+            Ok(n) => log::info!("ended {n} expired session(s)"),
+            Err(e) => log::warn!("could not delete expired tokens: {}", e.detail),
         }
         if let Err(e) = crate::scheduling::auto_cancel_overdue(self) {
             log::warn!("could not cancel overdue appointments: {}", e.detail);

@@ -92,9 +92,7 @@ pub struct PasswordPolicy {
 
 impl PasswordPolicy {
     pub fn validate(&self) -> Result<(), String> {
-        if self.password_iterations < MIN_PASSWORD_ITERATIONS
-            && !self.insecure_fast_hashes_for_tests
-        {
+        if self.password_iterations < MIN_PASSWORD_ITERATIONS && !self.insecure_fast_hashes_for_tests {
             return Err(format!(
                 "ROYAL_CARE_PASSWORD_ITERATIONS must be at least {MIN_PASSWORD_ITERATIONS}; raise it or unset it."
             ));
@@ -117,15 +115,11 @@ impl Settings {
             return Err("ROYAL_CARE_TOKEN_TTL_SECS must be above zero.".into());
         }
         if self.ws_ping_secs == 0 || self.ws_idle_secs <= self.ws_ping_secs {
-            return Err(
-                "ROYAL_CARE_WS_IDLE_SECS must be longer than ROYAL_CARE_WS_PING_SECS.".into(),
-            );
+            return Err("ROYAL_CARE_WS_IDLE_SECS must be longer than ROYAL_CARE_WS_PING_SECS.".into());
         }
         for o in &self.allowed_origins {
             if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {
-                return Err(format!(
-                    "allowed origin {o:?} must look like http://host:port, without a path."
-                ));
+                return Err(format!("allowed origin {o:?} must look like http://host:port, without a path."));
             }
         }
         Ok(())

@@ -20,14 +20,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            detail: detail.into(),
-            fields: None,
-            extra: None,
-            retry_after: None,
-        }
+        ApiError { status, code, detail: detail.into(), fields: None, extra: None, retry_after: None }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -42,11 +35,7 @@ impl ApiError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(
-            401,
-            "not_authenticated",
-            "Log in first: send a valid token as \"Authorization: Token <token>\".",
-        )
+        Self::new(401, "not_authenticated", "Log in first: send a valid token as \"Authorization: Token <token>\".")
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
@@ -54,19 +43,11 @@ impl ApiError {
     }
 
     pub fn not_found() -> Self {
-        Self::new(
-            404,
-            "not_found",
-            "Not found; check the id, or that it is assigned to you.",
-        )
+        Self::new(404, "not_found", "Not found; check the id, or that it is assigned to you.")
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(
-            405,
-            "method_not_allowed",
-            "This method is not allowed here; see /api/schema/ for what is.",
-        )
+        Self::new(405, "method_not_allowed", "This method is not allowed here; see /api/schema/ for what is.")
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
@@ -74,27 +55,15 @@ impl ApiError {
     }
 
     pub fn stale() -> Self {
-        Self::new(
-            409,
-            "STALE",
-            "Someone else changed this appointment first; reload it and try again.",
-        )
+        Self::new(409, "STALE", "Someone else changed this appointment first; reload it and try again.")
     }
 
     pub fn too_large(limit: usize) -> Self {
-        Self::new(
-            413,
-            "too_large",
-            format!("The request body is over the {limit}-byte limit; send less."),
-        )
+        Self::new(413, "too_large", format!("The request body is over the {limit}-byte limit; send less."))
     }
 
     pub fn throttled(retry_after: u64) -> Self {
-        let mut e = Self::new(
-            429,
-            "THROTTLED",
-            format!("Too many failed logins; try again in {retry_after} seconds."),
-        );
+        let mut e = Self::new(429, "THROTTLED", format!("Too many failed logins; try again in {retry_after} seconds."));
         e.retry_after = Some(retry_after);
         e
     }
@@ -109,13 +78,15 @@ impl ApiError {
     /// only learns that it was not their fault.
     pub fn internal(context: impl std::fmt::Display) -> Self {
         log::error!("internal error: {context}");
-        Self::new(500, "error", "Something went wrong on the server; try again, and tell the administrator if it persists.")
+        Self::new(
+            500,
+            "error",
+            "Something went wrong on the server; try again, and tell the administrator if it persists.",
+        )
     }
 
     pub fn with_extra(mut self, key: &str, value: Value) -> Self {
-        self.extra
-            .get_or_insert_with(Default::default)
-            .insert(key.to_string(), value);
+        self.extra.get_or_insert_with(Default::default).insert(key.to_string(), value);
         self
     }
 
@@ -150,9 +121,7 @@ impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
         // Busy after the busy timeout means another process held the write lock too long.
         if let rusqlite::Error::SqliteFailure(f, _) = &e {
-            if f.code == rusqlite::ErrorCode::DatabaseBusy
-                || f.code == rusqlite::ErrorCode::DatabaseLocked
-            {
+            if f.code == rusqlite::ErrorCode::DatabaseBusy || f.code == rusqlite::ErrorCode::DatabaseLocked {
                 log::warn!("database busy: {e}");
                 return ApiError::busy();
             }
@@ -167,10 +136,7 @@ pub struct FieldErrors(Map<String, Value>);
 
 impl FieldErrors {
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        let entry = self
-            .0
-            .entry(field.to_string())
-            .or_insert_with(|| Value::Array(vec![]));
+        let entry = self.0.entry(field.to_string()).or_insert_with(|| Value::Array(vec![]));
         if let Value::Array(a) = entry {
             a.push(Value::String(message.into()));
         }
@@ -182,10 +148,7 @@ impl FieldErrors {
 
     pub fn into_error(self) -> ApiError {
         let names: Vec<&str> = self.0.keys().map(String::as_str).collect();
-        let detail = format!(
-            "Some fields are not valid ({}); correct them and send again.",
-            names.join(", ")
-        );
+        let detail = format!("Some fields are not valid ({}); correct them and send again.", names.join(", "));
         let mut e = ApiError::new(400, "invalid", detail);
         e.fields = Some(Box::new(self.0));
         e

@@ -26,17 +26,11 @@ pub struct Audience {
 
 impl Audience {
     pub fn operators_and(users: impl IntoIterator<Item = i64>) -> Self {
-        Audience {
-            operators: true,
-            users: users.into_iter().collect(),
-        }
+        Audience { operators: true, users: users.into_iter().collect() }
     }
 
     pub fn only(users: impl IntoIterator<Item = i64>) -> Self {
-        Audience {
-            operators: false,
-            users: users.into_iter().collect(),
-        }
+        Audience { operators: false, users: users.into_iter().collect() }
     }
 
     /// May a user with this id and role receive it?
@@ -55,10 +49,7 @@ impl Audience {
     }
 
     fn decode(operators: bool, users: &str) -> Self {
-        Audience {
-            operators,
-            users: users.split(',').filter_map(|u| u.parse().ok()).collect(),
-        }
+        Audience { operators, users: users.split(',').filter_map(|u| u.parse().ok()).collect() }
     }
 }
 
@@ -99,12 +90,7 @@ impl Event {
             self.seq
         );
         // The payload is an object we serialised ourselves: splice its members in.
-        let inner = self
-            .payload
-            .trim()
-            .trim_start_matches('{')
-            .trim_end_matches('}')
-            .trim();
+        let inner = self.payload.trim().trim_start_matches('{').trim_end_matches('}').trim();
         if inner.is_empty() {
             format!("{head}}}")
         } else {
@@ -124,8 +110,7 @@ impl Event {
     }
 }
 
-const COLUMNS: &str =
-    "seq, created_at, kind, appointment_id, audience_operators, audience_users, payload";
+const COLUMNS: &str = "seq, created_at, kind, appointment_id, audience_operators, audience_users, payload";
 
 /// Appends `draft` to the log (call through `Tx::emit`, inside the change's transaction).
 pub fn append(conn: &Connection, draft: EventDraft) -> rusqlite::Result<Event> {
@@ -155,9 +140,8 @@ pub fn append(conn: &Connection, draft: EventDraft) -> rusqlite::Result<Event> {
 
 /// Events after `after_seq`, oldest first, at most `limit` (all kinds, all audiences).
 pub fn after(conn: &Connection, after_seq: i64, limit: usize) -> rusqlite::Result<Vec<Event>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"
-    ))?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {COLUMNS} FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2"))?;
     let rows = stmt.query_map(params![after_seq, limit as i64], Event::from_row)?;
     rows.collect()
 }
@@ -165,13 +149,8 @@ pub fn after(conn: &Connection, after_seq: i64, limit: usize) -> rusqlite::Resul
 /// The newest `seq` in the log (0 when empty).
 pub fn last_seq(conn: &Connection) -> rusqlite::Result<i64> {
     // sqlite_sequence keeps AUTOINCREMENT's high-water mark even after pruning.
-    let s: Option<i64> = conn
-        .query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
+    let s: Option<i64> =
+        conn.query_row("SELECT seq FROM sqlite_sequence WHERE name = 'events'", [], |r| r.get(0)).optional()?;
     Ok(s.unwrap_or(0))
 }
 
@@ -203,10 +182,7 @@ mod tests {
         assert_eq!(v["type"], "appointment_deleted");
         assert_eq!(v["seq"], 7);
         assert_eq!(v["appointment_id"], 3);
-        let empty = Event {
-            payload: "{}".into(),
-            ..ev
-        };
+        let empty = Event { payload: "{}".into(), ..ev };
         let v: Value = serde_json::from_str(&empty.message()).unwrap();
         assert_eq!(v["seq"], 7);
     }

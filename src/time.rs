@@ -21,9 +21,7 @@ pub fn iso_in(secs: i64) -> String {
 
 /// Parses a stored timestamp; `None` for anything else.
 pub fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
 /// The clinic's calendar date today (the machine's local time zone).
@@ -50,8 +48,7 @@ mod tests {
     impl Trunc for DateTime<Utc> {
         fn with_nanosecond_trunc(self) -> Self {
             use chrono::Timelike;
-            self.with_nanosecond(self.nanosecond() / 1000 * 1000)
-                .unwrap()
+            self.with_nanosecond(self.nanosecond() / 1000 * 1000).unwrap()
         }
     }
 }

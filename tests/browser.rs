@@ -9,8 +9,7 @@ use std::process::Command;
 #[test]
 fn web_ui_in_headless_chromium() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let chromium =
-        std::env::var("ROYAL_CARE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromium = std::env::var("ROYAL_CARE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     assert!(
         Path::new(&chromium).exists(),
         "The browser tests need Chromium at {chromium}: install it with `apt-get update && apt-get install -y chromium` (or run `bash .ci/run`)."
@@ -31,19 +30,10 @@ fn web_ui_in_headless_chromium() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     // Shown by cargo on failure, or with `cargo test --test browser -- --nocapture`.
     println!("{stdout}\n{stderr}");
-    assert!(
-        out.status.success(),
-        "browser tests failed (output above); screenshots are in tests/browser/screenshots/"
-    );
+    assert!(out.status.success(), "browser tests failed (output above); screenshots are in tests/browser/screenshots/");
     let passed = stdout
         .lines()
-        .filter_map(|l| {
-            l.trim_start_matches(['ℹ', '#', ' '])
-                .strip_prefix("pass ")?
-                .trim()
-                .parse::<u32>()
-                .ok()
-        })
+        .filter_map(|l| l.trim_start_matches(['ℹ', '#', ' ']).strip_prefix("pass ")?.trim().parse::<u32>().ok())
         .next_back()
         .unwrap_or(0);
     assert!(passed > 0, "the browser test runner ran no test");

@@ -31,18 +31,13 @@ pub fn route(app: &App, req: &Request, rest: &str) -> Result<Response, ApiError>
 }
 
 /// The string members `names` of a JSON body, all required.
-pub fn required_strings<'a>(
-    body: &'a Map<String, Value>,
-    names: &[&str],
-) -> Result<Vec<&'a str>, ApiError> {
+pub fn required_strings<'a>(body: &'a Map<String, Value>, names: &[&str]) -> Result<Vec<&'a str>, ApiError> {
     let mut errors = FieldErrors::default();
     let mut out = Vec::new();
     for n in names {
         match body.get(*n) {
             Some(Value::String(s)) if !s.is_empty() => out.push(s.as_str()),
-            Some(Value::String(_)) | None | Some(Value::Null) => {
-                errors.add(n, "This field is required.")
-            }
+            Some(Value::String(_)) | None | Some(Value::Null) => errors.add(n, "This field is required."),
             Some(_) => errors.add(n, "Must be a string."),
         }
     }
@@ -54,11 +49,8 @@ fn login(app: &App, req: &Request) -> Result<Response, ApiError> {
     let body = req.json_object()?;
     let v = required_strings(&body, &["username", "password"])?;
     let grant = auth::login(app, v[0], v[1], req.peer.ip())?;
-    Ok(Response::json(
-        200,
-        &json!({"token": grant.token, "expiry": grant.expiry, "user": grant.user.to_json()}),
-    )
-    .header("Cache-Control", "no-store"))
+    Ok(Response::json(200, &json!({"token": grant.token, "expiry": grant.expiry, "user": grant.user.to_json()}))
+        .header("Cache-Control", "no-store"))
 }
 
 fn change_password(app: &App, req: &Request) -> Result<Response, ApiError> {
@@ -66,8 +58,5 @@ fn change_password(app: &App, req: &Request) -> Result<Response, ApiError> {
     let body = req.json_object()?;
     let v = required_strings(&body, &["current_password", "new_password"])?;
     auth::change_password(app, &who, v[0], v[1])?;
-    Ok(Response::json(
-        200,
-        &json!({"detail": "Password changed; your other sessions were logged out."}),
-    ))
+    Ok(Response::json(200, &json!({"detail": "Password changed; your other sessions were logged out."})))
 }

@@ -28,11 +28,7 @@ pub fn route(app: &Arc<App>, req: &Request) -> Reply {
     } else if path == "/api/schema/" {
         allow(req, &["GET"]).map(|_| schema::document())
     } else if path.starts_with("/api/") || path.starts_with("/ws/") {
-        Err(ApiError::new(
-            404,
-            "not_found",
-            "There is no such API path; see /api/schema/ for the list.",
-        ))
+        Err(ApiError::new(404, "not_found", "There is no such API path; see /api/schema/ for the list."))
     } else {
         crate::web::route(req)
     };
@@ -50,12 +46,9 @@ pub fn allow(req: &Request, methods: &[&str]) -> Result<(), ApiError> {
 }
 
 fn health(app: &App) -> Result<Response, ApiError> {
-    let (epoch, seq) = app.store.read(|c| -> rusqlite::Result<_> {
-        Ok((
-            crate::store::migrate::epoch(c)?,
-            crate::events::last_seq(c)?,
-        ))
-    })?;
+    let (epoch, seq) = app
+        .store
+        .read(|c| -> rusqlite::Result<_> { Ok((crate::store::migrate::epoch(c)?, crate::events::last_seq(c)?)) })?;
     Ok(Response::json(
         200,
         &json!({

@@ -48,29 +48,31 @@ pub struct HashGate {
 
 impl HashGate {
     pub fn new(permits: usize) -> Self {
-        HashGate {
-            free: Mutex::new(permits.max(1)),
-            cv: Condvar::new(),
-        }
+        HashGate { free: Mutex::new(permits.max(1)), cv: Condvar::new() }
     }
 
     /// Runs `f` while holding one permit; 503 if none frees up in time.
     pub fn run<T>(&self, f: impl FnOnce() -> T) -> Result<T, ApiError> {
-        {
-            let guard = self.free.lock().unwrap_or_else(|p| p.into_inner());
-            let (mut free, timeout) = self
-                .cv
-                .wait_timeout_while(guard, HASH_WAIT, |f| *f == 0)
-                .unwrap_or_else(|p| p.into_inner());
-            if timeout.timed_out() && *free == 0 {
-                return Err(ApiError::busy());
-            }
-            *free -= 1;
+        let guard = self.free.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut free, _) =
+            self.cv.wait_timeout_while(guard, HASH_WAIT, |f| *f == 0).unwrap_or_else(|p| p.into_inner());
+        if *free == 0 {
+            return Err(ApiError::busy());
         }
-        let out = f();
-        *self.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.cv.notify_one();
-        Ok(out)
+        *free -= 1;
+        drop(free);
+        // Given back on drop, so a panic inside `f` cannot leak the permit.
+        let _permit = Permit(self);
+        Ok(f())
+    }
+}
+
+struct Permit<'a>(&'a HashGate);
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        *self.0.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.0.cv.notify_one();
     }
 }
 
@@ -82,13 +84,8 @@ pub struct Logins {
 
 impl Logins {
     pub fn new() -> Self {
-        let cores = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2);
-        Logins {
-            throttle: throttle::Throttle::default(),
-            gate: HashGate::new(cores),
-        }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        Logins { throttle: throttle::Throttle::default(), gate: HashGate::new(cores) }
     }
 }
 
@@ -99,11 +96,7 @@ impl Default for Logins {
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::new(
-        401,
-        "authentication_failed",
-        "Your session has ended or the token is not valid; log in again.",
-    )
+    ApiError::new(401, "authentication_failed", "Your session has ended or the token is not valid; log in again.")
 }
 
 /// The token in `Authorization: Token <token>` (scheme case-insensitive), if any.
@@ -133,9 +126,7 @@ pub fn authenticate_token(app: &App, token: &str) -> Result<Principal, ApiError>
         let Some(row) = row else { return Ok(None) };
         Ok(users::get(c, row.user_id)?.map(|u| (u, row.expiry)))
     })?;
-    let Some((user, mut expiry)) = found else {
-        return Err(invalid_token());
-    };
+    let Some((user, mut expiry)) = found else { return Err(invalid_token()) };
     if expiry <= now || !user.is_active {
         return Err(invalid_token());
     }
@@ -144,16 +135,11 @@ pub fn authenticate_token(app: &App, token: &str) -> Result<Principal, ApiError>
         let renewed = Utc::now() + ChronoDuration::seconds(app.settings.token_ttl_secs as i64);
         if (renewed - current).num_seconds() > MIN_REFRESH_SECS {
             let renewed = crate::time::iso(renewed);
-            app.store
-                .write(|tx| tokens::set_expiry(tx, &digest, &renewed))?;
+            app.store.write(|tx| tokens::set_expiry(tx, &digest, &renewed))?;
             expiry = renewed;
         }
     }
-    Ok(Principal {
-        user,
-        digest,
-        expiry,
-    })
+    Ok(Principal { user, digest, expiry })
 }
 
 /// What a successful login gives: the plain token (shown once), its expiry, the user.
@@ -176,10 +162,7 @@ pub fn login(app: &App, login: &str, password: &str, addr: IpAddr) -> Result<Log
     if login.is_empty() || login.len() > MAX_LOGIN_LEN || password.len() > MAX_PASSWORD_LEN {
         return Err(bad());
     }
-    app.logins
-        .throttle
-        .check(login, addr)
-        .map_err(ApiError::throttled)?;
+    app.logins.throttle.check(login, addr).map_err(ApiError::throttled)?;
     let found = app.store.read(|c| users::by_login(c, login))?;
     let iterations = app.settings.hashing.password_iterations;
     let ok = app.logins.gate.run(|| match &found {
@@ -202,11 +185,7 @@ pub fn login(app: &App, login: &str, password: &str, addr: IpAddr) -> Result<Log
     app.logins.throttle.succeeded(login, addr);
     // Like Django: a hash made with fewer iterations than we use now is upgraded.
     let upgraded = match password::iterations_of(&hash) {
-        Some(n) if n < iterations => Some(
-            app.logins
-                .gate
-                .run(|| password::hash(password, iterations))?,
-        ),
+        Some(n) if n < iterations => Some(app.logins.gate.run(|| password::hash(password, iterations))?),
         _ => None,
     };
     let token = token::generate();
@@ -215,25 +194,11 @@ pub fn login(app: &App, login: &str, password: &str, addr: IpAddr) -> Result<Log
         if let Some(h) = &upgraded {
             users::set_password(tx, user.id, h)?;
         }
-        tokens::insert(
-            tx,
-            &token::digest(&token),
-            token::token_key(&token),
-            user.id,
-            &expiry,
-        )?;
+        tokens::insert(tx, &token::digest(&token), token::token_key(&token), user.id, &expiry)?;
         Ok(())
     })?;
-    log::info!(
-        "user {} ({}) logged in from {addr}",
-        user.username,
-        user.role
-    );
-    Ok(LoginGrant {
-        token,
-        expiry,
-        user,
-    })
+    log::info!("user {} ({}) logged in from {addr}", user.username, user.role);
+    Ok(LoginGrant { token, expiry, user })
 }
 
 /// Deletes tokens and tells the hub to close their sockets, in `tx`.
@@ -254,18 +219,12 @@ pub fn revoke(tx: &mut Tx, user_id: i64, digests: Option<Vec<String>>) -> rusqli
             json!({"user_id": user_id, "digests": ds})
         }
     };
-    tx.emit(EventDraft {
-        kind: SESSION_REVOKED,
-        appointment_id: None,
-        audience: Audience::only([user_id]),
-        payload,
-    })?;
+    tx.emit(EventDraft { kind: SESSION_REVOKED, appointment_id: None, audience: Audience::only([user_id]), payload })?;
     Ok(())
 }
 
 pub fn logout(app: &App, who: &Principal) -> Result<(), ApiError> {
-    app.store
-        .write(|tx| revoke(tx, who.user.id, Some(vec![who.digest.clone()])))?;
+    app.store.write(|tx| revoke(tx, who.user.id, Some(vec![who.digest.clone()])))?;
     Ok(())
 }
 
@@ -300,17 +259,9 @@ pub fn check_new_password(field: &str, username: &str, password: &str) -> Result
 }
 
 /// Changes the caller's password after checking the current one; ends their other sessions.
-pub fn change_password(
-    app: &App,
-    who: &Principal,
-    current: &str,
-    new: &str,
-) -> Result<(), ApiError> {
+pub fn change_password(app: &App, who: &Principal, current: &str, new: &str) -> Result<(), ApiError> {
     check_new_password("new_password", &who.user.username, new)?;
-    let stored = app
-        .store
-        .read(|c| users::password_hash(c, who.user.id))?
-        .unwrap_or_default();
+    let stored = app.store.read(|c| users::password_hash(c, who.user.id))?.unwrap_or_default();
     let iterations = app.settings.hashing.password_iterations;
     let (ok, new_hash) = app.logins.gate.run(|| {
         let ok = current.len() <= MAX_PASSWORD_LEN && password::verify(current, &stored);
@@ -342,4 +293,42 @@ pub fn delete_expired_tokens(app: &App) -> Result<usize, ApiError> {
         }
         Ok(n)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
+
+    /// Never more hashes at once than permits, and a panicking hash gives its permit back.
+    #[test]
+    fn hash_gate_bounds_concurrency() {
+        let gate = Arc::new(HashGate::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let start = Arc::new(Barrier::new(6));
+        let threads: Vec<_> = (0..6)
+            .map(|_| {
+                let (gate, running, peak, start) = (gate.clone(), running.clone(), peak.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    gate.run(|| {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        peak.fetch_max(now, Ordering::SeqCst);
+                        password::hash("pw", 20_000);
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                    .unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(peak.load(Ordering::SeqCst), 2);
+        let g = gate.clone();
+        let _ = std::thread::spawn(move || g.run(|| panic!("boom"))).join();
+        assert_eq!(*gate.free.lock().unwrap(), 2);
+    }
 }

@@ -14,11 +14,7 @@ const MAX_VERIFY_ITERATIONS: u32 = 10_000_000;
 
 /// A new Django-format hash of `password` with a random 22-character salt (as Django).
 pub fn hash(password: &str, iterations: u32) -> String {
-    let salt: String = rand::rngs::OsRng
-        .sample_iter(&Alphanumeric)
-        .take(22)
-        .map(char::from)
-        .collect();
+    let salt: String = rand::rngs::OsRng.sample_iter(&Alphanumeric).take(22).map(char::from).collect();
     encode(password, &salt, iterations)
 }
 
@@ -33,19 +29,12 @@ fn encode(password: &str, salt: &str, iterations: u32) -> String {
 /// hash (Django marks unusable ones with a leading `!`).
 pub fn verify(password: &str, encoded: &str) -> bool {
     let mut parts = encoded.splitn(4, '$');
-    let (Some(alg), Some(iters), Some(salt), Some(expected)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(alg), Some(iters), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return false;
     };
-    let Ok(iterations) = iters.parse::<u32>() else {
-        return false;
-    };
-    if alg != ALGORITHM
-        || iterations == 0
-        || iterations > MAX_VERIFY_ITERATIONS
-        || salt.contains('$')
-    {
+    let Ok(iterations) = iters.parse::<u32>() else { return false };
+    if alg != ALGORITHM || iterations == 0 || iterations > MAX_VERIFY_ITERATIONS || salt.contains('$') {
         return false;
     }
     let computed = encode(password, salt, iterations);
@@ -80,23 +69,14 @@ mod tests {
     #[test]
     fn matches_python_hashlib() {
         // python3 -c "import hashlib,base64;print(base64.b64encode(hashlib.pbkdf2_hmac('sha256',b'pw',b'salt',1000)).decode())"
-        assert_eq!(
-            encode("pw", "salt", 1000),
-            "pbkdf2_sha256$1000$salt$CjglNVXON/XHKmtwP5loFOvyQfIDrxRuk9zesDHFVn4="
-        );
+        assert_eq!(encode("pw", "salt", 1000), "pbkdf2_sha256$1000$salt$CjglNVXON/XHKmtwP5loFOvyQfIDrxRuk9zesDHFVn4=");
     }
 
     #[test]
     fn rejects_malformed_and_unusable() {
-        for bad in [
-            "",
-            "!",
-            "!abc",
-            "md5$1$a$b",
-            "pbkdf2_sha256$0$a$b",
-            "pbkdf2_sha256$x$a$b",
-            "pbkdf2_sha256$99999999$a$b",
-        ] {
+        for bad in
+            ["", "!", "!abc", "md5$1$a$b", "pbkdf2_sha256$0$a$b", "pbkdf2_sha256$x$a$b", "pbkdf2_sha256$99999999$a$b"]
+        {
             assert!(!verify("pw", bad), "{bad}");
         }
     }

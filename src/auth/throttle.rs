@@ -38,17 +38,9 @@ impl Throttle {
         let now = Instant::now();
         let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut wait = wait_for(st.by_addr.get(&addr), ADDR_LIMIT, ADDR_WINDOW, now);
-        let known = st
-            .known
-            .get(&(user.clone(), addr))
-            .is_some_and(|t| now.duration_since(*t) < KNOWN_FOR);
+        let known = st.known.get(&(user.clone(), addr)).is_some_and(|t| now.duration_since(*t) < KNOWN_FOR);
         if !known {
-            wait = wait.max(wait_for(
-                st.by_user.get(&user),
-                USER_LIMIT,
-                USER_WINDOW,
-                now,
-            ));
+            wait = wait.max(wait_for(st.by_user.get(&user), USER_LIMIT, USER_WINDOW, now));
         }
         if wait == 0 {
             Ok(())
@@ -82,25 +74,15 @@ impl Throttle {
 /// Seconds until the oldest failure in the window expires, if the window is full.
 fn wait_for(fails: Option<&Vec<Instant>>, limit: usize, window: Duration, now: Instant) -> u64 {
     let Some(fails) = fails else { return 0 };
-    let recent: Vec<&Instant> = fails
-        .iter()
-        .filter(|t| now.duration_since(**t) < window)
-        .collect();
+    let recent: Vec<&Instant> = fails.iter().filter(|t| now.duration_since(**t) < window).collect();
     if recent.len() < limit {
         return 0;
     }
     let oldest = recent[recent.len() - limit];
-    (window.saturating_sub(now.duration_since(*oldest)))
-        .as_secs()
-        .max(1)
+    (window.saturating_sub(now.duration_since(*oldest))).as_secs().max(1)
 }
 
-fn push<K: std::hash::Hash + Eq>(
-    map: &mut HashMap<K, Vec<Instant>>,
-    key: K,
-    now: Instant,
-    window: Duration,
-) {
+fn push<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Vec<Instant>>, key: K, now: Instant, window: Duration) {
     if map.len() >= MAX_KEYS && !map.contains_key(&key) {
         map.retain(|_, v| v.last().is_some_and(|t| now.duration_since(*t) < window));
         if map.len() >= MAX_KEYS {

@@ -27,10 +27,7 @@ pub fn digest(token: &str) -> String {
 
 /// Is this shaped like one of our tokens? Anything else is refused without a lookup.
 pub fn well_formed(token: &str) -> bool {
-    token.len() == TOKEN_LENGTH
-        && token
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    token.len() == TOKEN_LENGTH && token.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 pub fn token_key(token: &str) -> &str {
@@ -39,12 +36,10 @@ pub fn token_key(token: &str) -> &str {
 
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 #[cfg(test)]

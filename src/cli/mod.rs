@@ -12,11 +12,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "royal-care",
-    version,
-    about = "Live scheduling server for a home-service massage clinic."
-)]
+#[command(name = "royal-care", version, about = "Live scheduling server for a home-service massage clinic.")]
 pub struct Cli {
     /// The database file [default: ./royal-care.db, or ./royal-care-demo.db with --demo].
     #[arg(long, global = true, env = "ROYAL_CARE_DB")]

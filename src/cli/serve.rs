@@ -15,22 +15,13 @@ const DRAIN: Duration = Duration::from_secs(3);
 
 pub fn run(db: Option<PathBuf>, settings: Settings) -> Result<(), String> {
     settings.validate()?;
-    let db = db.unwrap_or_else(|| {
-        if settings.demo {
-            super::DEFAULT_DEMO_DB.into()
-        } else {
-            super::DEFAULT_DB.into()
-        }
-    });
+    let db = db.unwrap_or_else(|| if settings.demo { super::DEFAULT_DEMO_DB.into() } else { super::DEFAULT_DB.into() });
     if settings.demo {
         crate::scheduling::demo::install(&db)?;
     }
     let store = Store::open(&db)?;
     let listener = TcpListener::bind(&settings.addr).map_err(|e| {
-        format!(
-            "cannot listen on {}: {e}; stop the other program using it or choose another --addr.",
-            settings.addr
-        )
+        format!("cannot listen on {}: {e}; stop the other program using it or choose another --addr.", settings.addr)
     })?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let app = App::new(settings, store);
@@ -61,10 +52,7 @@ pub fn run(db: Option<PathBuf>, settings: Settings) -> Result<(), String> {
 
 fn log_startup(app: &App, db: &Path, local: std::net::SocketAddr) {
     let s = &app.settings;
-    log::info!(
-        "royal-care {} listening on http://{local}/",
-        env!("CARGO_PKG_VERSION")
-    );
+    log::info!("royal-care {}", env!("CARGO_PKG_VERSION"));
     log::info!("database: {}", db.display());
     if s.demo {
         log::warn!("DEMO MODE: this database is a fresh copy of the example, with demo accounts whose passwords are public (see README). Do not enter real client data.");
@@ -75,16 +63,11 @@ fn log_startup(app: &App, db: &Path, local: std::net::SocketAddr) {
         if s.auto_refresh { "on" } else { "off" },
         s.max_connections,
         s.max_sockets_per_user,
-        if s.allowed_origins.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", s.allowed_origins.join(", "))
-        }
+        if s.allowed_origins.is_empty() { String::new() } else { format!(", {}", s.allowed_origins.join(", ")) }
     );
     if s.hashing.password_iterations < crate::config::MIN_PASSWORD_ITERATIONS {
-        log::warn!(
-            "password hashing is weakened for tests ({} iterations)",
-            s.hashing.password_iterations
-        );
+        log::warn!("password hashing is weakened for tests ({} iterations)", s.hashing.password_iterations);
     }
+    // Last, so that "listening" means ready (scripts and tests wait for this line).
+    log::info!("listening on http://{local}/");
 }

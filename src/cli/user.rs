@@ -11,25 +11,12 @@ use std::path::Path;
 
 pub fn run(db: &Path, cmd: UserCommand) -> Result<(), String> {
     match cmd {
-        UserCommand::Add {
-            username,
-            role,
-            first_name,
-            last_name,
-            email,
-            hashing,
-        } => {
+        UserCommand::Add { username, role, first_name, last_name, email, hashing } => {
             hashing.validate()?;
             check_username(&username)?;
             let store = crate::store::Store::open(db)?;
-            if store
-                .read(|c| users::by_username(c, &username))
-                .map_err(db_err)?
-                .is_some()
-            {
-                return Err(format!(
-                    "a user named {username:?} already exists; pick another username."
-                ));
+            if store.read(|c| users::by_username(c, &username)).map_err(db_err)?.is_some() {
+                return Err(format!("a user named {username:?} already exists; pick another username."));
             }
             let pw = read_password(&username)?;
             let hash = password::hash(&pw, hashing.password_iterations);
@@ -41,9 +28,7 @@ pub fn run(db: &Path, cmd: UserCommand) -> Result<(), String> {
                 role: role.clone(),
                 ..Default::default()
             };
-            let id = store
-                .write(|tx| users::insert(tx, &u, &hash))
-                .map_err(db_err)?;
+            let id = store.write(|tx| users::insert(tx, &u, &hash)).map_err(db_err)?;
             println!("Added {role} {username} (id {id}).");
             Ok(())
         }
@@ -65,19 +50,14 @@ pub fn run(db: &Path, cmd: UserCommand) -> Result<(), String> {
         UserCommand::Deactivate { username } => {
             let store = super::open_existing(db)?;
             let user = find(&store, &username)?;
-            store
-                .write(|tx| auth::deactivate(tx, user.id))
-                .map_err(db_err)?;
+            store.write(|tx| auth::deactivate(tx, user.id)).map_err(db_err)?;
             println!("Deactivated {username}; their sessions were ended.");
             Ok(())
         }
         UserCommand::List => {
             let store = super::open_existing(db)?;
             let all = store.read(users::list).map_err(db_err)?;
-            println!(
-                "{:<5} {:<20} {:<10} {:<8} {:<25} email",
-                "id", "username", "role", "active", "name"
-            );
+            println!("{:<5} {:<20} {:<10} {:<8} {:<25} email", "id", "username", "role", "active", "name");
             for u in all {
                 let name = format!("{} {}", u.first_name, u.last_name);
                 println!(
@@ -107,10 +87,7 @@ fn find(store: &crate::store::Store, username: &str) -> Result<users::User, Stri
 }
 
 fn check_username(u: &str) -> Result<(), String> {
-    let ok = !u.is_empty()
-        && u.len() <= 150
-        && u.chars()
-            .all(|c| c.is_alphanumeric() || "@.+-_".contains(c));
+    let ok = !u.is_empty() && u.len() <= 150 && u.chars().all(|c| c.is_alphanumeric() || "@.+-_".contains(c));
     if ok {
         Ok(())
     } else {
@@ -123,8 +100,7 @@ fn read_password(username: &str) -> Result<String, String> {
     let pw = if std::io::stdin().is_terminal() {
         let a = rpassword::prompt_password(format!("New password for {username}: "))
             .map_err(|e| format!("cannot read the password: {e}"))?;
-        let b = rpassword::prompt_password("Again: ")
-            .map_err(|e| format!("cannot read the password: {e}"))?;
+        let b = rpassword::prompt_password("Again: ").map_err(|e| format!("cannot read the password: {e}"))?;
         if a != b {
             return Err("the two passwords differ; run the command again.".into());
         }
@@ -138,13 +114,8 @@ fn read_password(username: &str) -> Result<String, String> {
         line.trim_end_matches(['\r', '\n']).to_string()
     };
     auth::check_new_password("password", username, &pw).map_err(|e| {
-        let why = e
-            .fields
-            .and_then(|f| {
-                f.get("password")
-                    .and_then(|v| v[0].as_str().map(String::from))
-            })
-            .unwrap_or_default();
+        let why =
+            e.fields.and_then(|f| f.get("password").and_then(|v| v[0].as_str().map(String::from))).unwrap_or_default();
         format!("the password {why}; choose another.")
     })?;
     Ok(pw)

@@ -70,22 +70,11 @@ fn wants_keep_alive(req: &Request) -> bool {
 }
 
 /// Reads the next request. `buf` holds bytes already read past the previous request.
-fn next_request(
-    app: &App,
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    peer: SocketAddr,
-    first: bool,
-) -> Next {
+fn next_request(app: &App, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: SocketAddr, first: bool) -> Next {
     let s = &app.settings;
     // An idle keep-alive connection may wait `keepalive`; once a request has begun, its
     // head must arrive within `request_timeout` (slow-loris bound).
-    let mut deadline = Instant::now()
-        + if first || !buf.is_empty() {
-            s.request_timeout()
-        } else {
-            s.keepalive()
-        };
+    let mut deadline = Instant::now() + if first || !buf.is_empty() { s.request_timeout() } else { s.keepalive() };
     let mut idle = !first && buf.is_empty();
     let (head, head_len) = loop {
         match parse_head(buf) {
@@ -94,18 +83,11 @@ fn next_request(
             Err(HeadError::TooLarge) => {
                 return fail(
                     stream,
-                    ApiError::new(
-                        431,
-                        "too_large",
-                        "The request head is too large; send fewer or shorter headers.",
-                    ),
+                    ApiError::new(431, "too_large", "The request head is too large; send fewer or shorter headers."),
                 );
             }
             Err(HeadError::Malformed(why)) => {
-                return fail(
-                    stream,
-                    ApiError::bad_request(format!("Bad request: {why}.")),
-                );
+                return fail(stream, ApiError::bad_request(format!("Bad request: {why}.")));
             }
         }
         match read_some(stream, buf, deadline) {
@@ -119,11 +101,7 @@ fn next_request(
             Err(e) if is_timeout(&e) && !idle && !buf.is_empty() => {
                 return fail(
                     stream,
-                    ApiError::new(
-                        408,
-                        "timeout",
-                        "The request took too long to arrive; send it again.",
-                    ),
+                    ApiError::new(408, "timeout", "The request took too long to arrive; send it again."),
                 );
             }
             Err(_) => return Next::Close,
@@ -132,11 +110,7 @@ fn next_request(
     if head.header("transfer-encoding").is_some() {
         return fail(
             stream,
-            ApiError::new(
-                501,
-                "not_implemented",
-                "Chunked request bodies are not supported; send a Content-Length.",
-            ),
+            ApiError::new(501, "not_implemented", "Chunked request bodies are not supported; send a Content-Length."),
         );
     }
     let len = match content_length(&head) {
@@ -148,9 +122,7 @@ fn next_request(
     }
     let mut rest = buf.split_off(head_len);
     if len > 0 && rest.len() < len {
-        let expects = head
-            .header("expect")
-            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+        let expects = head.header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
         if expects && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
             return Next::Close;
         }
@@ -162,11 +134,7 @@ fn next_request(
                 Err(e) if is_timeout(&e) => {
                     return fail(
                         stream,
-                        ApiError::new(
-                            408,
-                            "timeout",
-                            "The request body took too long to arrive; send it again.",
-                        ),
+                        ApiError::new(408, "timeout", "The request body took too long to arrive; send it again."),
                     );
                 }
                 Err(_) => return Next::Close,
@@ -174,41 +142,21 @@ fn next_request(
         }
     }
     let leftover = rest.split_off(len);
-    Next::Request(
-        Box::new(Request {
-            head,
-            body: rest,
-            peer,
-        }),
-        leftover,
-    )
+    Next::Request(Box::new(Request { head, body: rest, peer }), leftover)
 }
 
 fn content_length(head: &super::parse::Head) -> Result<usize, ApiError> {
-    let mut values = head
-        .headers
-        .iter()
-        .filter(|(k, _)| k == "content-length")
-        .map(|(_, v)| v.trim());
-    let Some(first) = values.next() else {
-        return Ok(0);
-    };
-    if values.any(|v| v != first) || first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(ApiError::bad_request(
-            "The Content-Length header is not a single number.",
-        ));
+    let mut values = head.headers.iter().filter(|(k, _)| k == "content-length").map(|(_, v)| v.trim());
+    let Some(first) = values.next() else { return Ok(0) };
+    if values.any(|v| v != first) || first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::bad_request("The Content-Length header is not a single number."));
     }
     // Anything that does not fit is certainly over the limit.
     Ok(first.parse().unwrap_or(usize::MAX))
 }
 
 /// Reads what is available into `buf`, waiting at most until `deadline`.
-fn read_some(
-    stream: &mut TcpStream,
-    buf: &mut Vec<u8>,
-    deadline: Instant,
-) -> std::io::Result<usize> {
+fn read_some(stream: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> std::io::Result<usize> {
     let left = deadline.saturating_duration_since(Instant::now());
     if left.is_zero() {
         return Err(ErrorKind::TimedOut.into());
@@ -249,18 +197,12 @@ fn access_log(req: &Request, status: u16, bytes: usize, started: Instant) {
 /// A 503 for a connection over the limit, written without blocking the accept loop.
 pub fn refuse_busy(mut stream: TcpStream) {
     let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
-    let _ = ApiError::busy()
-        .into_response()
-        .write_to(&mut stream, false, false);
+    let _ = ApiError::busy().into_response().write_to(&mut stream, false, false);
 }
 
 impl Response {
     /// For handlers that need a response without an error, e.g. the CORS preflight.
     pub fn empty(status: u16) -> Self {
-        Response {
-            status,
-            headers: vec![],
-            body: vec![],
-        }
+        Response { status, headers: vec![], body: vec![] }
     }
 }

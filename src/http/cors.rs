@@ -14,19 +14,12 @@ pub fn origin_allowed(app: &App, req: &Request) -> bool {
 }
 
 fn is_allowed(app: &App, req: &Request, origin: &str) -> bool {
-    if app
-        .settings
-        .allowed_origins
-        .iter()
-        .any(|o| o.eq_ignore_ascii_case(origin))
-    {
+    if app.settings.allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
         return true;
     }
     // Same origin: the Origin's host:port is the Host the browser connected to.
     let host = req.header("host").unwrap_or("");
-    let stripped = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"));
+    let stripped = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
     matches!(stripped, Some(h) if !host.is_empty() && h.eq_ignore_ascii_case(host))
 }
 
@@ -42,14 +35,8 @@ pub fn preflight(app: &App, req: &Request) -> Option<Response> {
     }
     Some(
         resp.header("Access-Control-Allow-Origin", origin)
-            .header(
-                "Access-Control-Allow-Methods",
-                "GET, POST, PUT, PATCH, DELETE, OPTIONS",
-            )
-            .header(
-                "Access-Control-Allow-Headers",
-                "Authorization, Content-Type, If-Match",
-            )
+            .header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+            .header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
             .header("Access-Control-Max-Age", "600"),
     )
 }
@@ -59,10 +46,7 @@ pub fn decorate(app: &App, req: &Request, resp: Response) -> Response {
     match req.header("origin") {
         Some(origin) if is_allowed(app, req, origin) => resp
             .header("Access-Control-Allow-Origin", origin)
-            .header(
-                "Access-Control-Expose-Headers",
-                "Retry-After, WWW-Authenticate",
-            )
+            .header("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate")
             .header("Vary", "Origin"),
         _ => resp,
     }

@@ -25,10 +25,7 @@ pub struct Head {
 impl Head {
     /// The first value of header `name` (lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -48,62 +45,34 @@ pub fn parse_head(buf: &[u8]) -> Result<Option<(Head, usize)>, HeadError> {
     let status = match req.parse(buf) {
         Ok(s) => s,
         Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
-        Err(_) => {
-            return Err(HeadError::Malformed(
-                "the request line or a header is not valid HTTP",
-            ))
-        }
+        Err(_) => return Err(HeadError::Malformed("the request line or a header is not valid HTTP")),
     };
     let n = match status {
         httparse::Status::Partial => {
-            return if buf.len() >= MAX_HEAD_BYTES {
-                Err(HeadError::TooLarge)
-            } else {
-                Ok(None)
-            };
+            return if buf.len() >= MAX_HEAD_BYTES { Err(HeadError::TooLarge) } else { Ok(None) };
         }
         httparse::Status::Complete(n) => n,
     };
     if n > MAX_HEAD_BYTES {
         return Err(HeadError::TooLarge);
     }
-    let method = req
-        .method
-        .ok_or(HeadError::Malformed("no method"))?
-        .to_string();
-    let target = req
-        .path
-        .ok_or(HeadError::Malformed("no request target"))?
-        .to_string();
+    let method = req.method.ok_or(HeadError::Malformed("no method"))?.to_string();
+    let target = req.path.ok_or(HeadError::Malformed("no request target"))?.to_string();
     let minor_version = req.version.ok_or(HeadError::Malformed("no HTTP version"))?;
     if !target.starts_with('/') {
-        return Err(HeadError::Malformed(
-            "the request target must be a path starting with /",
-        ));
+        return Err(HeadError::Malformed("the request target must be a path starting with /"));
     }
     let mut out = Vec::with_capacity(req.headers.len());
     for h in req.headers.iter() {
-        let value = std::str::from_utf8(h.value)
-            .map_err(|_| HeadError::Malformed("a header value is not UTF-8"))?;
+        let value = std::str::from_utf8(h.value).map_err(|_| HeadError::Malformed("a header value is not UTF-8"))?;
         out.push((h.name.to_ascii_lowercase(), value.to_string()));
     }
     let (raw_path, query) = match target.split_once('?') {
         Some((p, q)) => (p, q.to_string()),
         None => (target.as_str(), String::new()),
     };
-    let path =
-        decode_path(raw_path).ok_or(HeadError::Malformed("the path has a bad percent-escape"))?;
-    Ok(Some((
-        Head {
-            method,
-            target: target.clone(),
-            path,
-            query,
-            minor_version,
-            headers: out,
-        },
-        n,
-    )))
+    let path = decode_path(raw_path).ok_or(HeadError::Malformed("the path has a bad percent-escape"))?;
+    Ok(Some((Head { method, target: target.clone(), path, query, minor_version, headers: out }, n)))
 }
 
 /// Percent-decodes a path. A decoded `/`, `\`, NUL or `..` segment would let a path mean
@@ -162,15 +131,11 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
 
 /// The request target with every `token=` query value replaced by `[redacted]`, for logs.
 pub fn redact_target(target: &str) -> String {
-    let Some((path, query)) = target.split_once('?') else {
-        return target.to_string();
-    };
+    let Some((path, query)) = target.split_once('?') else { return target.to_string() };
     let parts: Vec<String> = query
         .split('&')
         .map(|p| match p.split_once('=') {
-            Some((k, _))
-                if k.eq_ignore_ascii_case("token") || k.to_ascii_lowercase().ends_with("token") =>
-            {
+            Some((k, _)) if k.eq_ignore_ascii_case("token") || k.to_ascii_lowercase().ends_with("token") => {
                 format!("{k}=[redacted]")
             }
             _ => p.to_string(),
@@ -193,10 +158,7 @@ mod tests {
         assert_eq!(h.query, "a=1&b=%20");
         assert_eq!(h.header("x-y"), Some("z"));
         assert_eq!(&buf[n..], b"BODY");
-        assert_eq!(
-            query_pairs(&h.query),
-            vec![("a".into(), "1".into()), ("b".into(), " ".into())]
-        );
+        assert_eq!(query_pairs(&h.query), vec![("a".into(), "1".into()), ("b".into(), " ".into())]);
     }
 
     #[test]
@@ -209,28 +171,15 @@ mod tests {
 
     #[test]
     fn refuses_path_tricks() {
-        for t in [
-            "/a/%2e%2e/b",
-            "/a/../b",
-            "/a%2Fb",
-            "/a%00",
-            "/a%zz",
-            "http://evil/",
-        ] {
+        for t in ["/a/%2e%2e/b", "/a/../b", "/a%2Fb", "/a%00", "/a%zz", "http://evil/"] {
             let req = format!("GET {t} HTTP/1.1\r\n\r\n");
-            assert!(
-                matches!(parse_head(req.as_bytes()), Err(HeadError::Malformed(_))),
-                "{t}"
-            );
+            assert!(matches!(parse_head(req.as_bytes()), Err(HeadError::Malformed(_))), "{t}");
         }
     }
 
     #[test]
     fn redacts_tokens() {
-        assert_eq!(
-            redact_target("/ws/?since=3&token=abc&x=1"),
-            "/ws/?since=3&token=[redacted]&x=1"
-        );
+        assert_eq!(redact_target("/ws/?since=3&token=abc&x=1"), "/ws/?since=3&token=[redacted]&x=1");
         assert_eq!(redact_target("/ws/?TOKEN=abc"), "/ws/?TOKEN=[redacted]");
         assert_eq!(redact_target("/plain/"), "/plain/");
     }

@@ -34,31 +34,23 @@ impl Request {
 
     /// The first value of query parameter `name`.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query()
-            .into_iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
+        self.query().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
     /// The body as a JSON object (what every write endpoint takes).
     pub fn json_object(&self) -> Result<serde_json::Map<String, Value>, ApiError> {
         match self.json::<Value>()? {
             Value::Object(m) => Ok(m),
-            _ => Err(ApiError::bad_request(
-                "The request body must be a JSON object.",
-            )),
+            _ => Err(ApiError::bad_request("The request body must be a JSON object.")),
         }
     }
 
     /// The body parsed as JSON into `T`; a parse error is a 400 saying where.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         if self.body.is_empty() {
-            return Err(ApiError::bad_request(
-                "The request body is empty; send a JSON object.",
-            ));
+            return Err(ApiError::bad_request("The request body is empty; send a JSON object."));
         }
-        serde_json::from_slice(&self.body).map_err(|e| {
-            ApiError::bad_request(format!("JSON parse error - {e}; send a valid JSON object."))
-        })
+        serde_json::from_slice(&self.body)
+            .map_err(|e| ApiError::bad_request(format!("JSON parse error - {e}; send a valid JSON object.")))
     }
 }

@@ -12,19 +12,11 @@ pub struct Response {
 
 impl Response {
     pub fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
-        Response {
-            status,
-            headers: vec![("Content-Type".into(), content_type.into())],
-            body,
-        }
+        Response { status, headers: vec![("Content-Type".into(), content_type.into())], body }
     }
 
     pub fn json(status: u16, value: &serde_json::Value) -> Self {
-        Self::new(
-            status,
-            "application/json",
-            serde_json::to_vec(value).unwrap_or_default(),
-        )
+        Self::new(status, "application/json", serde_json::to_vec(value).unwrap_or_default())
     }
 
     /// A JSON body that was serialised elsewhere (e.g. once for many readers).
@@ -33,11 +25,7 @@ impl Response {
     }
 
     pub fn no_content() -> Self {
-        Response {
-            status: 204,
-            headers: vec![],
-            body: vec![],
-        }
+        Response { status: 204, headers: vec![], body: vec![] }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -46,19 +34,12 @@ impl Response {
     }
 
     pub fn has_header(&self, name: &str) -> bool {
-        self.headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case(name))
+        self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
     }
 
     /// Writes status line, headers and (unless `head_only`) the body in one buffer, so a
     /// small response is one `write` syscall.
-    pub fn write_to(
-        &self,
-        w: &mut impl Write,
-        head_only: bool,
-        keep_alive: bool,
-    ) -> io::Result<()> {
+    pub fn write_to(&self, w: &mut impl Write, head_only: bool, keep_alive: bool) -> io::Result<()> {
         let mut out = Vec::with_capacity(256 + self.body.len());
         write!(out, "HTTP/1.1 {} {}\r\n", self.status, reason(self.status))?;
         for (k, v) in &self.headers {

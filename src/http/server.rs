@@ -47,22 +47,15 @@ fn accept(app: &Arc<App>, stream: TcpStream) {
     let slot = ConnSlot(app.clone());
     if live > app.settings.max_connections {
         drop(slot);
-        log::warn!(
-            "refused a connection from {}: {} connections open already",
-            peer.ip(),
-            live - 1
-        );
+        log::warn!("refused a connection from {}: {} connections open already", peer.ip(), live - 1);
         super::conn::refuse_busy(stream);
         return;
     }
     let app2 = app.clone();
-    let spawned = thread::Builder::new()
-        .name("conn".into())
-        .stack_size(CONN_STACK_BYTES)
-        .spawn(move || {
-            let _slot = slot;
-            super::conn::run(&app2, stream, peer);
-        });
+    let spawned = thread::Builder::new().name("conn".into()).stack_size(CONN_STACK_BYTES).spawn(move || {
+        let _slot = slot;
+        super::conn::run(&app2, stream, peer);
+    });
     if let Err(e) = spawned {
         log::warn!("could not start a thread for {}: {e}", peer.ip());
     }

@@ -75,33 +75,18 @@ pub struct Hub {
 impl Hub {
     /// Starts the dispatcher thread, beginning after the log's current last `seq`.
     pub fn new(settings: &Settings, store: Arc<Store>) -> Arc<Hub> {
-        let shared = Arc::new(Shared {
-            subs: Mutex::new(Registry::default()),
-            shutting_down: AtomicBool::new(false),
-        });
+        let shared = Arc::new(Shared { subs: Mutex::new(Registry::default()), shutting_down: AtomicBool::new(false) });
         let (inbox, rx) = mpsc::sync_channel(INBOX_BATCHES);
         let last = store.read(crate::events::last_seq).unwrap_or(0);
         let shared2 = shared.clone();
         let spawned = std::thread::Builder::new()
             .name("hub".into())
             .stack_size(256 * 1024)
-            .spawn(move || {
-                Dispatcher {
-                    shared: shared2,
-                    store,
-                    last,
-                }
-                .run(rx)
-            });
+            .spawn(move || Dispatcher { shared: shared2, store, last }.run(rx));
         if let Err(e) = spawned {
             log::error!("could not start the live-update dispatcher: {e}");
         }
-        Arc::new(Hub {
-            shared,
-            inbox,
-            next_id: AtomicU64::new(1),
-            per_user_cap: settings.max_sockets_per_user,
-        })
+        Arc::new(Hub { shared, inbox, next_id: AtomicU64::new(1), per_user_cap: settings.max_sockets_per_user })
     }
 
     /// Called by the store after each commit, under the writer lock, in `seq` order.
@@ -136,23 +121,12 @@ impl Hub {
         *n += 1;
         reg.by_id.insert(id, sub.clone());
         drop(reg);
-        Ok((
-            Subscription {
-                shared: self.shared.clone(),
-                sub,
-            },
-            rx,
-        ))
+        Ok((Subscription { shared: self.shared.clone(), sub }, rx))
     }
 
     /// Live sockets right now.
     pub fn len(&self) -> usize {
-        self.shared
-            .subs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .by_id
-            .len()
+        self.shared.subs.lock().unwrap_or_else(|p| p.into_inner()).by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -163,23 +137,14 @@ impl Hub {
     pub fn shutdown(&self) {
         self.shared.shutting_down.store(true, Ordering::SeqCst);
         for s in self.shared.snapshot() {
-            s.close(Close::new(
-                CLOSE_GOING_AWAY,
-                "server shutting down; reconnect shortly",
-            ));
+            s.close(Close::new(CLOSE_GOING_AWAY, "server shutting down; reconnect shortly"));
         }
     }
 }
 
 impl Shared {
     fn snapshot(&self) -> Vec<Arc<Subscriber>> {
-        self.subs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .by_id
-            .values()
-            .cloned()
-            .collect()
+        self.subs.lock().unwrap_or_else(|p| p.into_inner()).by_id.values().cloned().collect()
     }
 
     pub(crate) fn remove(&self, sub: &Subscriber) {
@@ -207,9 +172,7 @@ impl Dispatcher {
         let mut next_poll = Instant::now() + POLL_EVERY;
         let mut next_expiry = Instant::now() + EXPIRY_EVERY;
         loop {
-            let wait = next_poll
-                .min(next_expiry)
-                .saturating_duration_since(Instant::now());
+            let wait = next_poll.min(next_expiry).saturating_duration_since(Instant::now());
             match rx.recv_timeout(wait) {
                 Ok(Msg::Events(evs)) => {
                     for ev in evs {
@@ -241,10 +204,7 @@ impl Dispatcher {
     /// Dispatches logged events after `last`, up to `until`, in order.
     fn catch_up(&mut self, until: i64) {
         while self.last < until {
-            let evs = match self
-                .store
-                .read(|c| crate::events::after(c, self.last, CATCH_UP_CHUNK))
-            {
+            let evs = match self.store.read(|c| crate::events::after(c, self.last, CATCH_UP_CHUNK)) {
                 Ok(evs) => evs,
                 Err(e) => {
                     log::warn!("hub could not read the event log: {e}");
@@ -286,10 +246,8 @@ impl Dispatcher {
             return;
         };
         let all = v["all"].as_bool() == Some(true);
-        let digests: Vec<&str> = v["digests"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|d| d.as_str()).collect())
-            .unwrap_or_default();
+        let digests: Vec<&str> =
+            v["digests"].as_array().map(|a| a.iter().filter_map(|d| d.as_str()).collect()).unwrap_or_default();
         for s in self.shared.snapshot() {
             if s.user_id == user_id && (all || digests.contains(&s.digest.as_str())) {
                 s.close(Close::new(CLOSE_AUTH, "session ended; log in again"));
@@ -305,10 +263,7 @@ impl Dispatcher {
             if s.expiry() > now {
                 continue;
             }
-            match self
-                .store
-                .read(|c| crate::store::tokens::expiry(c, &s.digest))
-            {
+            match self.store.read(|c| crate::store::tokens::expiry(c, &s.digest)) {
                 Ok(Some(e)) if e > now => s.set_expiry(e),
                 Ok(_) => s.close(Close::new(CLOSE_AUTH, "session expired; log in again")),
                 Err(e) => log::warn!("hub could not read a token's expiry: {e}"),

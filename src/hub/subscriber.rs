@@ -36,10 +36,7 @@ pub struct Close {
 
 impl Close {
     pub fn new(code: u16, reason: impl Into<String>) -> Close {
-        Close {
-            code,
-            reason: reason.into(),
-        }
+        Close { code, reason: reason.into() }
     }
 }
 
@@ -79,19 +76,13 @@ impl Subscriber {
 
     /// Queues an event frame, or closes the socket with 4008 if its queue is full.
     pub fn deliver(&self, seq: i64, frame: &Arc<[u8]>) {
-        self.send(Out::Event {
-            seq,
-            frame: frame.clone(),
-        });
+        self.send(Out::Event { seq, frame: frame.clone() });
     }
 
     /// Queues a frame for this socket alone (same bound and policy as events).
     pub fn send(&self, out: Out) {
         if let Err(TrySendError::Full(_)) = self.queue.try_send(out) {
-            self.close(Close::new(
-                CLOSE_SLOW,
-                "too slow to keep up; reconnect with since",
-            ));
+            self.close(Close::new(CLOSE_SLOW, "too slow to keep up; reconnect with since"));
         }
     }
 
@@ -110,17 +101,11 @@ impl Subscriber {
 
     /// The close request, if any.
     pub fn closing(&self) -> Option<Close> {
-        self.closing
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.closing.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn expiry(&self) -> String {
-        self.expiry
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.expiry.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub(super) fn set_expiry(&self, e: String) {

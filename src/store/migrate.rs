@@ -12,9 +12,7 @@ pub fn current_version() -> i64 {
 }
 
 pub fn migrate(conn: &mut Connection) -> Result<(), String> {
-    let version: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(|e| e.to_string())?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| e.to_string())?;
     if version > current_version() {
         return Err(format!(
             "it was made by a newer royal-care (schema {version}, this one knows {}); upgrade royal-care",
@@ -22,16 +20,12 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
         ));
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| e.to_string())?;
-        tx.execute_batch(sql)
-            .map_err(|e| format!("migration {} failed: {e}", i + 1))?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| e.to_string())?;
+        tx.execute_batch(sql).map_err(|e| format!("migration {} failed: {e}", i + 1))?;
         if i == 0 {
             new_epoch(&tx).map_err(|e| e.to_string())?;
         }
-        tx.pragma_update(None, "user_version", (i + 1) as i64)
-            .map_err(|e| e.to_string())?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(|e| e.to_string())?;
         tx.commit().map_err(|e| e.to_string())?;
     }
     Ok(())
@@ -40,16 +34,11 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
 /// Gives the database's event stream a new random id (at creation and in every backup).
 pub fn new_epoch(conn: &Connection) -> rusqlite::Result<()> {
     let epoch = crate::auth::token::random_hex(8);
-    conn.execute(
-        "INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', ?1)",
-        [epoch],
-    )?;
+    conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', ?1)", [epoch])?;
     Ok(())
 }
 
 /// The current epoch of the database's event stream.
 pub fn epoch(conn: &Connection) -> rusqlite::Result<String> {
-    conn.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| {
-        r.get(0)
-    })
+    conn.query_row("SELECT value FROM meta WHERE key = 'epoch'", [], |r| r.get(0))
 }

@@ -69,12 +69,10 @@ impl Tx<'_> {
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Store, String> {
-        let ctx =
-            |e: rusqlite::Error| format!("cannot open the database at {}: {e}", path.display());
+        let ctx = |e: rusqlite::Error| format!("cannot open the database at {}: {e}", path.display());
         let mut writer = Connection::open(path).map_err(ctx)?;
         configure(&writer).map_err(ctx)?;
-        migrate::migrate(&mut writer)
-            .map_err(|e| format!("cannot prepare the database at {}: {e}", path.display()))?;
+        migrate::migrate(&mut writer).map_err(|e| format!("cannot prepare the database at {}: {e}", path.display()))?;
         Ok(Store {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
@@ -94,18 +92,12 @@ impl Store {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits if it returns `Ok`, rolls
     /// back otherwise, so a refused request writes nothing.
-    pub fn write<T, E: From<rusqlite::Error>>(
-        &self,
-        f: impl FnOnce(&mut Tx) -> Result<T, E>,
-    ) -> Result<T, E> {
+    pub fn write<T, E: From<rusqlite::Error>>(&self, f: impl FnOnce(&mut Tx) -> Result<T, E>) -> Result<T, E> {
         // A panic inside `f` rolled its transaction back when it unwound, so the
         // connection is still sound: take the lock even if poisoned.
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut t = Tx {
-            tx,
-            events: Vec::new(),
-        };
+        let mut t = Tx { tx, events: Vec::new() };
         let out = f(&mut t)?;
         let Tx { tx, events } = t;
         tx.commit()?;
@@ -118,10 +110,7 @@ impl Store {
     }
 
     /// Runs `f` on a read-only connection from the pool.
-    pub fn read<T, E: From<rusqlite::Error>>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, E>,
-    ) -> Result<T, E> {
+    pub fn read<T, E: From<rusqlite::Error>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match pooled {
             Some(c) => c,
@@ -149,20 +138,15 @@ impl Store {
     /// while the server runs, with a new event-stream epoch (see `schema.sql`).
     pub fn backup_to(&self, dest: &Path) -> Result<(), String> {
         if dest.exists() {
-            return Err(format!(
-                "{} already exists; choose a new file name.",
-                dest.display()
-            ));
+            return Err(format!("{} already exists; choose a new file name.", dest.display()));
         }
-        let dest_str = dest
-            .to_str()
-            .ok_or("the backup path is not valid UTF-8; choose another.")?;
-        self.read(|c| c.execute("VACUUM INTO ?1", [dest_str]).map(|_| ()))
+        let dest_str = dest.to_str().ok_or("the backup path is not valid UTF-8; choose another.")?;
+        // Not a pooled reader: those are query_only, which VACUUM INTO refuses.
+        let src = Connection::open(&self.path).and_then(|c| configure(&c).map(|_| c));
+        src.and_then(|c| c.execute("VACUUM INTO ?1", [dest_str]).map(|_| ()))
             .map_err(|e| format!("cannot write the backup to {}: {e}", dest.display()))?;
-        let copy = Connection::open(dest)
-            .map_err(|e| format!("cannot open the backup at {}: {e}", dest.display()))?;
-        migrate::new_epoch(&copy)
-            .map_err(|e| format!("cannot finish the backup at {}: {e}", dest.display()))?;
+        let copy = Connection::open(dest).map_err(|e| format!("cannot open the backup at {}: {e}", dest.display()))?;
+        migrate::new_epoch(&copy).map_err(|e| format!("cannot finish the backup at {}: {e}", dest.display()))?;
         Ok(())
     }
 }

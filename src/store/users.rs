@@ -98,37 +98,28 @@ pub fn by_username(conn: &Connection, username: &str) -> rusqlite::Result<Option
 /// The account a login name means: a username, or else a unique email address.
 pub fn by_login(conn: &Connection, login: &str) -> rusqlite::Result<Option<(User, String)>> {
     let sql = format!("SELECT {COLUMNS}, password FROM users WHERE username = ?1");
-    if let Some(found) = conn
-        .prepare_cached(&sql)?
-        .query_row([login], |r| Ok((User::from_row(r)?, r.get(10)?)))
-        .optional()?
+    if let Some(found) =
+        conn.prepare_cached(&sql)?.query_row([login], |r| Ok((User::from_row(r)?, r.get(10)?))).optional()?
     {
         return Ok(Some(found));
     }
     if !login.contains('@') {
         return Ok(None);
     }
-    let sql =
-        format!("SELECT {COLUMNS}, password FROM users WHERE email = ?1 COLLATE NOCASE LIMIT 2");
+    let sql = format!("SELECT {COLUMNS}, password FROM users WHERE email = ?1 COLLATE NOCASE LIMIT 2");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows: Vec<(User, String)> = stmt
-        .query_map([login], |r| Ok((User::from_row(r)?, r.get(10)?)))?
-        .collect::<Result<_, _>>()?;
+    let mut rows: Vec<(User, String)> =
+        stmt.query_map([login], |r| Ok((User::from_row(r)?, r.get(10)?)))?.collect::<Result<_, _>>()?;
     // An email shared by two accounts identifies neither.
     Ok(if rows.len() == 1 { rows.pop() } else { None })
 }
 
 pub fn password_hash(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT password FROM users WHERE id = ?1", [id], |r| {
-        r.get(0)
-    })
-    .optional()
+    conn.query_row("SELECT password FROM users WHERE id = ?1", [id], |r| r.get(0)).optional()
 }
 
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<User>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM users ORDER BY role, username"
-    ))?;
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY role, username"))?;
     let rows = stmt.query_map([], User::from_row)?;
     rows.collect()
 }
@@ -144,15 +135,9 @@ pub fn insert(conn: &Connection, u: &NewUser, password_hash: &str) -> rusqlite::
 }
 
 pub fn set_password(conn: &Connection, id: i64, password_hash: &str) -> rusqlite::Result<usize> {
-    conn.execute(
-        "UPDATE users SET password = ?2 WHERE id = ?1",
-        params![id, password_hash],
-    )
+    conn.execute("UPDATE users SET password = ?2 WHERE id = ?1", params![id, password_hash])
 }
 
 pub fn set_active(conn: &Connection, id: i64, active: bool) -> rusqlite::Result<usize> {
-    conn.execute(
-        "UPDATE users SET is_active = ?2 WHERE id = ?1",
-        params![id, active],
-    )
+    conn.execute("UPDATE users SET is_active = ?2 WHERE id = ?1", params![id, active])
 }

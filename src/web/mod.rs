@@ -12,21 +12,9 @@ use std::sync::OnceLock;
 /// Path served → (file in `web/`, content type). `/` is the one page; the rest are the
 /// assets it loads. Adding a file to `web/` means adding a line here.
 const FILES: &[(&str, &[u8], &str)] = &[
-    (
-        "/",
-        include_bytes!("../../web/index.html"),
-        "text/html; charset=utf-8",
-    ),
-    (
-        "/app.css",
-        include_bytes!("../../web/app.css"),
-        "text/css; charset=utf-8",
-    ),
-    (
-        "/icon.svg",
-        include_bytes!("../../web/icon.svg"),
-        "image/svg+xml",
-    ),
+    ("/", include_bytes!("../../web/index.html"), "text/html; charset=utf-8"),
+    ("/app.css", include_bytes!("../../web/app.css"), "text/css; charset=utf-8"),
+    ("/icon.svg", include_bytes!("../../web/icon.svg"), "image/svg+xml"),
     ("/js/app.js", include_bytes!("../../web/js/app.js"), JS),
     ("/js/api.js", include_bytes!("../../web/js/api.js"), JS),
     ("/js/live.js", include_bytes!("../../web/js/live.js"), JS),
@@ -55,12 +43,7 @@ fn assets() -> &'static [Asset] {
             .map(|(path, body, content_type)| {
                 let digest = Sha256::digest(body);
                 let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
-                Asset {
-                    path,
-                    body,
-                    content_type,
-                    etag: format!("\"{hex}\""),
-                }
+                Asset { path, body, content_type, etag: format!("\"{hex}\"") }
             })
             .collect()
     })
@@ -68,25 +51,12 @@ fn assets() -> &'static [Asset] {
 
 pub fn route(req: &Request) -> Result<Response, ApiError> {
     crate::api::allow(req, &["GET"])?;
-    let path = if req.path() == "/index.html" {
-        "/"
-    } else {
-        req.path()
-    };
-    let asset = assets()
-        .iter()
-        .find(|a| a.path == path)
-        .ok_or_else(ApiError::not_found)?;
-    let fresh = req
-        .header("if-none-match")
-        .is_some_and(|v| etag_matches(v, &asset.etag));
+    let path = if req.path() == "/index.html" { "/" } else { req.path() };
+    let asset = assets().iter().find(|a| a.path == path).ok_or_else(ApiError::not_found)?;
+    let fresh = req.header("if-none-match").is_some_and(|v| etag_matches(v, &asset.etag));
     let resp = if fresh {
         // 304 carries no body; the browser keeps using its copy.
-        Response {
-            status: 304,
-            headers: vec![],
-            body: vec![],
-        }
+        Response { status: 304, headers: vec![], body: vec![] }
     } else {
         Response::new(200, asset.content_type, asset.body.to_vec())
     };
@@ -97,20 +67,13 @@ pub fn route(req: &Request) -> Result<Response, ApiError> {
         .header("Cache-Control", "no-cache")
         .header("Referrer-Policy", "no-referrer")
         .header("X-Frame-Options", "DENY");
-    Ok(if asset.path == "/" {
-        resp.header("Content-Security-Policy", &csp(req.header("host")))
-    } else {
-        resp
-    })
+    Ok(if asset.path == "/" { resp.header("Content-Security-Policy", &csp(req.header("host"))) } else { resp })
 }
 
 /// `If-None-Match` may list several tags or `*`; a weak `W/` prefix still matches (RFC 9110
 /// uses the weak comparison for `If-None-Match`).
 fn etag_matches(header: &str, etag: &str) -> bool {
-    header
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+    header.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
 }
 
 /// The page's policy: scripts, styles and images only from this server, no inline code, no
@@ -119,8 +82,7 @@ fn etag_matches(header: &str, etag: &str) -> bool {
 pub fn csp(host: Option<&str>) -> String {
     let mut connect = String::from("'self'");
     // The Host header comes from the client; use it only when it is a plain host[:port].
-    if let Some(h) = host.filter(|h| !h.is_empty() && h.len() <= 255 && h.bytes().all(is_host_byte))
-    {
+    if let Some(h) = host.filter(|h| !h.is_empty() && h.len() <= 255 && h.bytes().all(is_host_byte)) {
         connect.push_str(&format!(" ws://{h} wss://{h}"));
     }
     format!(
@@ -166,10 +128,7 @@ mod tests {
             let text = std::str::from_utf8(body).unwrap();
             for import in text.split("from './").skip(1) {
                 let file = &import[..import.find('\'').unwrap()];
-                assert!(
-                    served(&format!("/js/{file}")),
-                    "{path} imports ./{file}, which is not served"
-                );
+                assert!(served(&format!("/js/{file}")), "{path} imports ./{file}, which is not served");
             }
         }
     }

@@ -18,41 +18,21 @@ pub struct Upgrade {
 /// Checks the upgrade headers; the error is the HTTP answer to send instead.
 pub fn check(req: &Request) -> Result<Upgrade, Response> {
     if req.method() != "GET" {
-        return Err(ApiError::method_not_allowed()
-            .into_response()
-            .header("Allow", "GET"));
+        return Err(ApiError::method_not_allowed().into_response().header("Allow", "GET"));
     }
     let has_token = |name: &str, token: &str| {
-        req.header(name)
-            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+        req.header(name).is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     };
     if !has_token("upgrade", "websocket") || !has_token("connection", "upgrade") {
-        let e = ApiError::new(
-            426,
-            "upgrade_required",
-            "This address is a WebSocket; connect with a WebSocket client.",
-        );
-        return Err(e
-            .into_response()
-            .header("Upgrade", "websocket")
-            .header("Connection", "Upgrade"));
+        let e = ApiError::new(426, "upgrade_required", "This address is a WebSocket; connect with a WebSocket client.");
+        return Err(e.into_response().header("Upgrade", "websocket").header("Connection", "Upgrade"));
     }
     if req.header("sec-websocket-version").map(str::trim) != Some("13") {
-        let e = ApiError::new(
-            426,
-            "upgrade_required",
-            "Only WebSocket version 13 is supported; update the client.",
-        );
+        let e = ApiError::new(426, "upgrade_required", "Only WebSocket version 13 is supported; update the client.");
         return Err(e.into_response().header("Sec-WebSocket-Version", "13"));
     }
-    let Some(key) = req
-        .header("sec-websocket-key")
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-    else {
-        return Err(
-            ApiError::bad_request("The Sec-WebSocket-Key header is missing.").into_response(),
-        );
+    let Some(key) = req.header("sec-websocket-key").map(str::trim).filter(|k| !k.is_empty()) else {
+        return Err(ApiError::bad_request("The Sec-WebSocket-Key header is missing.").into_response());
     };
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     let (bearer, from_protocol) = protocol_token(req);
@@ -60,11 +40,7 @@ pub fn check(req: &Request) -> Result<Upgrade, Response> {
         .or_else(|| crate::auth::token_from_header(req).map(str::to_string))
         .or_else(|| req.query_param("token"))
         .filter(|t| !t.is_empty());
-    Ok(Upgrade {
-        accept,
-        bearer,
-        token,
-    })
+    Ok(Upgrade { accept, bearer, token })
 }
 
 /// `Sec-WebSocket-Protocol: bearer, <token>` → (offered bearer, the token).
@@ -72,20 +48,9 @@ fn protocol_token(req: &Request) -> (bool, Option<String>) {
     let Some(v) = req.header("sec-websocket-protocol") else {
         return (false, None);
     };
-    let parts: Vec<&str> = v
-        .split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> = v.split(',').map(str::trim).filter(|p| !p.is_empty()).collect();
     match parts.iter().position(|p| p.eq_ignore_ascii_case("bearer")) {
-        Some(i) => (
-            true,
-            parts
-                .iter()
-                .enumerate()
-                .find(|(j, _)| *j != i)
-                .map(|(_, t)| t.to_string()),
-        ),
+        Some(i) => (true, parts.iter().enumerate().find(|(j, _)| *j != i).map(|(_, t)| t.to_string())),
         None => (false, None),
     }
 }

@@ -37,32 +37,24 @@ pub fn serve(app: &Arc<App>, mut stream: TcpStream, req: Request, leftover: Vec<
         }
     };
     if !cors::origin_allowed(app, &req) {
-        log::warn!(
-            "refused a WebSocket from {} with a foreign Origin",
-            req.peer.ip()
+        log::warn!("refused a WebSocket from {} with a foreign Origin", req.peer.ip());
+        let e = ApiError::forbidden(
+            "This web origin may not open live updates; ask the administrator to add it to ROYAL_CARE_ALLOWED_ORIGINS.",
         );
-        let e = ApiError::forbidden("This web origin may not open live updates; ask the administrator to add it to ROYAL_CARE_ALLOWED_ORIGINS.");
         let _ = e.into_response().write_to(&mut stream, false, false);
         return;
     }
     if app.is_shutting_down() {
-        let _ = ApiError::busy()
-            .into_response()
-            .write_to(&mut stream, false, false);
+        let _ = ApiError::busy().into_response().write_to(&mut stream, false, false);
         return;
     }
-    let who = up
-        .token
-        .as_deref()
-        .map(|t| crate::auth::authenticate_token(app, t));
+    let who = up.token.as_deref().map(|t| crate::auth::authenticate_token(app, t));
     if stream.write_all(&handshake::accepted(&up)).is_err() {
         return;
     }
     match who {
         Some(Ok(p)) => session::run(app, stream, &req, p, leftover),
-        Some(Err(e)) if e.status == 401 => {
-            close_now(stream, 4001, "invalid or expired token; log in again")
-        }
+        Some(Err(e)) if e.status == 401 => close_now(stream, 4001, "invalid or expired token; log in again"),
         Some(Err(_)) => close_now(stream, 1013, "server busy; try again"),
         None => close_now(stream, 4001, "no token; log in first"),
     }

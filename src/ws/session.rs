@@ -46,54 +46,29 @@ const WRITER_STACK: usize = 128 * 1024;
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs an authenticated socket until it closes.
-pub fn run(
-    app: &Arc<App>,
-    mut stream: TcpStream,
-    req: &Request,
-    who: Principal,
-    leftover: Vec<u8>,
-) {
+pub fn run(app: &Arc<App>, mut stream: TcpStream, req: &Request, who: Principal, leftover: Vec<u8>) {
     let user = &who.user;
-    let (subscription, rx) = match app.hub.subscribe(
-        user.id,
-        user.is_operator(),
-        who.digest.clone(),
-        who.expiry.clone(),
-    ) {
-        Ok(s) => s,
-        Err(Refused::TooManyForUser) => {
-            log::warn!(
-                "refused a socket of user {}: over the per-user limit",
-                user.username
-            );
-            let reason = "too many live connections for this user; close other tabs";
-            return super::close_now(stream, 1008, reason);
-        }
-        Err(Refused::ShuttingDown) => {
-            return super::close_now(stream, 1001, "server shutting down; reconnect shortly")
-        }
-    };
+    let (subscription, rx) =
+        match app.hub.subscribe(user.id, user.is_operator(), who.digest.clone(), who.expiry.clone()) {
+            Ok(s) => s,
+            Err(Refused::TooManyForUser) => {
+                log::warn!("refused a socket of user {}: over the per-user limit", user.username);
+                let reason = "too many live connections for this user; close other tabs";
+                return super::close_now(stream, 1008, reason);
+            }
+            Err(Refused::ShuttingDown) => {
+                return super::close_now(stream, 1001, "server shutting down; reconnect shortly")
+            }
+        };
     let sub = subscription.sub.clone();
-    let start = match start_frames(
-        app,
-        &who,
-        sub.id,
-        req.query_param("since"),
-        req.query_param("epoch"),
-    ) {
+    let start = match start_frames(app, &who, sub.id, req.query_param("since"), req.query_param("epoch")) {
         Ok(s) => s,
         Err(e) => {
             log::error!("could not read the start of a live connection: {e}");
             return super::close_now(stream, 1011, "server error; try again");
         }
     };
-    log::info!(
-        "ws {} open: {} ({}), {}",
-        sub.id,
-        user.username,
-        user.role,
-        start.describe
-    );
+    log::info!("ws {} open: {} ({}), {}", sub.id, user.username, user.role, start.describe);
     for f in &start.frames {
         if stream.write_all(f).is_err() {
             return;
@@ -103,10 +78,7 @@ pub fn run(
         (Ok(w), Ok(r)) => (w, r),
         _ => return,
     };
-    let link = Arc::new(Link {
-        started: Instant::now(),
-        last_heard_ms: AtomicU64::new(0),
-    });
+    let link = Arc::new(Link { started: Instant::now(), last_heard_ms: AtomicU64::new(0) });
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let writer = Writer {
         stream: writer_stream,
@@ -118,10 +90,8 @@ pub fn run(
         ping_every: Duration::from_secs(app.settings.ws_ping_secs),
         idle: Duration::from_secs(app.settings.ws_idle_secs),
     };
-    if let Err(e) = std::thread::Builder::new()
-        .name("ws-writer".into())
-        .stack_size(WRITER_STACK)
-        .spawn(move || writer.run())
+    if let Err(e) =
+        std::thread::Builder::new().name("ws-writer".into()).stack_size(WRITER_STACK).spawn(move || writer.run())
     {
         log::warn!("could not start a socket writer: {e}");
         return super::close_now(stream, 1013, "server busy; try again");
@@ -132,8 +102,7 @@ pub fn run(
         .write_buffer_size(0)
         .max_message_size(Some(MAX_INBOUND))
         .max_frame_size(Some(MAX_INBOUND));
-    let mut ws =
-        WebSocket::from_partially_read(ReadHalf(read_stream), leftover, Role::Server, Some(config));
+    let mut ws = WebSocket::from_partially_read(ReadHalf(read_stream), leftover, Role::Server, Some(config));
     read_loop(&mut ws, &sub, &link);
     drop(done_tx);
 }
@@ -159,37 +128,23 @@ fn start_frames(
         let last = events::last_seq(&tx)?;
         let current_epoch = crate::store::migrate::epoch(&tx)?;
         let first = events::first_seq(&tx)?;
-        let resume = since
-            .as_deref()
-            .and_then(|s| s.parse::<i64>().ok())
-            .filter(|&s| {
-                s >= 0
+        let resume = since.as_deref().and_then(|s| s.parse::<i64>().ok()).filter(|&s| {
+            s >= 0
                 && s <= last
                 && last - s <= MAX_REPLAY
                 && epoch.as_deref().is_none_or(|e| e == current_epoch)
                 // Every event after `s` must still be in the log.
                 && first.map_or(s == last, |f| s >= f - 1)
-            });
+        });
         if let Some(s) = resume {
             let evs: Vec<Event> = events::after(&tx, s, MAX_REPLAY as usize)?;
             let frames: Vec<Vec<u8>> = evs
                 .iter()
-                .filter(|e| {
-                    e.seq <= last
-                        && !e.is_internal()
-                        && e.audience.includes(user.id, user.is_operator())
-                })
+                .filter(|e| e.seq <= last && !e.is_internal() && e.audience.includes(user.id, user.is_operator()))
                 .map(|e| frame::text(e.message().as_bytes()))
                 .collect();
-            let describe = format!(
-                "resumed after seq {s}, {} events replayed up to {last}",
-                frames.len()
-            );
-            return Ok(Start {
-                frames,
-                seq: last,
-                describe,
-            });
+            let describe = format!("resumed after seq {s}, {} events replayed up to {last}", frames.len());
+            return Ok(Start { frames, seq: last, describe });
         }
         let appointments = crate::scheduling::initial_appointments(&tx, user)?;
         let mut msg = json!({
@@ -204,15 +159,8 @@ fn start_frames(
         if resync {
             msg["resync"] = json!(true);
         }
-        let describe = format!(
-            "initial_data at seq {last}{}",
-            if resync { " (resync)" } else { "" }
-        );
-        Ok(Start {
-            frames: vec![frame::text(msg.to_string().as_bytes())],
-            seq: last,
-            describe,
-        })
+        let describe = format!("initial_data at seq {last}{}", if resync { " (resync)" } else { "" });
+        Ok(Start { frames: vec![frame::text(msg.to_string().as_bytes())], seq: last, describe })
     })
 }
 
@@ -225,8 +173,7 @@ struct Link {
 
 impl Link {
     fn heard(&self) {
-        self.last_heard_ms
-            .store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+        self.last_heard_ms.store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
     }
 
     fn last_heard(&self) -> Instant {
@@ -332,49 +279,29 @@ impl Write for ReadHalf {
 /// Reads client messages until the socket closes.
 fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, link: &Link) {
     use tungstenite::{Error, Message};
-    let mut flood = Flood {
-        since: Instant::now(),
-        count: 0,
-    };
+    let mut flood = Flood { since: Instant::now(), count: 0 };
     loop {
         let msg = match ws.read() {
             Ok(m) => m,
-            Err(Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
+            Err(Error::Io(e)) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
                 if sub.closing().is_some() {
                     return;
                 }
                 continue; // the writer decides when silence is too long
             }
             Err(Error::ConnectionClosed | Error::AlreadyClosed) => return sub.close(gone()),
-            Err(Error::Capacity(_)) => {
-                return close_and_drain(ws, sub, 1009, "message too big; the limit is 64 KiB")
-            }
-            Err(Error::Utf8(_)) => {
-                return close_and_drain(ws, sub, 1007, "text message is not valid UTF-8")
-            }
-            Err(Error::Protocol(_)) => {
-                return close_and_drain(ws, sub, 1002, "WebSocket protocol error")
-            }
+            Err(Error::Capacity(_)) => return close_and_drain(ws, sub, 1009, "message too big; the limit is 64 KiB"),
+            Err(Error::Utf8(_)) => return close_and_drain(ws, sub, 1007, "text message is not valid UTF-8"),
+            Err(Error::Protocol(_)) => return close_and_drain(ws, sub, 1002, "WebSocket protocol error"),
             Err(_) => return sub.close(gone()),
         };
         link.heard();
-        if matches!(
-            msg,
-            Message::Text(_) | Message::Binary(_) | Message::Ping(_)
-        ) && flood.hit()
-        {
+        if matches!(msg, Message::Text(_) | Message::Binary(_) | Message::Ping(_)) && flood.hit() {
             return close_and_drain(ws, sub, 1008, "too many messages; slow down");
         }
         match msg {
             Message::Text(t) => sub.send(Out::Frame(answer(&t))),
-            Message::Binary(_) => sub.send(Out::Frame(error(
-                "Binary messages are not supported; send JSON text.",
-            ))),
+            Message::Binary(_) => sub.send(Out::Frame(error("Binary messages are not supported; send JSON text."))),
             Message::Ping(p) => sub.send(Out::Frame(frame::pong(&p))),
             // The client closes: answer with a normal close; tungstenite reports
             // ConnectionClosed on the next read.
@@ -435,12 +362,8 @@ fn answer(text: &str) -> Vec<u8> {
             let msg = json!({"type": "heartbeat_response", "timestamp": crate::time::now_iso()});
             frame::text(msg.to_string().as_bytes())
         }
-        Some(_) => {
-            error("Unknown message type; the server only accepts {\"type\": \"heartbeat\"}.")
-        }
-        None => {
-            error("Messages must be JSON objects with a \"type\", e.g. {\"type\": \"heartbeat\"}.")
-        }
+        Some(_) => error("Unknown message type; the server only accepts {\"type\": \"heartbeat\"}."),
+        None => error("Messages must be JSON objects with a \"type\", e.g. {\"type\": \"heartbeat\"}."),
     }
 }
 

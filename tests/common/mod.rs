@@ -50,19 +50,11 @@ impl Server {
     /// Starts a server on an existing database file (e.g. after a kill -9).
     pub fn start_in(dir: tempfile::TempDir, db: PathBuf, env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(BIN);
-        base_env(&mut cmd)
-            .arg("--db")
-            .arg(&db)
-            .args(["serve", "--addr", "127.0.0.1:0"]);
+        base_env(&mut cmd).arg("--db").arg(&db).args(["serve", "--addr", "127.0.0.1:0"]);
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
@@ -87,14 +79,7 @@ impl Server {
                 Err(_) => panic!("server did not start; log:\n{}", log.lock().unwrap()),
             }
         };
-        Server {
-            child,
-            addr,
-            dir,
-            db,
-            log,
-            log_lines: Arc::new(Mutex::new(rx)),
-        }
+        Server { child, addr, dir, db, log, log_lines: Arc::new(Mutex::new(rx)) }
     }
 
     /// Everything the server logged so far.
@@ -126,16 +111,7 @@ impl Server {
     /// Adds a user through the CLI (the way an administrator does); returns nothing.
     pub fn add_user(&self, username: &str, role: &str) {
         let (ok, out, err) = self.cli(
-            &[
-                "user",
-                "add",
-                "--username",
-                username,
-                "--role",
-                role,
-                "--email",
-                &format!("{username}@example.org"),
-            ],
+            &["user", "add", "--username", username, "--role", role, "--email", &format!("{username}@example.org")],
             PASSWORD,
         );
         assert!(ok, "user add failed: {out} {err}");
@@ -160,20 +136,8 @@ impl Server {
     }
 
     /// One JSON request on a fresh connection; returns (status, body as JSON or Null).
-    pub fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&Value>,
-    ) -> (u16, Value) {
-        let r = self.request(
-            method,
-            path,
-            token,
-            body.map(|b| b.to_string()).as_deref(),
-            &[],
-        );
+    pub fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        let r = self.request(method, path, token, body.map(|b| b.to_string()).as_deref(), &[]);
         (r.status, r.json())
     }
 
@@ -186,10 +150,7 @@ impl Server {
         body: Option<&str>,
         headers: &[(&str, &str)],
     ) -> HttpResponse {
-        let mut raw = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.addr
-        );
+        let mut raw = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n", self.addr);
         if let Some(t) = token {
             raw.push_str(&format!("Authorization: Token {t}\r\n"));
         }
@@ -197,10 +158,7 @@ impl Server {
             raw.push_str(&format!("{k}: {v}\r\n"));
         }
         if let Some(b) = body {
-            raw.push_str(&format!(
-                "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}",
-                b.len()
-            ));
+            raw.push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{b}", b.len()));
         } else {
             raw.push_str("\r\n");
         }
@@ -241,31 +199,19 @@ impl Drop for Server {
 }
 
 fn unsafe_kill(pid: u32, sig: &str) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg(pid.to_string())
-        .status();
+    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
 }
 
 pub fn run_cli(db: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut cmd = Command::new(BIN);
     base_env(&mut cmd).arg("--db").arg(db).args(args);
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
     let line = format!("{stdin}\n");
     let _ = input.write_all(line.as_bytes());
     drop(input);
     let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into(),
-        String::from_utf8_lossy(&out.stderr).into(),
-    )
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
 #[derive(Debug)]
@@ -277,10 +223,7 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Value {
@@ -306,12 +249,8 @@ pub fn read_response(s: &mut impl Read) -> Option<HttpResponse> {
     let head = String::from_utf8_lossy(&buf).to_string();
     let mut lines = head.split("\r\n");
     let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| {
-            l.split_once(':')
-                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        })
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
     let len: usize = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
@@ -319,9 +258,5 @@ pub fn read_response(s: &mut impl Read) -> Option<HttpResponse> {
         .unwrap_or(0);
     let mut body = vec![0u8; len];
     s.read_exact(&mut body).ok()?;
-    Some(HttpResponse {
-        status,
-        headers,
-        body,
-    })
+    Some(HttpResponse { status, headers, body })
 }
