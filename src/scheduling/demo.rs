@@ -85,14 +85,13 @@ pub fn build(file: &Path) -> Result<(), String> {
     let store = Store::open(file)?;
     let today = crate::time::today();
     let fail = |e: rusqlite::Error| format!("cannot build the demo database: {e}");
-    let mut hashes = Vec::new();
-    for _ in STAFF {
-        hashes.push(password::hash(DEMO_PASSWORD, crate::config::MIN_PASSWORD_ITERATIONS));
-    }
+    // One hash for all: the password is the same and public, and each hash costs 600,000
+    // iterations (as a real install's would).
+    let hash = password::hash(DEMO_PASSWORD, crate::config::MIN_PASSWORD_ITERATIONS);
     store
         .write(|tx| -> rusqlite::Result<()> {
             let now = crate::time::now_iso();
-            for ((username, role, first, last, spec), hash) in STAFF.iter().zip(&hashes) {
+            for (username, role, first, last, spec) in STAFF {
                 let u = NewUser {
                     username: (*username).into(),
                     email: format!("{username}@demo.royal-care.invalid"),
@@ -102,7 +101,7 @@ pub fn build(file: &Path) -> Result<(), String> {
                     specialization: (*spec).into(),
                     ..Default::default()
                 };
-                users::insert(tx, &u, hash)?;
+                users::insert(tx, &u, &hash)?;
             }
             for (first, last, phone, addr) in CLIENTS {
                 tx.execute(
@@ -216,7 +215,11 @@ fn is_demo(db: &Path) -> bool {
 /// appointments moved so the example's day is today, with a new event-stream epoch.
 /// Refuses to overwrite a database that is not a demo one.
 pub fn install(db: &Path) -> Result<(), String> {
-    if EXAMPLE.is_empty() {
+    install_from(EXAMPLE, db)
+}
+
+fn install_from(example: &[u8], db: &Path) -> Result<(), String> {
+    if example.is_empty() {
         return Err(
             "this build has no example database; run `royal-care demo-db royal-care.db.example` and rebuild.".into()
         );
@@ -239,7 +242,7 @@ pub fn install(db: &Path) -> Result<(), String> {
             Err(e) => return Err(format!("cannot remove the old demo file {}: {e}", p.display())),
         }
     }
-    std::fs::write(db, EXAMPLE).map_err(|e| format!("cannot write the demo database to {}: {e}", db.display()))?;
+    std::fs::write(db, example).map_err(|e| format!("cannot write the demo database to {}: {e}", db.display()))?;
     let fail = |e: rusqlite::Error| format!("cannot prepare the demo database at {}: {e}", db.display());
     let c = Connection::open(db).map_err(fail)?;
     let base: String = c.query_row("SELECT value FROM meta WHERE key = 'base_date'", [], |r| r.get(0)).map_err(fail)?;
@@ -257,4 +260,35 @@ pub fn install(db: &Path) -> Result<(), String> {
     .map_err(fail)?;
     migrate::new_epoch(&c).map_err(fail)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn install_moves_the_example_day_to_today_and_renews_the_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        let ex = dir.path().join("ex.db");
+        build(&ex).unwrap();
+        // Pretend the example was built three days ago.
+        let c = Connection::open(&ex).unwrap();
+        c.execute_batch("UPDATE appointments SET date = date(date, '-3 days'); UPDATE meta SET value = date(value, '-3 days') WHERE key = 'base_date';").unwrap();
+        let old_epoch = migrate::epoch(&c).unwrap();
+        drop(c);
+        let bytes = std::fs::read(&ex).unwrap();
+        let db = dir.path().join("demo.db");
+        install_from(&bytes, &db).unwrap();
+        install_from(&bytes, &db).unwrap(); // a demo database may be replaced
+        let c = Connection::open(&db).unwrap();
+        let today = crate::time::today().format("%Y-%m-%d").to_string();
+        let on_today: i64 =
+            c.query_row("SELECT COUNT(*) FROM appointments WHERE date = ?1", [&today], |r| r.get(0)).unwrap();
+        assert_eq!(on_today, APPOINTMENTS.iter().filter(|a| a.0 == 0).count() as i64);
+        assert_ne!(migrate::epoch(&c).unwrap(), old_epoch);
+        // A real database is never replaced.
+        let real = dir.path().join("real.db");
+        drop(Store::open(&real).unwrap());
+        assert!(install_from(&bytes, &real).unwrap_err().contains("not a demo database"));
+    }
 }
