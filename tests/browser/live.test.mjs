@@ -134,7 +134,7 @@ test('a double booking is refused and explained in plain words', async () => {
   const error = op.page.locator('dialog[data-dialog="create"] .form-error');
   await error.waitFor();
   assert.match(await error.textContent(), /Double booking/);
-  assert.match(await error.textContent(), /another time or another person/);
+  assert.match(await error.textContent(), /Rosa Diaz/);
   await shot(op.page, 'operator-conflict');
   await op.page.locator('dialog[data-dialog="create"] button[value="cancel"]').click();
   await op.context.close();
@@ -169,6 +169,20 @@ test('the operator picks a date, edits to assign a driver, and cancels', async (
   const dlg = op.page.locator('dialog[data-dialog="edit"]');
   await dlg.locator('select[name="driver"]').selectOption({ label: 'Dan Lopez' });
   await shot(op.page, 'operator-edit');
+  // Someone else changes it while the dialog is open: saving is refused as STALE and
+  // explained, and the board already shows their change.
+  const other = await srv.call('PATCH', `/api/scheduling/appointments/${id}/`, opToken, { notes: 'Gate code 4411' });
+  assert.equal(other.status, 200, JSON.stringify(other.body));
+  await op.page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes('Gate code 4411'), `article.appt[data-id="${id}"]`);
+  await dlg.locator('button[type="submit"]').click();
+  await dlg.locator('.form-error').waitFor();
+  assert.match(await dlg.locator('.form-error').textContent(), /Someone else changed this appointment/);
+  await shot(op.page, 'operator-stale');
+  await dlg.locator('button[value="cancel"]').click();
+  await dlg.waitFor({ state: 'detached' });
+  await card.locator('button[data-action="edit"]').click();
+  assert.equal(await dlg.locator('textarea[name="notes"]').inputValue(), 'Gate code 4411');
+  await dlg.locator('select[name="driver"]').selectOption({ label: 'Dan Lopez' });
   await dlg.locator('button[type="submit"]').click();
   await dlg.waitFor({ state: 'detached' });
   await op.page.waitForFunction((sel) => document.querySelector(sel)?.textContent.includes('Dan Lopez'), `article.appt[data-id="${id}"] .appt-driver`);

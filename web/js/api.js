@@ -71,7 +71,8 @@ export async function api(method, path, body, { token, ifMatch } = {}) {
 export function explain(status, body) {
   const detail = body?.detail || '';
   if (status === 409 && body?.code === 'CONFLICT') {
-    return `Double booking: ${detail || 'a therapist or driver already has an appointment at that time.'} Choose another time or another person.`;
+    // The server's sentence names who is busy and when, and says what to do.
+    return `Double booking: ${detail || 'the therapist or driver already has an appointment at that time; choose another time or another person.'}`;
   }
   if (status === 409 && body?.code === 'STALE') {
     return 'Someone else changed this appointment while you were looking at it. The screen now shows their version; check it and make your change again if it is still needed.';

@@ -3,7 +3,7 @@
 // The live socket's `initial_data` is the list; events keep it current.
 
 import { listAll, api } from './api.js';
-import { h, card, allowedActions, actionLabel, isoDate, FINISHED, toast, clientName, hm, shortDate } from './ui.js';
+import { h, card, allowedActions, actionLabel, isoDate, FINISHED, toast } from './ui.js';
 import { runAction } from './forms.js';
 
 export class Mine {
@@ -57,8 +57,8 @@ export class Mine {
         break;
       }
       case 'appointment_created':
+        // (The server also sends this user a `notification` about the new job.)
         this.upsert(msg.appointment);
-        toast(`New: ${clientName(msg.appointment)} on ${shortDate(msg.appointment.date)} at ${hm(msg.appointment.start_time)}.`, 'info');
         break;
       case 'appointment_updated':
         this.upsert(msg.appointment);

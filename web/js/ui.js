@@ -132,8 +132,11 @@ export function serviceNames(a) {
 
 export function toast(text, tone = 'info', ms = 6000) {
   const box = document.getElementById('toasts');
-  const el = h('div', { class: `toast tone-${tone}`, role: tone === 'bad' ? 'alert' : 'status' }, text);
+  const el = h('div', { class: `toast tone-${tone}`, role: tone === 'bad' ? 'alert' : 'status', title: 'Tap to dismiss' }, text);
+  el.addEventListener('click', () => el.remove());
   box.append(el);
+  // At most three at once: on a phone they must not cover the jobs.
+  while (box.children.length > 3) box.firstElementChild.remove();
   setTimeout(() => el.remove(), ms);
 }
 
