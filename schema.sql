@@ -76,6 +76,10 @@ CREATE TABLE appointments (
     notes             TEXT NOT NULL DEFAULT '',
     rejection_reason  TEXT NOT NULL DEFAULT '',
     pickup_urgency    TEXT NOT NULL DEFAULT '',
+    cancellation_reason TEXT NOT NULL DEFAULT '',
+    -- When the appointment last became `pending` (created, or a rejection denied): the
+    -- auto-cancel clock runs from here.
+    pending_since     TEXT,
     version           INTEGER NOT NULL DEFAULT 1,
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL,
@@ -101,7 +105,9 @@ CREATE INDEX appointments_therapist ON appointments (therapist_id, date);
 CREATE INDEX appointments_driver ON appointments (driver_id, date);
 CREATE INDEX appointments_status ON appointments (status);
 
--- Group bookings: the extra therapists of an appointment (the main one is therapist_id).
+-- Every therapist assigned to an appointment: the lead (also in appointments.therapist_id)
+-- and the others of a group booking, each with their own confirmation. Visibility and
+-- double-booking checks read this one table.
 CREATE TABLE appointment_therapists (
     appointment_id INTEGER NOT NULL REFERENCES appointments (id) ON DELETE CASCADE,
     therapist_id   INTEGER NOT NULL REFERENCES users (id),
@@ -115,6 +121,8 @@ CREATE TABLE appointment_services (
     service_id     INTEGER NOT NULL REFERENCES services (id),
     PRIMARY KEY (appointment_id, service_id)
 ) WITHOUT ROWID;
+CREATE INDEX appointment_services_service ON appointment_services (service_id);
+CREATE INDEX appointments_pending ON appointments (status, pending_since);
 
 -- The event log: one row per change, written in the same transaction as the change, so
 -- `seq` order is commit order. The hub broadcasts rows; `?since=` replays them.

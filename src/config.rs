@@ -70,6 +70,10 @@ pub struct Settings {
     #[arg(long, env = "ROYAL_CARE_PENDING_TIMEOUT_MINS", default_value_t = 30)]
     pub pending_timeout_mins: u64,
 
+    /// The same timeout in seconds, overriding the minutes. For test suites only.
+    #[arg(long, env = "ROYAL_CARE_PENDING_TIMEOUT_SECS", hide = true)]
+    pub pending_timeout_secs: Option<u64>,
+
     /// Hours of the event log kept for clients resuming with `?since=`; older resumes resync.
     #[arg(long, env = "ROYAL_CARE_EVENT_RETENTION_HOURS", default_value_t = 168)]
     pub event_retention_hours: u64,

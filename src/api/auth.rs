@@ -1,33 +1,24 @@
 //! `/api/auth/…`: login, logout, logoutall, profile, change-password, with Knox's
-//! request and response shapes.
+//! request and response shapes. Routed by `api::ROUTES`.
 
-use super::allow;
 use crate::app::App;
 use crate::auth::{self, authenticate};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{Request, Response};
 use serde_json::{json, Map, Value};
 
-pub fn route(app: &App, req: &Request, rest: &str) -> Result<Response, ApiError> {
-    match rest {
-        "login/" => allow(req, &["POST"]).and_then(|_| login(app, req)),
-        "logout/" => {
-            allow(req, &["POST"])?;
-            auth::logout(app, &authenticate(app, req)?)?;
-            Ok(Response::no_content())
-        }
-        "logoutall/" => {
-            allow(req, &["POST"])?;
-            auth::logout_all(app, &authenticate(app, req)?)?;
-            Ok(Response::no_content())
-        }
-        "profile/" => {
-            allow(req, &["GET"])?;
-            Ok(Response::json(200, &authenticate(app, req)?.user.to_json()))
-        }
-        "change-password/" => allow(req, &["PUT", "POST"]).and_then(|_| change_password(app, req)),
-        _ => Err(ApiError::not_found()),
-    }
+pub fn logout(app: &App, req: &Request) -> Result<Response, ApiError> {
+    auth::logout(app, &authenticate(app, req)?)?;
+    Ok(Response::no_content())
+}
+
+pub fn logout_all(app: &App, req: &Request) -> Result<Response, ApiError> {
+    auth::logout_all(app, &authenticate(app, req)?)?;
+    Ok(Response::no_content())
+}
+
+pub fn profile(app: &App, req: &Request) -> Result<Response, ApiError> {
+    Ok(Response::json(200, &authenticate(app, req)?.user.to_json()))
 }
 
 /// The string members `names` of a JSON body, all required.
@@ -45,7 +36,7 @@ pub fn required_strings<'a>(body: &'a Map<String, Value>, names: &[&str]) -> Res
     Ok(out)
 }
 
-fn login(app: &App, req: &Request) -> Result<Response, ApiError> {
+pub fn login(app: &App, req: &Request) -> Result<Response, ApiError> {
     let body = req.json_object()?;
     let v = required_strings(&body, &["username", "password"])?;
     let grant = auth::login(app, v[0], v[1], req.peer.ip())?;
@@ -53,7 +44,7 @@ fn login(app: &App, req: &Request) -> Result<Response, ApiError> {
         .header("Cache-Control", "no-store"))
 }
 
-fn change_password(app: &App, req: &Request) -> Result<Response, ApiError> {
+pub fn change_password(app: &App, req: &Request) -> Result<Response, ApiError> {
     let who = authenticate(app, req)?;
     let body = req.json_object()?;
     let v = required_strings(&body, &["current_password", "new_password"])?;

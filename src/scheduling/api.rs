@@ -1,10 +1,160 @@
-//! `/api/scheduling/…` handlers. (Stub: filled in by issue 3.)
+//! `/api/scheduling/appointments/…` handlers: read the request, call `booking` inside one
+//! `store.write` (change + events commit together), answer in the one appointment shape
+//! plus the caller's `allowed_actions`. Routing itself is the table in `crate::api`.
+//! Before reading or changing appointments, overdue `pending` ones are cancelled, so no
+//! caller ever sees (or confirms) an appointment the server should already have cancelled.
 
+use super::appointment::{self, Appointment};
+use super::page::{like, ListQuery, Page};
+use super::validate::{expected_version, parse_date, parse_id};
+use super::{booking, visibility, workflow};
 use crate::app::App;
+use crate::auth::{authenticate, Principal};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
+use serde_json::{Map, Value};
 
-pub fn route(app: &App, req: &Request, _rest: &str) -> Result<Response, ApiError> {
-    crate::auth::authenticate(app, req)?;
-    Err(ApiError::not_found())
+/// One appointment for the caller, with its version as the `ETag`.
+fn answer(app: &App, who: &Principal, status: u16, a: &Appointment) -> Result<Response, ApiError> {
+    let v = app.store.read(|c| appointment::for_user(c, a, &who.user))?;
+    Ok(Response::json(status, &v).header("ETag", &format!("\"{}\"", a.version)))
+}
+
+/// The body as an object; an action without fields may send no body at all.
+fn body_or_empty(req: &Request) -> Result<Map<String, Value>, ApiError> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        Ok(Map::new())
+    } else {
+        req.json_object()
+    }
+}
+
+pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
+    let who = authenticate(app, req)?;
+    super::auto_cancel_overdue(app)?;
+    if req.method() == "POST" {
+        let body = req.json_object()?;
+        let a = app.store.write(|tx| booking::create(tx, &who.user, &body))?;
+        return Ok(answer(app, &who, 201, &a)?.header("Location", &format!("/api/scheduling/appointments/{}/", a.id)));
+    }
+    let page = Page::from_request(req)?;
+    let q = list_query(req, &who)?;
+    app.store.read(|conn| -> Result<_, ApiError> {
+        let (count, ids) = q.run(conn, "appointments a", "a.id", &page)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(a) = appointment::load(conn, id)? {
+                out.push(appointment::for_user(conn, &a, &who.user)?);
+            }
+        }
+        page.respond(req, count, out)
+    })
+}
+
+/// The list filters of SPEC §4 over what the caller may see.
+fn list_query(req: &Request, who: &Principal) -> Result<ListQuery, ApiError> {
+    let mut q = ListQuery::new("a.date, a.start_time, a.id");
+    if let Some((f, uid)) = visibility::sql_filter(&who.user) {
+        q.cond(f);
+        q.param(":uid", uid);
+    }
+    for (name, op) in [("date", "="), ("date_after", ">="), ("date_before", "<=")] {
+        if let Some(v) = req.query_param(name).filter(|v| !v.is_empty()) {
+            match parse_date(&v) {
+                Some(d) => {
+                    q.cond(format!("a.date {op} :{name}"));
+                    q.param(&format!(":{name}"), d.format("%Y-%m-%d").to_string());
+                }
+                None => q.errors.add(name, "Must be a date as YYYY-MM-DD."),
+            }
+        }
+    }
+    let mut statuses: Vec<String> = Vec::new();
+    if let Some(s) = req.query_param("status").filter(|v| !v.is_empty()) {
+        statuses.push(s);
+    }
+    if let Some(s) = req.query_param("status__in").filter(|v| !v.is_empty()) {
+        statuses.extend(s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()));
+    }
+    if !statuses.is_empty() {
+        if let Some(bad) = statuses.iter().find(|s| !workflow::STATUSES.contains(&s.as_str())) {
+            q.errors.add(
+                if req.query_param("status").as_deref() == Some(bad) { "status" } else { "status__in" },
+                format!("Unknown status {bad:?}; use one of: {}.", workflow::STATUSES.join(", ")),
+            );
+        } else {
+            // Only names from the fixed list reach the SQL text.
+            let list: Vec<String> = statuses.iter().map(|s| format!("'{s}'")).collect();
+            q.cond(format!("a.status IN ({})", list.join(", ")));
+        }
+    }
+    for (name, cond) in [
+        ("therapist", "EXISTS (SELECT 1 FROM appointment_therapists ft WHERE ft.appointment_id = a.id AND ft.therapist_id = :therapist)"),
+        ("driver", "a.driver_id = :driver"),
+        ("client", "a.client_id = :client"),
+    ] {
+        if let Some(v) = req.query_param(name).filter(|v| !v.is_empty()) {
+            match parse_id(&Value::String(v)) {
+                Some(id) => {
+                    q.cond(cond);
+                    q.param(&format!(":{name}"), id);
+                }
+                None => q.errors.add(name, "Must be an id."),
+            }
+        }
+    }
+    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
+        q.cond(
+            "(a.location LIKE :search ESCAPE '\\' OR a.notes LIKE :search ESCAPE '\\' OR EXISTS (SELECT 1 FROM clients c WHERE c.id = a.client_id
+              AND (c.first_name || ' ' || c.last_name LIKE :search ESCAPE '\\' OR c.phone_number LIKE :search ESCAPE '\\')))",
+        );
+        q.param(":search", like(s.trim()));
+    }
+    q.ordering(
+        req,
+        &[
+            ("date", "a.date"),
+            ("start_time", "a.start_time"),
+            ("end_time", "a.end_time"),
+            ("status", "a.status"),
+            ("created_at", "a.created_at"),
+            ("updated_at", "a.updated_at"),
+            ("id", "a.id"),
+        ],
+        "a.id",
+    );
+    Ok(q)
+}
+
+pub fn item(app: &App, req: &Request, id: i64) -> Result<Response, ApiError> {
+    let who = authenticate(app, req)?;
+    super::auto_cancel_overdue(app)?;
+    let if_match = req.header("if-match");
+    match req.method() {
+        "GET" | "HEAD" => {
+            let a = app.store.read(|c| booking::load_visible(c, &who.user, id))?;
+            answer(app, &who, 200, &a)
+        }
+        "DELETE" => {
+            let expected = expected_version(if_match, None)?;
+            app.store.write(|tx| booking::delete(tx, &who.user, id, expected))?;
+            Ok(Response::no_content())
+        }
+        m => {
+            let body = req.json_object()?;
+            let expected = expected_version(if_match, Some(&body))?;
+            let a = app.store.write(|tx| booking::update(tx, &who.user, id, &body, m == "PATCH", expected))?;
+            answer(app, &who, 200, &a)
+        }
+    }
+}
+
+/// POST appointments/{id}/<action>/ for an action of the transition table.
+pub fn action(app: &App, req: &Request, id: i64, t: &'static workflow::Transition) -> Result<Response, ApiError> {
+    let who = authenticate(app, req)?;
+    super::auto_cancel_overdue(app)?;
+    let body = body_or_empty(req)?;
+    let expected = expected_version(req.header("if-match"), Some(&body))?;
+    let a = app.store.write(|tx| booking::step(tx, &who.user, id, t, &body, expected))?;
+    answer(app, &who, 200, &a)
 }

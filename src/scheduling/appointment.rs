@@ -1,0 +1,283 @@
+//! An appointment as stored, and its ONE JSON shape. `to_json` is used for REST answers,
+//! for event payloads and for a socket's `initial_data`, so every client sees the same
+//! object: SPEC §4's fields, the read-only `*_details`, `total_price`, `total_duration`,
+//! and `allowed_actions_by_role` (what each role's assigned staff may do now, from the
+//! transition table). REST answers add the caller's own `allowed_actions` (`for_user`).
+
+use super::validate::money;
+use super::{clients, services, visibility, workflow};
+use crate::store::users::{self, User};
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde_json::{json, Map, Value};
+
+/// The workflow timestamp columns, in workflow order.
+pub const STAMPS: &[&str] = &[
+    "therapist_confirmed_at",
+    "rejected_at",
+    "driver_confirmed_at",
+    "started_at",
+    "journey_started_at",
+    "arrived_at",
+    "dropped_off_at",
+    "session_started_at",
+    "awaiting_payment_at",
+    "payment_received_at",
+    "pickup_requested_at",
+    "pickup_assigned_at",
+    "return_journey_at",
+    "transport_completed_at",
+    "cancelled_at",
+];
+
+const COLUMNS: &str = "id, client_id, therapist_id, driver_id, operator_id, date, start_time, end_time, status, \
+    payment_status, payment_amount_cents, payment_method, location, notes, rejection_reason, pickup_urgency, \
+    cancellation_reason, pending_since, version, created_at, updated_at";
+
+#[derive(Debug, Clone)]
+pub struct Appointment {
+    pub id: i64,
+    pub client_id: i64,
+    /// The lead therapist.
+    pub therapist_id: Option<i64>,
+    /// Every assigned therapist (lead first) with when they confirmed.
+    pub therapists: Vec<(i64, Option<String>)>,
+    pub driver_id: Option<i64>,
+    pub operator_id: Option<i64>,
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub status: String,
+    pub payment_status: String,
+    pub payment_amount_cents: Option<i64>,
+    pub payment_method: String,
+    pub location: String,
+    pub notes: String,
+    pub rejection_reason: String,
+    pub pickup_urgency: String,
+    pub cancellation_reason: String,
+    pub pending_since: Option<String>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    /// `STAMPS[i]` → its value.
+    pub stamps: Vec<Option<String>>,
+    pub service_ids: Vec<i64>,
+}
+
+impl Appointment {
+    fn from_row(r: &Row) -> rusqlite::Result<Appointment> {
+        let mut stamps = Vec::with_capacity(STAMPS.len());
+        for i in 0..STAMPS.len() {
+            stamps.push(r.get(21 + i)?);
+        }
+        Ok(Appointment {
+            id: r.get(0)?,
+            client_id: r.get(1)?,
+            therapist_id: r.get(2)?,
+            therapists: Vec::new(),
+            driver_id: r.get(3)?,
+            operator_id: r.get(4)?,
+            date: r.get(5)?,
+            start_time: r.get(6)?,
+            end_time: r.get(7)?,
+            status: r.get(8)?,
+            payment_status: r.get(9)?,
+            payment_amount_cents: r.get(10)?,
+            payment_method: r.get(11)?,
+            location: r.get(12)?,
+            notes: r.get(13)?,
+            rejection_reason: r.get(14)?,
+            pickup_urgency: r.get(15)?,
+            cancellation_reason: r.get(16)?,
+            pending_since: r.get(17)?,
+            version: r.get(18)?,
+            created_at: r.get(19)?,
+            updated_at: r.get(20)?,
+            stamps,
+            service_ids: Vec::new(),
+        })
+    }
+
+    /// Every therapist id, lead first.
+    pub fn therapist_ids(&self) -> Vec<i64> {
+        self.therapists.iter().map(|t| t.0).collect()
+    }
+
+    /// The therapists besides the lead (`therapists` in the JSON).
+    pub fn extra_therapist_ids(&self) -> Vec<i64> {
+        self.therapists.iter().map(|t| t.0).filter(|t| Some(*t) != self.therapist_id).collect()
+    }
+
+    /// Everyone assigned: therapists and the driver.
+    pub fn assignees(&self) -> Vec<i64> {
+        let mut v = self.therapist_ids();
+        if let Some(d) = self.driver_id {
+            if !v.contains(&d) {
+                v.push(d);
+            }
+        }
+        v
+    }
+
+    pub fn stamp(&self, column: &str) -> Option<&str> {
+        STAMPS.iter().position(|s| *s == column).and_then(|i| self.stamps[i].as_deref())
+    }
+
+    /// Has this therapist already confirmed?
+    pub fn confirmed_by(&self, therapist: i64) -> bool {
+        self.therapists.iter().any(|(t, at)| *t == therapist && at.is_some())
+    }
+
+    /// The actions `user` may take on this appointment now (the REST `allowed_actions`).
+    pub fn allowed_actions(&self, user: &User) -> Vec<&'static str> {
+        if !visibility::can_see(user, self) {
+            return Vec::new();
+        }
+        let is_therapist = self.therapists.iter().any(|t| t.0 == user.id);
+        let is_driver = self.driver_id == Some(user.id);
+        workflow::actions()
+            .filter(|t| t.from.contains(&self.status.as_str()) && t.who.allows_role(&user.role))
+            .filter(|t| match t.who {
+                workflow::Who::Operator => true,
+                workflow::Who::Therapist => is_therapist,
+                workflow::Who::Driver => is_driver,
+                workflow::Who::TherapistOrDriver => is_therapist || is_driver,
+                workflow::Who::Server => false,
+            })
+            .filter(|t| !(t.action == "therapist_confirm" && self.confirmed_by(user.id)))
+            .map(|t| t.action)
+            .collect()
+    }
+}
+
+/// Loads one appointment with its therapists and services.
+pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<Appointment>> {
+    let sql = format!("SELECT {COLUMNS}, {} FROM appointments WHERE id = ?1", STAMPS.join(", "));
+    let Some(mut a) = conn.prepare_cached(&sql)?.query_row([id], Appointment::from_row).optional()? else {
+        return Ok(None);
+    };
+    let mut st = conn.prepare_cached(
+        "SELECT t.therapist_id, t.confirmed_at FROM appointment_therapists t JOIN appointments a ON a.id = t.appointment_id
+         WHERE t.appointment_id = ?1 ORDER BY (t.therapist_id IS a.therapist_id) DESC, t.therapist_id",
+    )?;
+    a.therapists = st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let mut st = conn
+        .prepare_cached("SELECT service_id FROM appointment_services WHERE appointment_id = ?1 ORDER BY service_id")?;
+    a.service_ids = st.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(Some(a))
+}
+
+fn user_details(conn: &Connection, id: Option<i64>) -> rusqlite::Result<Value> {
+    Ok(match id {
+        Some(id) => users::get(conn, id)?.map(|u| u.to_json()).unwrap_or(Value::Null),
+        None => Value::Null,
+    })
+}
+
+/// The one JSON shape of an appointment (see module doc).
+pub fn to_json(conn: &Connection, a: &Appointment) -> rusqlite::Result<Value> {
+    let mut services_details = Vec::new();
+    let (mut total_price, mut total_duration) = (0i64, 0i64);
+    for sid in &a.service_ids {
+        if let Some(s) = services::get(conn, *sid)? {
+            total_price += s.price_cents;
+            total_duration += s.duration;
+            services_details.push(s.to_json());
+        }
+    }
+    let extras = a.extra_therapist_ids();
+    let mut therapists_details = Vec::new();
+    for t in &extras {
+        therapists_details.push(user_details(conn, Some(*t))?);
+    }
+    let confirmations: Vec<Value> =
+        a.therapists.iter().map(|(t, at)| json!({"therapist": t, "confirmed_at": at})).collect();
+    let mut by_role = Map::new();
+    for role in users::ROLES {
+        by_role.insert(role.into(), json!(workflow::allowed_for_role(&a.status, role)));
+    }
+    let mut m = json!({
+        "id": a.id,
+        "client": a.client_id,
+        "services": a.service_ids,
+        "therapist": a.therapist_id,
+        "therapists": extras,
+        "driver": a.driver_id,
+        "operator": a.operator_id,
+        "date": a.date,
+        "start_time": a.start_time,
+        "end_time": a.end_time,
+        "status": a.status,
+        "payment_status": a.payment_status,
+        "payment_amount": a.payment_amount_cents.map(money),
+        "payment_method": a.payment_method,
+        "location": a.location,
+        "notes": a.notes,
+        "rejection_reason": a.rejection_reason,
+        "pickup_urgency": a.pickup_urgency,
+        "cancellation_reason": a.cancellation_reason,
+        "version": a.version,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+        "therapist_confirmations": confirmations,
+        "client_details": clients::get(conn, a.client_id)?.map(|c| c.to_json()).unwrap_or(Value::Null),
+        "therapist_details": user_details(conn, a.therapist_id)?,
+        "therapists_details": therapists_details,
+        "driver_details": user_details(conn, a.driver_id)?,
+        "operator_details": user_details(conn, a.operator_id)?,
+        "services_details": services_details,
+        "total_price": money(total_price),
+        "total_duration": total_duration,
+        "allowed_actions_by_role": by_role,
+    });
+    let obj = m.as_object_mut().expect("object");
+    for (i, col) in STAMPS.iter().enumerate() {
+        obj.insert((*col).into(), json!(a.stamps[i]));
+    }
+    Ok(m)
+}
+
+/// The REST shape: `to_json` plus the caller's `allowed_actions`.
+pub fn for_user(conn: &Connection, a: &Appointment, user: &User) -> rusqlite::Result<Value> {
+    let mut v = to_json(conn, a)?;
+    v["allowed_actions"] = json!(a.allowed_actions(user));
+    Ok(v)
+}
+
+/// Ids of appointments matching a `WHERE` clause (on alias `a`) with named params.
+pub fn ids_where(
+    conn: &Connection,
+    clause: &str,
+    order: &str,
+    params: &[(&str, &dyn rusqlite::ToSql)],
+) -> rusqlite::Result<Vec<i64>> {
+    let sql = format!("SELECT a.id FROM appointments a WHERE {clause} ORDER BY {order}");
+    let mut st = conn.prepare(&sql)?;
+    let rows = st.query_map(params, |r| r.get(0))?;
+    rows.collect()
+}
+
+/// What a socket starts with (`initial_data`): operators get today's and upcoming
+/// appointments; therapists and drivers their own active ones (a finished, paid session
+/// from an earlier day is no longer on their board).
+pub fn initial(conn: &Connection, user: &User) -> rusqlite::Result<Vec<Value>> {
+    let today = crate::time::today().format("%Y-%m-%d").to_string();
+    let ids = match visibility::sql_filter(user) {
+        None => ids_where(conn, "a.date >= :today", "a.date, a.start_time, a.id", &[(":today", &today)])?,
+        Some((filter, uid)) => {
+            let inactive: Vec<String> = workflow::INACTIVE.iter().map(|s| format!("'{s}'")).collect();
+            let clause = format!(
+                "{filter} AND a.status NOT IN ({}) AND (a.status != 'completed' OR a.date >= :today)",
+                inactive.join(", ")
+            );
+            ids_where(conn, &clause, "a.date, a.start_time, a.id", &[(":uid", &uid), (":today", &today)])?
+        }
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(a) = load(conn, id)? {
+            out.push(to_json(conn, &a)?);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,211 @@
+//! `clients/`: the clinic's clients. Operators read and write all of them; a therapist or
+//! driver reads only the clients of appointments they can see (the visibility rule), so
+//! staff no longer receive the whole client list. Anything else is 404.
+
+use super::page::{like, ListQuery, Page};
+use super::validate::{Input, MAX_SHORT, MAX_TEXT};
+use super::visibility;
+use crate::app::App;
+use crate::auth::{authenticate, Principal};
+use crate::error::ApiError;
+use crate::http::{Request, Response};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: i64,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone_number: String,
+    pub email: String,
+    pub address: String,
+    pub notes: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str =
+    "c.id, c.first_name, c.last_name, c.phone_number, c.email, c.address, c.notes, c.created_at, c.updated_at";
+
+impl Client {
+    fn from_row(r: &Row) -> rusqlite::Result<Client> {
+        Ok(Client {
+            id: r.get(0)?,
+            first_name: r.get(1)?,
+            last_name: r.get(2)?,
+            phone_number: r.get(3)?,
+            email: r.get(4)?,
+            address: r.get(5)?,
+            notes: r.get(6)?,
+            created_at: r.get(7)?,
+            updated_at: r.get(8)?,
+        })
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "first_name": self.first_name,
+            "last_name": self.last_name,
+            "phone_number": self.phone_number,
+            "email": self.email,
+            "address": self.address,
+            "notes": self.notes,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
+}
+
+pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Client>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM clients c WHERE c.id = ?1"))?
+        .query_row([id], Client::from_row)
+        .optional()
+}
+
+/// The client if `who` may see it.
+fn visible(conn: &Connection, who: &Principal, id: i64) -> Result<Client, ApiError> {
+    let mut sql = format!("SELECT {COLUMNS} FROM clients c WHERE c.id = :id");
+    let uid;
+    let mut p: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":id", &id)];
+    if let Some((f, u)) = visibility::client_sql_filter(&who.user) {
+        sql.push_str(" AND ");
+        sql.push_str(f);
+        uid = u;
+        p.push((":uid", &uid));
+    }
+    conn.query_row(&sql, p.as_slice(), Client::from_row).optional()?.ok_or_else(ApiError::not_found)
+}
+
+pub fn operator_only(who: &Principal) -> Result<(), ApiError> {
+    if who.user.is_operator() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("Only operators may change this; ask an operator."))
+    }
+}
+
+pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
+    let who = authenticate(app, req)?;
+    if req.method() == "POST" {
+        operator_only(&who)?;
+        let body = req.json_object()?;
+        let c = fields(&body, None)?;
+        let now = crate::time::now_iso();
+        let id = app.store.write(|tx| {
+            tx.execute(
+                "INSERT INTO clients (first_name, last_name, phone_number, email, address, notes, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                params![c.first_name, c.last_name, c.phone_number, c.email, c.address, c.notes, now],
+            )?;
+            Ok::<_, rusqlite::Error>(tx.last_insert_rowid())
+        })?;
+        let c = app.store.read(|conn| get(conn, id))?.ok_or_else(ApiError::not_found)?;
+        return Ok(Response::json(201, &c.to_json()));
+    }
+    let page = Page::from_request(req)?;
+    let mut q = ListQuery::new("c.last_name, c.first_name, c.id");
+    if let Some((f, uid)) = visibility::client_sql_filter(&who.user) {
+        q.cond(f);
+        q.param(":uid", uid);
+    }
+    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
+        q.cond("(c.first_name || ' ' || c.last_name LIKE :search ESCAPE '\\' OR c.phone_number LIKE :search ESCAPE '\\' OR c.email LIKE :search ESCAPE '\\')");
+        q.param(":search", like(s.trim()));
+    }
+    q.ordering(
+        req,
+        &[("first_name", "c.first_name"), ("last_name", "c.last_name"), ("created_at", "c.created_at"), ("id", "c.id")],
+        "c.id",
+    );
+    app.store.read(|conn| -> Result<_, ApiError> {
+        let (count, ids) = q.run(conn, "clients c", "c.id", &page)?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(c) = get(conn, id)? {
+                out.push(c.to_json());
+            }
+        }
+        page.respond(req, count, out)
+    })
+}
+
+pub fn item(app: &App, req: &Request, id: i64) -> Result<Response, ApiError> {
+    let who = authenticate(app, req)?;
+    let current = app.store.read(|conn| visible(conn, &who, id))?;
+    match req.method() {
+        "GET" | "HEAD" => Ok(Response::json(200, &current.to_json())),
+        "DELETE" => {
+            operator_only(&who)?;
+            app.store.write(|tx| -> Result<(), ApiError> {
+                let used: i64 =
+                    tx.query_row("SELECT COUNT(*) FROM appointments WHERE client_id = ?1", [id], |r| r.get(0))?;
+                if used > 0 {
+                    return Err(ApiError::conflict(format!(
+                        "This client has {used} appointment(s); delete those first, or keep the client."
+                    )));
+                }
+                tx.execute("DELETE FROM clients WHERE id = ?1", [id])?;
+                Ok(())
+            })?;
+            Ok(Response::no_content())
+        }
+        _ => {
+            operator_only(&who)?;
+            let body = req.json_object()?;
+            let base = if req.method() == "PUT" { None } else { Some(&current) };
+            let c = fields(&body, base)?;
+            app.store.write(|tx| {
+                tx.execute(
+                    "UPDATE clients SET first_name = ?2, last_name = ?3, phone_number = ?4, email = ?5, address = ?6, notes = ?7, updated_at = ?8 WHERE id = ?1",
+                    params![id, c.first_name, c.last_name, c.phone_number, c.email, c.address, c.notes, crate::time::now_iso()],
+                )
+            })?;
+            let c = app.store.read(|conn| get(conn, id))?.ok_or_else(ApiError::not_found)?;
+            Ok(Response::json(200, &c.to_json()))
+        }
+    }
+}
+
+/// The client a body describes; `base` is the current client for PATCH (fields kept when
+/// absent), `None` for POST and PUT (first_name required).
+fn fields(body: &serde_json::Map<String, Value>, base: Option<&Client>) -> Result<Client, ApiError> {
+    let mut i = Input::new(body);
+    if base.is_none() {
+        i.require("first_name");
+    }
+    let mut c = base.cloned().unwrap_or(Client {
+        id: 0,
+        first_name: String::new(),
+        last_name: String::new(),
+        phone_number: String::new(),
+        email: String::new(),
+        address: String::new(),
+        notes: String::new(),
+        created_at: String::new(),
+        updated_at: String::new(),
+    });
+    if let Some(v) = i.text("first_name", MAX_SHORT) {
+        if v.is_empty() {
+            i.add("first_name", "This field may not be blank.");
+        }
+        c.first_name = v;
+    }
+    for (name, slot, max) in [
+        ("last_name", &mut c.last_name, MAX_SHORT),
+        ("phone_number", &mut c.phone_number, MAX_SHORT),
+        ("email", &mut c.email, MAX_SHORT),
+        ("address", &mut c.address, MAX_TEXT),
+        ("notes", &mut c.notes, MAX_TEXT),
+    ] {
+        if let Some(v) = i.text(name, max) {
+            *slot = v;
+        }
+    }
+    if !c.email.is_empty() && !c.email.contains('@') {
+        i.add("email", "Enter a valid email address.");
+    }
+    i.finish()?;
+    Ok(c)
+}

@@ -1,0 +1,178 @@
+//! List answers: `?page=&page_size=` pagination in DRF's shape plus the query builder the
+//! list endpoints share (conditions and named parameters, an `ordering` whitelist).
+//! Default page size 50, at most 200 (SPEC §4); a page past the end is 404, as in DRF.
+
+use crate::error::{ApiError, FieldErrors};
+use crate::http::{Request, Response};
+use rusqlite::{Connection, ToSql};
+use serde_json::{json, Value};
+
+pub const DEFAULT_PAGE_SIZE: i64 = 50;
+pub const MAX_PAGE_SIZE: i64 = 200;
+
+/// A list query being built: `WHERE` conditions joined by AND, their named parameters,
+/// and the `ORDER BY`.
+pub struct ListQuery {
+    pub conds: Vec<String>,
+    pub params: Vec<(String, Box<dyn ToSql>)>,
+    pub order: String,
+    pub errors: FieldErrors,
+}
+
+impl ListQuery {
+    pub fn new(default_order: &str) -> Self {
+        ListQuery { conds: Vec::new(), params: Vec::new(), order: default_order.into(), errors: FieldErrors::default() }
+    }
+
+    pub fn cond(&mut self, sql: impl Into<String>) {
+        self.conds.push(sql.into());
+    }
+
+    pub fn param(&mut self, name: &str, v: impl ToSql + 'static) {
+        self.params.push((name.to_string(), Box::new(v)));
+    }
+
+    /// `?ordering=a,-b` over `allowed` (API name → SQL column); `tie` ends every order.
+    pub fn ordering(&mut self, req: &Request, allowed: &[(&str, &str)], tie: &str) {
+        let Some(spec) = req.query_param("ordering") else {
+            return;
+        };
+        let mut parts = Vec::new();
+        for f in spec.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+            let (desc, name) = match f.strip_prefix('-') {
+                Some(n) => (true, n),
+                None => (false, f),
+            };
+            match allowed.iter().find(|(n, _)| *n == name) {
+                Some((_, col)) => parts.push(format!("{col}{}", if desc { " DESC" } else { "" })),
+                None => {
+                    let names: Vec<&str> = allowed.iter().map(|a| a.0).collect();
+                    self.errors
+                        .add("ordering", format!("Order by one of: {} (prefix - for descending).", names.join(", ")));
+                    return;
+                }
+            }
+        }
+        if !parts.is_empty() {
+            parts.push(tie.to_string());
+            self.order = parts.join(", ");
+        }
+    }
+
+    fn where_sql(&self) -> String {
+        if self.conds.is_empty() {
+            "1".into()
+        } else {
+            self.conds.join(" AND ")
+        }
+    }
+
+    fn named(&self) -> Vec<(&str, &dyn ToSql)> {
+        self.params.iter().map(|(n, v)| (n.as_str(), v.as_ref())).collect()
+    }
+
+    /// Runs `SELECT <id> FROM <from>` with the conditions; returns (total count, ids on page).
+    pub fn run(
+        mut self,
+        conn: &Connection,
+        from: &str,
+        id_col: &str,
+        page: &Page,
+    ) -> Result<(i64, Vec<i64>), ApiError> {
+        std::mem::take(&mut self.errors).check()?;
+        let w = self.where_sql();
+        let count: i64 =
+            conn.query_row(&format!("SELECT COUNT(*) FROM {from} WHERE {w}"), self.named().as_slice(), |r| r.get(0))?;
+        let sql = format!(
+            "SELECT {id_col} FROM {from} WHERE {w} ORDER BY {} LIMIT {} OFFSET {}",
+            self.order,
+            page.size,
+            (page.number - 1) * page.size
+        );
+        let mut st = conn.prepare(&sql)?;
+        let ids = st.query_map(self.named().as_slice(), |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+        Ok((count, ids))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub number: i64,
+    pub size: i64,
+}
+
+impl Page {
+    pub fn from_request(req: &Request) -> Result<Page, ApiError> {
+        let mut errors = FieldErrors::default();
+        let mut num = |name: &str, default: i64, max: i64| match req.query_param(name) {
+            None => default,
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if n >= 1 && n <= max => n,
+                _ => {
+                    errors.add(name, format!("Must be a whole number from 1 to {max}."));
+                    default
+                }
+            },
+        };
+        let number = num("page", 1, 1_000_000);
+        let size = num("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+        errors.check()?;
+        Ok(Page { number, size })
+    }
+
+    /// The DRF-style page answer: `{count, total_pages, current_page, page_size, next,
+    /// previous, has_next, has_previous, results}`.
+    pub fn respond(&self, req: &Request, count: i64, results: Vec<Value>) -> Result<Response, ApiError> {
+        let total_pages = ((count + self.size - 1) / self.size).max(1);
+        if self.number > total_pages {
+            return Err(ApiError::new(
+                404,
+                "not_found",
+                format!("There is no page {}; the last page is {total_pages}.", self.number),
+            ));
+        }
+        let has_next = self.number < total_pages;
+        let has_previous = self.number > 1;
+        let link = |n: i64| {
+            let mut q: Vec<(String, String)> = req.query().into_iter().filter(|(k, _)| k != "page").collect();
+            q.push(("page".into(), n.to_string()));
+            let qs: Vec<String> = q.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
+            // Absolute, as DRF writes them, so a client on another origin can follow them.
+            let host = req.header("host").unwrap_or("localhost");
+            let scheme = if req.header("x-forwarded-proto") == Some("https") { "https" } else { "http" };
+            format!("{scheme}://{host}{}?{}", req.path(), qs.join("&"))
+        };
+        Ok(Response::json(
+            200,
+            &json!({
+                "count": count,
+                "total_pages": total_pages,
+                "current_page": self.number,
+                "page_size": self.size,
+                "next": has_next.then(|| link(self.number + 1)),
+                "previous": has_previous.then(|| link(self.number - 1)),
+                "has_next": has_next,
+                "has_previous": has_previous,
+                "results": results,
+            }),
+        ))
+    }
+}
+
+fn encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~,".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `%term%` for a LIKE search, with LIKE's wildcards escaped (use `ESCAPE '\'`).
+pub fn like(term: &str) -> String {
+    let esc = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{esc}%")
+}

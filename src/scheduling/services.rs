@@ -1,0 +1,174 @@
+//! `services/`: what the clinic sells (name, duration in minutes, price). Every staff
+//! member reads them; operators write. A service in use cannot be deleted (the
+//! appointments' prices would change); deactivate it instead, which stops new bookings.
+
+use super::clients::operator_only;
+use super::page::{like, ListQuery, Page};
+use super::validate::{money, Input, MAX_SHORT, MAX_TEXT};
+use crate::app::App;
+use crate::auth::authenticate;
+use crate::error::ApiError;
+use crate::http::{Request, Response};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde_json::{json, Map, Value};
+
+/// The longest session we book, in minutes (a day).
+const MAX_DURATION: i64 = 24 * 60;
+
+#[derive(Debug, Clone)]
+pub struct Service {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub duration: i64,
+    pub price_cents: i64,
+    pub is_active: bool,
+}
+
+impl Service {
+    fn from_row(r: &Row) -> rusqlite::Result<Service> {
+        Ok(Service {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            description: r.get(2)?,
+            duration: r.get(3)?,
+            price_cents: r.get(4)?,
+            is_active: r.get(5)?,
+        })
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "duration": self.duration,
+            "price": money(self.price_cents),
+            "is_active": self.is_active,
+        })
+    }
+}
+
+pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Service>> {
+    conn.prepare_cached("SELECT id, name, description, duration, price_cents, is_active FROM services WHERE id = ?1")?
+        .query_row([id], Service::from_row)
+        .optional()
+}
+
+pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
+    let who = authenticate(app, req)?;
+    if req.method() == "POST" {
+        operator_only(&who)?;
+        let s = fields(&req.json_object()?, None)?;
+        let id = app.store.write(|tx| {
+            tx.execute(
+                "INSERT INTO services (name, description, duration, price_cents, is_active) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![s.name, s.description, s.duration, s.price_cents, s.is_active],
+            )?;
+            Ok::<_, rusqlite::Error>(tx.last_insert_rowid())
+        })?;
+        let s = app.store.read(|c| get(c, id))?.ok_or_else(ApiError::not_found)?;
+        return Ok(Response::json(201, &s.to_json()));
+    }
+    let page = Page::from_request(req)?;
+    let mut q = ListQuery::new("s.name, s.id");
+    match req.query_param("is_active").as_deref() {
+        None | Some("") => {}
+        Some("true") | Some("1") => q.cond("s.is_active = 1"),
+        Some("false") | Some("0") => q.cond("s.is_active = 0"),
+        Some(_) => q.errors.add("is_active", "Must be true or false."),
+    }
+    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
+        q.cond("s.name LIKE :search ESCAPE '\\'");
+        q.param(":search", like(s.trim()));
+    }
+    q.ordering(
+        req,
+        &[("name", "s.name"), ("price", "s.price_cents"), ("duration", "s.duration"), ("id", "s.id")],
+        "s.id",
+    );
+    app.store.read(|conn| -> Result<_, ApiError> {
+        let (count, ids) = q.run(conn, "services s", "s.id", &page)?;
+        let mut out = Vec::new();
+        for id in ids {
+            if let Some(s) = get(conn, id)? {
+                out.push(s.to_json());
+            }
+        }
+        page.respond(req, count, out)
+    })
+}
+
+pub fn item(app: &App, req: &Request, id: i64) -> Result<Response, ApiError> {
+    let who = authenticate(app, req)?;
+    let current = app.store.read(|c| get(c, id))?.ok_or_else(ApiError::not_found)?;
+    match req.method() {
+        "GET" | "HEAD" => Ok(Response::json(200, &current.to_json())),
+        "DELETE" => {
+            operator_only(&who)?;
+            app.store.write(|tx| -> Result<(), ApiError> {
+                let used: i64 = tx.query_row("SELECT COUNT(*) FROM appointment_services WHERE service_id = ?1", [id], |r| r.get(0))?;
+                if used > 0 {
+                    return Err(ApiError::conflict(format!(
+                        "This service is booked in {used} appointment(s); set is_active to false instead so it cannot be booked again."
+                    )));
+                }
+                tx.execute("DELETE FROM services WHERE id = ?1", [id])?;
+                Ok(())
+            })?;
+            Ok(Response::no_content())
+        }
+        _ => {
+            operator_only(&who)?;
+            let base = if req.method() == "PUT" { None } else { Some(&current) };
+            let s = fields(&req.json_object()?, base)?;
+            app.store.write(|tx| {
+                tx.execute(
+                    "UPDATE services SET name = ?2, description = ?3, duration = ?4, price_cents = ?5, is_active = ?6 WHERE id = ?1",
+                    params![id, s.name, s.description, s.duration, s.price_cents, s.is_active],
+                )
+            })?;
+            let s = app.store.read(|c| get(c, id))?.ok_or_else(ApiError::not_found)?;
+            Ok(Response::json(200, &s.to_json()))
+        }
+    }
+}
+
+fn fields(body: &Map<String, Value>, base: Option<&Service>) -> Result<Service, ApiError> {
+    let mut i = Input::new(body);
+    if base.is_none() {
+        for f in ["name", "duration", "price"] {
+            i.require(f);
+        }
+    }
+    let mut s = base.cloned().unwrap_or(Service {
+        id: 0,
+        name: String::new(),
+        description: String::new(),
+        duration: 0,
+        price_cents: 0,
+        is_active: true,
+    });
+    if let Some(v) = i.text("name", MAX_SHORT) {
+        if v.is_empty() {
+            i.add("name", "This field may not be blank.");
+        }
+        s.name = v;
+    }
+    if let Some(v) = i.text("description", MAX_TEXT) {
+        s.description = v;
+    }
+    if let Some(v) = i.positive_int("duration", MAX_DURATION) {
+        s.duration = v;
+    }
+    match i.money("price") {
+        Some(Some(c)) => s.price_cents = c,
+        Some(None) => i.add("price", "This field may not be null."),
+        None => {}
+    }
+    if let Some(v) = i.boolean("is_active") {
+        s.is_active = v;
+    }
+    i.finish()?;
+    Ok(s)
+}

@@ -1,0 +1,297 @@
+//! Reading request bodies and query strings into checked values, collecting every
+//! problem as a field error so a client learns about all of them at once. Formats:
+//! dates `YYYY-MM-DD`; times `HH:MM` or `HH:MM:SS`, stored and returned as `HH:MM:SS`;
+//! money as a JSON number or string with at most two decimals, stored as integer cents
+//! and written back as a string with two decimals (`"1500.00"`, as DRF does).
+
+use crate::error::{ApiError, FieldErrors};
+use chrono::{NaiveDate, NaiveTime};
+use serde_json::{Map, Value};
+
+/// Longest free text we store (notes, addresses); longer is refused, not truncated.
+pub const MAX_TEXT: usize = 4000;
+/// Longest short text (names, phone numbers, methods).
+pub const MAX_SHORT: usize = 150;
+/// The largest amount of money we accept, in cents (a typo guard, 10 million).
+const MAX_CENTS: i64 = 1_000_000_000;
+
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    if s.len() != 10 {
+        return None;
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// `HH:MM` or `HH:MM:SS` → `HH:MM:SS`.
+pub fn parse_time(s: &str) -> Option<String> {
+    let t = match s.len() {
+        5 => NaiveTime::parse_from_str(s, "%H:%M").ok()?,
+        8 => NaiveTime::parse_from_str(s, "%H:%M:%S").ok()?,
+        _ => return None,
+    };
+    Some(t.format("%H:%M:%S").to_string())
+}
+
+/// A number or a decimal string with at most two decimals → cents.
+pub fn parse_money(v: &Value) -> Option<i64> {
+    let s = match v {
+        Value::String(s) => s.trim().to_string(),
+        Value::Number(n) => {
+            // Through the float only to print it; the decimal text is what we parse.
+            let f = n.as_f64()?;
+            if !f.is_finite() {
+                return None;
+            }
+            let s = n.to_string();
+            if s.contains('e') || s.contains('E') {
+                format!("{f:.2}")
+            } else {
+                s
+            }
+        }
+        _ => return None,
+    };
+    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+    if whole.is_empty()
+        || whole.len() > 10
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let cents = whole.parse::<i64>().ok()? * 100 + format!("{frac:0<2}").parse::<i64>().ok()?;
+    (cents <= MAX_CENTS).then_some(cents)
+}
+
+/// Cents as DRF writes a DecimalField: `"1500.00"`.
+pub fn money(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
+}
+
+/// An id given as a JSON integer (or a string of digits, as HTML forms send).
+pub fn parse_id(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().filter(|i| *i > 0),
+        Value::String(s) => s.parse::<i64>().ok().filter(|i| *i > 0),
+        _ => None,
+    }
+}
+
+/// A request body being read: each getter records a field error instead of failing, so
+/// `finish` reports every problem at once.
+pub struct Input<'a> {
+    pub body: &'a Map<String, Value>,
+    pub errors: FieldErrors,
+}
+
+impl<'a> Input<'a> {
+    pub fn new(body: &'a Map<String, Value>) -> Self {
+        Input { body, errors: FieldErrors::default() }
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.body.contains_key(name)
+    }
+
+    /// The member, treating JSON null as absent.
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        self.body.get(name).filter(|v| !v.is_null())
+    }
+
+    pub fn require(&mut self, name: &str) {
+        let missing = match self.get(name) {
+            None => true,
+            Some(Value::String(s)) => s.trim().is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
+            _ => false,
+        };
+        if missing {
+            self.errors.add(name, "This field is required.");
+        }
+    }
+
+    /// A string up to `max` characters (trimmed); `Some("")` when given as null.
+    pub fn text(&mut self, name: &str, max: usize) -> Option<String> {
+        match self.body.get(name)? {
+            Value::Null => Some(String::new()),
+            Value::String(s) if s.chars().count() <= max => Some(s.trim().to_string()),
+            Value::String(_) => {
+                self.errors.add(name, format!("Must be at most {max} characters."));
+                None
+            }
+            _ => {
+                self.errors.add(name, "Must be a string.");
+                None
+            }
+        }
+    }
+
+    /// One of `choices`.
+    pub fn choice(&mut self, name: &str, choices: &[&str]) -> Option<String> {
+        let v = self.text(name, MAX_SHORT)?;
+        if choices.contains(&v.as_str()) {
+            Some(v)
+        } else {
+            self.errors.add(name, format!("Must be one of: {}.", choices.join(", ")));
+            None
+        }
+    }
+
+    pub fn boolean(&mut self, name: &str) -> Option<bool> {
+        match self.get(name)? {
+            Value::Bool(b) => Some(*b),
+            _ => {
+                self.errors.add(name, "Must be true or false.");
+                None
+            }
+        }
+    }
+
+    pub fn date(&mut self, name: &str) -> Option<NaiveDate> {
+        let v = self.get(name)?;
+        match v.as_str().and_then(parse_date) {
+            Some(d) => Some(d),
+            None => {
+                self.errors.add(name, "Must be a date as YYYY-MM-DD.");
+                None
+            }
+        }
+    }
+
+    pub fn time(&mut self, name: &str) -> Option<String> {
+        let v = self.get(name)?;
+        match v.as_str().and_then(parse_time) {
+            Some(t) => Some(t),
+            None => {
+                self.errors.add(name, "Must be a time as HH:MM or HH:MM:SS.");
+                None
+            }
+        }
+    }
+
+    /// Money in cents; `Some(None)` when given as null.
+    pub fn money(&mut self, name: &str) -> Option<Option<i64>> {
+        match self.body.get(name)? {
+            Value::Null => Some(None),
+            v => match parse_money(v) {
+                Some(c) => Some(Some(c)),
+                None => {
+                    self.errors.add(
+                        name,
+                        "Must be an amount such as 1500 or \"1500.00\" (not negative, at most two decimals).",
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    pub fn positive_int(&mut self, name: &str, max: i64) -> Option<i64> {
+        match self.get(name)?.as_i64() {
+            Some(n) if n > 0 && n <= max => Some(n),
+            _ => {
+                self.errors.add(name, format!("Must be a whole number from 1 to {max}."));
+                None
+            }
+        }
+    }
+
+    /// An id; `Some(None)` when given as null (to clear it).
+    pub fn id(&mut self, name: &str) -> Option<Option<i64>> {
+        match self.body.get(name)? {
+            Value::Null => Some(None),
+            v => match parse_id(v) {
+                Some(i) => Some(Some(i)),
+                None => {
+                    self.errors.add(name, "Must be an id (a positive whole number) or null.");
+                    None
+                }
+            },
+        }
+    }
+
+    /// A list of distinct ids.
+    pub fn ids(&mut self, name: &str) -> Option<Vec<i64>> {
+        let bad = |me: &mut Self| {
+            me.errors.add(name, "Must be a list of distinct ids.");
+            None
+        };
+        match self.body.get(name)? {
+            Value::Null => Some(Vec::new()),
+            Value::Array(a) => {
+                let ids: Option<Vec<i64>> = a.iter().map(parse_id).collect();
+                match ids {
+                    Some(ids) if a.len() <= 50 && !has_duplicates(&ids) => Some(ids),
+                    _ => bad(self),
+                }
+            }
+            _ => bad(self),
+        }
+    }
+
+    pub fn add(&mut self, name: &str, message: impl Into<String>) {
+        self.errors.add(name, message);
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        self.errors.check()
+    }
+}
+
+fn has_duplicates(ids: &[i64]) -> bool {
+    let mut v = ids.to_vec();
+    v.sort_unstable();
+    v.windows(2).any(|w| w[0] == w[1])
+}
+
+/// The version a write expects, from `If-Match` or the body's `version`; 400 if malformed.
+pub fn expected_version(if_match: Option<&str>, body: Option<&Map<String, Value>>) -> Result<Option<i64>, ApiError> {
+    let mut out = None;
+    if let Some(h) = if_match {
+        let v = h.trim().trim_start_matches("W/").trim_matches('"');
+        if v != "*" {
+            out = Some(
+                v.parse::<i64>()
+                    .map_err(|_| ApiError::bad_request("If-Match must be the appointment's version, e.g. \"3\"."))?,
+            );
+        }
+    }
+    if let Some(v) = body.and_then(|b| b.get("version")).filter(|v| !v.is_null()) {
+        let n = v.as_i64().ok_or_else(|| ApiError::field("version", "Must be the whole number you last read."))?;
+        if out.is_some_and(|o| o != n) {
+            return Err(ApiError::field("version", "Differs from If-Match; send one version."));
+        }
+        out = Some(n);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn money_round_trips() {
+        assert_eq!(parse_money(&json!(1500)), Some(150000));
+        assert_eq!(parse_money(&json!("1500.5")), Some(150050));
+        assert_eq!(parse_money(&json!(12.34)), Some(1234));
+        assert_eq!(parse_money(&json!("1.234")), None);
+        assert_eq!(parse_money(&json!(-1)), None);
+        assert_eq!(parse_money(&json!("abc")), None);
+        assert_eq!(money(150000), "1500.00");
+        assert_eq!(money(5), "0.05");
+    }
+
+    #[test]
+    fn times_and_dates() {
+        assert_eq!(parse_time("09:30").as_deref(), Some("09:30:00"));
+        assert_eq!(parse_time("09:30:15").as_deref(), Some("09:30:15"));
+        assert_eq!(parse_time("24:00"), None);
+        assert_eq!(parse_time("9:30"), None);
+        assert!(parse_date("2026-02-29").is_none());
+        assert!(parse_date("2028-02-29").is_some());
+    }
+}

@@ -1,0 +1,42 @@
+//! The ONE visibility rule (SPEC §4): operators see every appointment; a therapist sees
+//! those they are assigned to (lead or one of a group); a driver those they drive. From
+//! it follow the SQL filter for lists, the check for single appointments (anything else
+//! is 404, not 403), the `Audience` of an appointment's events, and which clients a
+//! therapist or driver may read (those of appointments they can see).
+
+use super::appointment::Appointment;
+use crate::events::Audience;
+use crate::store::users::User;
+
+/// May `user` see `appt`?
+pub fn can_see(user: &User, appt: &Appointment) -> bool {
+    user.is_operator() || appt.assignees().contains(&user.id)
+}
+
+/// Who receives events about `appt`: operators plus everyone assigned to it.
+pub fn audience(appt: &Appointment) -> Audience {
+    Audience::operators_and(appt.assignees())
+}
+
+/// A SQL condition on the appointment alias `a` for appointments `user` may see, with
+/// its one named parameter `:uid` (the user's id), or `None` for operators (no condition).
+pub fn sql_filter(user: &User) -> Option<(&'static str, i64)> {
+    if user.is_operator() {
+        return None;
+    }
+    Some((
+        "(a.driver_id = :uid OR EXISTS (SELECT 1 FROM appointment_therapists t WHERE t.appointment_id = a.id AND t.therapist_id = :uid))",
+        user.id,
+    ))
+}
+
+/// A SQL condition on the client alias `c` for clients `user` may read.
+pub fn client_sql_filter(user: &User) -> Option<(&'static str, i64)> {
+    if user.is_operator() {
+        return None;
+    }
+    Some((
+        "EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = c.id AND (a.driver_id = :uid OR EXISTS (SELECT 1 FROM appointment_therapists t WHERE t.appointment_id = a.id AND t.therapist_id = :uid)))",
+        user.id,
+    ))
+}

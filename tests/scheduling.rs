@@ -1,0 +1,332 @@
+//! Appointments through the real HTTP API (SPEC §4): booking, the one JSON shape,
+//! visibility, validation, double booking, versions, pagination and the event rows.
+mod clinic;
+mod common;
+use clinic::*;
+use serde_json::json;
+
+#[test]
+fn operator_books_and_assigned_staff_see_it_in_the_one_shape() {
+    let k = Clinic::new();
+    let a = k.book(&k.booking("2030-01-15", "10:00", "11:00"));
+    let id = a["id"].as_i64().unwrap();
+    assert_eq!(a["status"], "pending");
+    assert_eq!(a["start_time"], "10:00:00");
+    assert_eq!(a["end_time"], "11:00:00");
+    assert_eq!(a["version"], 1);
+    assert_eq!(a["total_price"], "1500.00");
+    assert_eq!(a["total_duration"], 60);
+    assert_eq!(a["client_details"]["first_name"], "Maria");
+    assert_eq!(a["therapist_details"]["username"], "tess");
+    assert_eq!(a["driver_details"]["username"], "dan");
+    assert_eq!(a["services_details"][0]["price"], "1500.00");
+    assert_eq!(a["allowed_actions"], json!(["cancel"]));
+    assert_eq!(a["allowed_actions_by_role"]["therapist"], json!(["therapist_confirm", "reject"]));
+    assert!(a.get("therapist_confirmed_at").is_some());
+
+    // The assigned therapist and driver see it, with their own allowed actions.
+    let (s, seen) = k.get(&k.t1, id);
+    assert_eq!(s, 200);
+    assert_eq!(seen["allowed_actions"], json!(["therapist_confirm", "reject"]));
+    let (s, seen) = k.get(&k.d1, id);
+    assert_eq!((s, seen["allowed_actions"].clone()), (200, json!(["reject"])));
+    // The other therapist does not: 404, not 403, and not in their list.
+    let (s, _) = k.get(&k.t2, id);
+    assert_eq!(s, 404);
+    let (_, list) = k.srv.call("GET", "/api/scheduling/appointments/", Some(&k.t2), None);
+    assert_eq!(list["count"], 0);
+    let (_, list) = k.srv.call("GET", "/api/scheduling/appointments/", Some(&k.t1), None);
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["results"][0]["id"], id);
+
+    // Therapists and drivers may not book, edit or delete.
+    let (s, _) = k.srv.call(
+        "POST",
+        "/api/scheduling/appointments/",
+        Some(&k.t1),
+        Some(&k.booking("2030-01-16", "10:00", "11:00")),
+    );
+    assert_eq!(s, 403);
+    let (s, _) =
+        k.srv.call("PATCH", &format!("/api/scheduling/appointments/{id}/"), Some(&k.t1), Some(&json!({"notes": "x"})));
+    assert_eq!(s, 403);
+    let (s, _) =
+        k.srv.call("PATCH", &format!("/api/scheduling/appointments/{id}/"), Some(&k.t2), Some(&json!({"notes": "x"})));
+    assert_eq!(s, 404);
+}
+
+#[test]
+fn every_change_writes_an_event_row_with_its_audience() {
+    let k = Clinic::new();
+    let before = k.last_seq();
+    let a = k.book(&k.booking("2030-01-15", "10:00", "11:00"));
+    let id = a["id"].as_i64().unwrap();
+    let ev = k.events_after(before);
+    assert_eq!(ev[0].1, "appointment_created");
+    assert_eq!(ev[0].2, Some(id));
+    assert!(ev[0].3, "operators see it");
+    assert_eq!(ev[0].4, format!(",{},{},", k.t1_id, k.d1_id));
+    assert_eq!(ev[0].5["appointment"]["id"], id);
+    assert_eq!(ev[0].5["appointment"]["client_details"]["first_name"], "Maria");
+    assert!(ev[0].5["appointment"]["allowed_actions_by_role"].is_object());
+    assert!(ev[0].5["created_by"].is_i64());
+    assert_eq!(ev[1].1, "notification");
+    assert!(!ev[1].3);
+    assert_eq!(ev[1].5["notification_type"], "appointment_assigned");
+
+    // Swapping the therapist: the new one is told, the old one sees it leave.
+    let s0 = k.last_seq();
+    let (s, b) = k.srv.call(
+        "PATCH",
+        &format!("/api/scheduling/appointments/{id}/"),
+        Some(&k.op),
+        Some(&json!({"therapist": k.t2_id, "version": 1})),
+    );
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["version"], 2);
+    let ev = k.events_after(s0);
+    let kinds: Vec<&str> = ev.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(kinds, ["appointment_updated", "appointment_deleted", "notification"]);
+    assert_eq!(ev[0].4, format!(",{},{},", k.t2_id, k.d1_id));
+    assert!(ev[0].5["updated_fields"].as_array().unwrap().contains(&json!("therapist")));
+    assert_eq!((ev[1].3, ev[1].4.as_str()), (false, format!(",{},", k.t1_id).as_str()));
+    assert_eq!(ev[1].5["appointment_id"], id);
+    assert_eq!(ev[2].4, format!(",{},", k.t2_id));
+    let (s, _) = k.get(&k.t1, id);
+    assert_eq!(s, 404, "the old therapist no longer sees it");
+
+    // Delete.
+    let s0 = k.last_seq();
+    let (s, _) = k.srv.call("DELETE", &format!("/api/scheduling/appointments/{id}/"), Some(&k.op), None);
+    assert_eq!(s, 204);
+    let ev = k.events_after(s0);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].1, "appointment_deleted");
+    assert_eq!(ev[0].5["appointment_id"], id);
+    assert!(ev[0].5["deleted_by"].is_i64());
+    assert!(ev.iter().all(|e| e.0 > s0), "seq increases");
+    let (s, _) = k.get(&k.op, id);
+    assert_eq!(s, 404);
+}
+
+#[test]
+fn bad_input_names_fields_and_writes_nothing() {
+    let k = Clinic::new();
+    let seq = k.last_seq();
+    let mut body = k.booking("2030-02-30", "25:00", "10:00");
+    body["client"] = json!(999);
+    body["services"] = json!([k.service, 777]);
+    body["driver"] = json!(k.t2_id); // a therapist is not a driver
+    let (s, e) = k.srv.call("POST", "/api/scheduling/appointments/", Some(&k.op), Some(&body));
+    assert_eq!((s, e["code"].as_str()), (400, Some("invalid")), "{e}");
+    for f in ["date", "start_time", "client", "services", "driver"] {
+        assert!(e["fields"][f].is_array(), "no error for {f}: {e}");
+    }
+    // End before start.
+    let (s, e) = k.srv.call(
+        "POST",
+        "/api/scheduling/appointments/",
+        Some(&k.op),
+        Some(&k.booking("2030-02-01", "11:00", "10:30")),
+    );
+    assert_eq!(s, 400);
+    assert_eq!(e["fields"]["end_time"][0], "Must be after start_time.");
+    // Missing fields.
+    let (s, e) = k.srv.call("POST", "/api/scheduling/appointments/", Some(&k.op), Some(&json!({})));
+    assert_eq!(s, 400);
+    for f in ["client", "date", "start_time", "therapist"] {
+        assert!(e["fields"][f].is_array(), "no error for {f}: {e}");
+    }
+    // An inactive service cannot be booked.
+    let (s, _) = k.srv.call(
+        "PATCH",
+        &format!("/api/scheduling/services/{}/", k.service),
+        Some(&k.op),
+        Some(&json!({"is_active": false})),
+    );
+    assert_eq!(s, 200);
+    let (s, e) = k.srv.call(
+        "POST",
+        "/api/scheduling/appointments/",
+        Some(&k.op),
+        Some(&k.booking("2030-02-01", "10:00", "11:00")),
+    );
+    assert_eq!(s, 400);
+    assert!(e["fields"]["services"][0].as_str().unwrap().contains("no longer offered"), "{e}");
+    // Malformed JSON: 400, never 500.
+    let r = k.srv.request("POST", "/api/scheduling/appointments/", Some(&k.op), Some("{\"client\": "), &[]);
+    assert_eq!(r.status, 400);
+    assert_eq!(r.json()["code"], "parse_error");
+    let r = k.srv.request("POST", "/api/scheduling/appointments/", Some(&k.op), Some("[1,2]"), &[]);
+    assert_eq!(r.status, 400);
+    // Nothing was written.
+    let (_, list) = k.srv.call("GET", "/api/scheduling/appointments/", Some(&k.op), None);
+    assert_eq!(list["count"], 0);
+    assert_eq!(k.last_seq(), seq, "no event for a refused request");
+}
+
+#[test]
+fn end_time_defaults_to_the_services_duration_and_money_accepts_numbers() {
+    let k = Clinic::new();
+    let mut body = k.booking("2030-03-01", "09:15", "10:00");
+    body.as_object_mut().unwrap().remove("end_time");
+    body["payment_amount"] = json!(1500);
+    let a = k.book(&body);
+    assert_eq!(a["end_time"], "10:15:00");
+    assert_eq!(a["payment_amount"], "1500.00");
+    let (s, e) = k.srv.call(
+        "PATCH",
+        &format!("/api/scheduling/appointments/{}/", a["id"]),
+        Some(&k.op),
+        Some(&json!({"payment_amount": "12.345"})),
+    );
+    assert_eq!(s, 400);
+    assert!(e["fields"]["payment_amount"].is_array());
+    let (s, e) = k.srv.call(
+        "PATCH",
+        &format!("/api/scheduling/appointments/{}/", a["id"]),
+        Some(&k.op),
+        Some(&json!({"status": "completed"})),
+    );
+    assert_eq!(s, 400, "status changes only through the workflow: {e}");
+}
+
+#[test]
+fn double_booking_is_refused_for_therapists_groups_and_drivers() {
+    let k = Clinic::new();
+    let a = k.book(&k.booking("2030-04-01", "10:00", "11:00"));
+    // Same therapist, overlapping.
+    let (s, e) = k.srv.call(
+        "POST",
+        "/api/scheduling/appointments/",
+        Some(&k.op),
+        Some(&k.booking("2030-04-01", "10:30", "11:30")),
+    );
+    assert_eq!((s, e["code"].as_str()), (409, Some("CONFLICT")), "{e}");
+    // Touching is fine.
+    let mut b = k.booking("2030-04-01", "11:00", "12:00");
+    b["driver"] = json!(null);
+    k.book(&b);
+    // As one of a group.
+    let mut g = k.booking("2030-04-01", "10:45", "11:00");
+    g["therapist"] = json!(k.t2_id);
+    g["therapists"] = json!([k.t1_id]);
+    g["driver"] = json!(null);
+    let (s, e) = k.srv.call("POST", "/api/scheduling/appointments/", Some(&k.op), Some(&g));
+    assert_eq!(s, 409, "{e}");
+    // The driver.
+    let mut d = k.booking("2030-04-01", "10:15", "10:45");
+    d["therapist"] = json!(k.t2_id);
+    let (s, e) = k.srv.call("POST", "/api/scheduling/appointments/", Some(&k.op), Some(&d));
+    assert_eq!(s, 409, "{e}");
+    assert_eq!(e["conflicts"][0]["role"], "driver");
+    // An edit into a clash is refused too.
+    d["start_time"] = json!("12:00");
+    d["end_time"] = json!("13:00");
+    let c = k.book(&d);
+    let (s, _) = k.srv.call(
+        "PATCH",
+        &format!("/api/scheduling/appointments/{}/", c["id"]),
+        Some(&k.op),
+        Some(&json!({"start_time": "10:30"})),
+    );
+    assert_eq!(s, 409);
+    // A cancelled appointment frees the slot.
+    let (s, _) = k.act(&k.op, a["id"].as_i64().unwrap(), "cancel", json!({}));
+    assert_eq!(s, 200);
+    k.book(&k.booking("2030-04-01", "10:30", "11:00"));
+}
+
+#[test]
+fn twenty_concurrent_bookings_of_one_slot_give_exactly_one_201() {
+    let k = Clinic::new();
+    let body = k.booking("2030-05-01", "10:00", "11:00").to_string();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..20)
+            .map(|_| {
+                s.spawn(|| k.srv.request("POST", "/api/scheduling/appointments/", Some(&k.op), Some(&body), &[]).status)
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 19, "{statuses:?}");
+    let (_, list) = k.srv.call("GET", "/api/scheduling/appointments/", Some(&k.op), None);
+    assert_eq!(list["count"], 1);
+}
+
+#[test]
+fn stale_versions_are_refused() {
+    let k = Clinic::new();
+    let a = k.book(&k.booking("2030-06-01", "10:00", "11:00"));
+    let path = format!("/api/scheduling/appointments/{}/", a["id"]);
+    let (s, b) = k.srv.call("PATCH", &path, Some(&k.op), Some(&json!({"notes": "gate code 1234", "version": 1})));
+    assert_eq!((s, b["version"].as_i64()), (200, Some(2)));
+    let (s, e) = k.srv.call("PATCH", &path, Some(&k.op), Some(&json!({"notes": "lost", "version": 1})));
+    assert_eq!((s, e["code"].as_str()), (409, Some("STALE")));
+    let r = k.srv.request("PATCH", &path, Some(&k.op), Some(r#"{"notes": "lost"}"#), &[("If-Match", "\"1\"")]);
+    assert_eq!((r.status, r.json()["code"].as_str()), (409, Some("STALE")));
+    let r = k.srv.request("POST", &format!("{path}cancel/"), Some(&k.op), Some("{}"), &[("If-Match", "\"1\"")]);
+    assert_eq!(r.status, 409);
+    let r = k.srv.request("DELETE", &path, Some(&k.op), None, &[("If-Match", "\"1\"")]);
+    assert_eq!(r.status, 409);
+    let r = k.srv.request("GET", &path, Some(&k.op), None, &[]);
+    assert_eq!(r.header("ETag"), Some("\"2\""));
+    assert_eq!(r.json()["notes"], "gate code 1234");
+    let r = k.srv.request("PATCH", &path, Some(&k.op), Some(r#"{"notes": "ok"}"#), &[("If-Match", "\"2\"")]);
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn lists_filter_order_and_paginate() {
+    let k = Clinic::new();
+    for (i, day) in ["2030-07-01", "2030-07-02", "2030-07-03"].iter().enumerate() {
+        for h in 0..3 {
+            let mut b = k.booking(day, &format!("{:02}:00", 8 + h * 2), &format!("{:02}:00", 9 + h * 2));
+            if i == 2 {
+                b["therapist"] = json!(k.t2_id);
+                b["driver"] = json!(null);
+            }
+            k.book(&b);
+        }
+    }
+    let (s, p) = k.srv.call("GET", "/api/scheduling/appointments/?page_size=4", Some(&k.op), None);
+    assert_eq!(s, 200);
+    assert_eq!(
+        (p["count"].as_i64(), p["total_pages"].as_i64(), p["current_page"].as_i64(), p["page_size"].as_i64()),
+        (Some(9), Some(3), Some(1), Some(4))
+    );
+    assert_eq!((p["has_next"].as_bool(), p["has_previous"].as_bool()), (Some(true), Some(false)));
+    assert!(p["next"].as_str().unwrap().ends_with("/api/scheduling/appointments/?page_size=4&page=2"), "{}", p["next"]);
+    assert!(p["previous"].is_null());
+    assert_eq!(p["results"].as_array().unwrap().len(), 4);
+    let (_, p3) = k.srv.call("GET", "/api/scheduling/appointments/?page_size=4&page=3", Some(&k.op), None);
+    assert_eq!((p3["results"].as_array().unwrap().len(), p3["has_next"].as_bool()), (1, Some(false)));
+    let (s, _) = k.srv.call("GET", "/api/scheduling/appointments/?page=4&page_size=4", Some(&k.op), None);
+    assert_eq!(s, 404);
+    let (s, e) = k.srv.call("GET", "/api/scheduling/appointments/?page_size=201", Some(&k.op), None);
+    assert_eq!(s, 400, "{e}");
+    // Filters.
+    let count = |q: &str| {
+        k.srv.call("GET", &format!("/api/scheduling/appointments/?{q}"), Some(&k.op), None).1["count"].as_i64().unwrap()
+    };
+    assert_eq!(count("date=2030-07-02"), 3);
+    assert_eq!(count("date_after=2030-07-02"), 6);
+    assert_eq!(count("date_before=2030-07-01"), 3);
+    assert_eq!(count(&format!("therapist={}", k.t2_id)), 3);
+    assert_eq!(count(&format!("driver={}", k.d1_id)), 6);
+    assert_eq!(count("status=pending"), 9);
+    assert_eq!(count("status__in=cancelled,completed"), 0);
+    assert_eq!(count("search=maria"), 9);
+    assert_eq!(count("search=nobody"), 0);
+    let (s, e) = k.srv.call("GET", "/api/scheduling/appointments/?status=nonsense", Some(&k.op), None);
+    assert_eq!(s, 400, "{e}");
+    let (_, p) = k.srv.call("GET", "/api/scheduling/appointments/?ordering=-date,-start_time", Some(&k.op), None);
+    assert_eq!(p["results"][0]["date"], "2030-07-03");
+    assert_eq!(p["results"][0]["start_time"], "12:00:00");
+    let (s, _) = k.srv.call("GET", "/api/scheduling/appointments/?ordering=password", Some(&k.op), None);
+    assert_eq!(s, 400);
+    // A therapist's list is only theirs, whatever the filter says.
+    let (_, p) = k.srv.call("GET", &format!("/api/scheduling/appointments/?therapist={}", k.t2_id), Some(&k.t1), None);
+    assert_eq!(p["count"], 0);
+}

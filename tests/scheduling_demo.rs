@@ -1,0 +1,102 @@
+//! The example database: it matches the current schema, `demo-db` rebuilds it, and
+//! `serve --demo` starts from a fresh copy with the day moved to today.
+mod clinic;
+mod common;
+use common::*;
+use rusqlite::Connection;
+use serde_json::json;
+use std::process::Command;
+
+const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/royal-care.db.example");
+
+/// (user_version, every schema object's SQL) of a database file.
+fn schema_of(path: &std::path::Path) -> (i64, Vec<String>) {
+    let c = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    let mut st = c
+        .prepare("SELECT type || ' ' || name || ': ' || COALESCE(sql, '') FROM sqlite_master ORDER BY type, name")
+        .unwrap();
+    let sql = st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    (v, sql)
+}
+
+#[test]
+fn the_committed_example_matches_the_current_schema() {
+    // A database the current binary creates is the reference.
+    let srv = Server::start();
+    let fresh = schema_of(&srv.db);
+    let example = schema_of(std::path::Path::new(EXAMPLE));
+    assert_eq!(
+        example.0, fresh.0,
+        "royal-care.db.example has an old user_version; rebuild it (docs/API.md, Demo database)"
+    );
+    assert_eq!(example.1, fresh.1, "royal-care.db.example has an old schema; rebuild it (docs/API.md, Demo database)");
+    let c = Connection::open_with_flags(EXAMPLE, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let demo: String = c.query_row("SELECT value FROM meta WHERE key = 'demo'", [], |r| r.get(0)).unwrap();
+    assert_eq!(demo, "1");
+    let roles: Vec<(String, i64)> = c
+        .prepare("SELECT role, COUNT(*) FROM users GROUP BY role ORDER BY role")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(roles, [("driver".to_string(), 2), ("operator".to_string(), 1), ("therapist".to_string(), 3)]);
+    let statuses: i64 = c.query_row("SELECT COUNT(DISTINCT status) FROM appointments", [], |r| r.get(0)).unwrap();
+    assert!(statuses >= 5, "a day in several statuses");
+}
+
+#[test]
+fn demo_db_builds_an_example_like_the_committed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("example.db");
+    let (ok, out, err) = run_cli(&file, &["demo-db", file.to_str().unwrap()], "");
+    assert!(ok, "{out} {err}");
+    assert_eq!(schema_of(&file), schema_of(std::path::Path::new(EXAMPLE)));
+    let (ok, _, err) = run_cli(&file, &["demo-db", file.to_str().unwrap()], "");
+    assert!(!ok && err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn serve_demo_serves_todays_appointments_to_the_demo_operator() {
+    let srv = Server::start_with(&[("ROYAL_CARE_DEMO", "1")]);
+    assert!(srv.log().contains("DEMO MODE"));
+    let (s, login) =
+        srv.call("POST", "/api/auth/login/", None, Some(&json!({"username": "operator", "password": "demo-pass-1"})));
+    assert_eq!(s, 200, "{login}");
+    let token = login["token"].as_str().unwrap();
+    let (s, list) =
+        srv.call("GET", &format!("/api/scheduling/appointments/?date={}", clinic::today()), Some(token), None);
+    assert_eq!(s, 200);
+    assert!(list["count"].as_i64().unwrap() >= 8, "{list}");
+    let pending = list["results"].as_array().unwrap().iter().filter(|a| a["status"] == "pending").count();
+    assert!(pending >= 1, "pending ones are not auto-cancelled at start");
+    // A therapist sees only their own.
+    let (_, login) =
+        srv.call("POST", "/api/auth/login/", None, Some(&json!({"username": "therapist1", "password": "demo-pass-1"})));
+    let (_, mine) = srv.call("GET", "/api/scheduling/appointments/", login["token"].as_str(), None);
+    let t1 = login["user"]["id"].clone();
+    assert!(mine["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["therapist"] == t1 || a["therapists"].as_array().unwrap().contains(&t1)));
+}
+
+#[test]
+fn serve_demo_refuses_to_replace_a_real_database() {
+    let mut srv = Server::start();
+    srv.add_user("maria", "operator");
+    srv.terminate();
+    let mut cmd = Command::new(BIN);
+    base_env(&mut cmd).arg("--db").arg(&srv.db).args(["serve", "--demo", "--addr", "127.0.0.1:0"]);
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a demo database"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (ok, users, _) = srv.cli(&["user", "list"], "");
+    assert!(ok && users.contains("maria"), "the real database is untouched");
+}

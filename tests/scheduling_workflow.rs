@@ -1,0 +1,177 @@
+//! The appointment workflow through the real HTTP API: the happy path with the right role
+//! at every step, refusals (403 wrong role, 409 wrong status with the allowed next
+//! actions), group confirmation, rejection review, notifications and auto-cancel.
+mod clinic;
+mod common;
+use clinic::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+fn status(k: &Clinic, id: i64) -> String {
+    k.get(&k.op, id).1["status"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn the_whole_happy_path_with_the_right_role_at_every_step() {
+    let k = Clinic::new();
+    let a = k.book(&k.booking("2030-01-15", "10:00", "11:00"));
+    let id = a["id"].as_i64().unwrap();
+    let d2 = k.srv.user("dina", "driver");
+    let d2_id = id_of(&k.srv, &d2);
+    let steps: Vec<(&str, &str, Value, &str, &str)> = vec![
+        (&k.t1, "therapist_confirm", json!({}), "therapist_confirmed", "therapist_confirmed_at"),
+        (&k.d1, "driver_confirm", json!({}), "driver_confirmed", "driver_confirmed_at"),
+        (&k.op, "start_appointment", json!({}), "in_progress", "started_at"),
+        (&k.d1, "start_journey", json!({}), "journey", "journey_started_at"),
+        (&k.d1, "arrive_at_location", json!({}), "arrived", "arrived_at"),
+        (&k.d1, "drop_off_therapist", json!({}), "dropped_off", "dropped_off_at"),
+        (&k.t1, "start_session", json!({}), "session_in_progress", "session_started_at"),
+        (&k.t1, "mark_awaiting_payment", json!({}), "awaiting_payment", "awaiting_payment_at"),
+        (
+            &k.op,
+            "mark_payment_received",
+            json!({"payment_method": "cash", "payment_amount": "1500.00"}),
+            "completed",
+            "payment_received_at",
+        ),
+        (&k.t1, "request_pickup", json!({"pickup_urgency": "urgent"}), "pickup_requested", "pickup_requested_at"),
+        (&k.op, "assign_pickup", json!({"driver": d2_id}), "driver_assigned_pickup", "pickup_assigned_at"),
+        (&d2, "confirm_pickup", json!({}), "return_journey", "return_journey_at"),
+        (&d2, "complete_return_journey", json!({}), "transport_completed", "transport_completed_at"),
+    ];
+    let mut version = 1;
+    for (token, action, body, to, stamp) in steps {
+        // The caller's allowed_actions offered exactly this button.
+        let (_, before) = k.get(token, id);
+        assert!(
+            before["allowed_actions"].as_array().unwrap().contains(&json!(action)),
+            "{action} not offered: {}",
+            before["allowed_actions"]
+        );
+        let seq = k.last_seq();
+        let (s, after) = k.act(token, id, action, body);
+        assert_eq!(s, 200, "{action}: {after}");
+        assert_eq!(after["status"], to, "{action}");
+        assert!(after[stamp].is_string(), "{action} sets {stamp}");
+        version += 1;
+        assert_eq!(after["version"], version);
+        let ev = k.events_after(seq);
+        assert_eq!(ev[0].1, "appointment_updated", "{action}");
+        assert!(ev[0].5["updated_fields"].as_array().unwrap().contains(&json!("status")));
+        assert_eq!(ev[0].5["appointment"]["status"], to);
+    }
+    let (_, done) = k.get(&k.op, id);
+    assert_eq!(
+        (done["payment_status"].as_str(), done["payment_amount"].as_str(), done["payment_method"].as_str()),
+        (Some("paid"), Some("1500.00"), Some("cash"))
+    );
+    assert_eq!(done["pickup_urgency"], "urgent");
+    assert_eq!(done["driver"], d2_id);
+    assert_eq!(done["allowed_actions"], json!([]));
+    // The first driver left the appointment when the pickup went to another.
+    assert_eq!(k.get(&k.d1, id).0, 404);
+}
+
+#[test]
+fn wrong_role_is_403_and_wrong_status_is_409_with_the_allowed_actions() {
+    let k = Clinic::new();
+    let id = k.book(&k.booking("2030-01-15", "10:00", "11:00"))["id"].as_i64().unwrap();
+    let (s, e) = k.act(&k.d1, id, "therapist_confirm", json!({}));
+    assert_eq!(s, 403, "{e}");
+    assert_eq!(e["allowed_actions"], json!(["reject"]));
+    let (s, e) = k.act(&k.op, id, "therapist_confirm", json!({}));
+    assert_eq!(s, 403, "{e}");
+    let (s, e) = k.act(&k.t1, id, "start_session", json!({}));
+    assert_eq!((s, e["code"].as_str()), (409, Some("INVALID_STATUS")), "{e}");
+    assert_eq!(e["allowed_actions"], json!(["therapist_confirm", "reject"]));
+    assert!(e["detail"].as_str().unwrap().contains("therapist_confirm"), "{e}");
+    // Someone not assigned: 404, whatever the action.
+    let (s, _) = k.act(&k.t2, id, "therapist_confirm", json!({}));
+    assert_eq!(s, 404);
+    // Unknown action: 404; GET on an action: 405.
+    let (s, _) = k.act(&k.op, id, "teleport", json!({}));
+    assert_eq!(s, 404);
+    let (s, _) = k.srv.call("GET", &format!("/api/scheduling/appointments/{id}/cancel/"), Some(&k.op), None);
+    assert_eq!(s, 405);
+    // Required fields.
+    let (s, e) = k.act(&k.t1, id, "reject", json!({}));
+    assert_eq!(s, 400);
+    assert!(e["fields"]["rejection_reason"].is_array(), "{e}");
+    assert_eq!(status(&k, id), "pending", "a refused step changes nothing");
+    // An action without fields may come with no body at all.
+    let r =
+        k.srv.request("POST", &format!("/api/scheduling/appointments/{id}/therapist_confirm/"), Some(&k.t1), None, &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn a_group_is_confirmed_when_every_therapist_has_confirmed() {
+    let k = Clinic::new();
+    let mut b = k.booking("2030-01-15", "10:00", "11:00");
+    b["therapists"] = json!([k.t2_id]);
+    let a = k.book(&b);
+    let id = a["id"].as_i64().unwrap();
+    assert_eq!(a["therapists"], json!([k.t2_id]));
+    assert_eq!(a["therapists_details"][0]["username"], "toni");
+    assert_eq!(k.get(&k.t2, id).0, 200, "the group's second therapist sees it");
+    let (s, x) = k.act(&k.t1, id, "therapist_confirm", json!({}));
+    assert_eq!((s, x["status"].as_str()), (200, Some("pending")));
+    assert_eq!(x["allowed_actions"], json!(["reject"]), "nothing left to confirm for t1");
+    let (s, e) = k.act(&k.t1, id, "therapist_confirm", json!({}));
+    assert_eq!(s, 409, "{e}");
+    let (s, x) = k.act(&k.t2, id, "therapist_confirm", json!({}));
+    assert_eq!((s, x["status"].as_str()), (200, Some("therapist_confirmed")));
+    assert!(x["therapist_confirmations"].as_array().unwrap().iter().all(|c| c["confirmed_at"].is_string()));
+}
+
+#[test]
+fn rejection_goes_to_the_operators_for_review() {
+    let k = Clinic::new();
+    let id = k.book(&k.booking("2030-01-15", "10:00", "11:00"))["id"].as_i64().unwrap();
+    let seq = k.last_seq();
+    let (s, x) = k.act(&k.t1, id, "reject", json!({"rejection_reason": "I am sick"}));
+    assert_eq!((s, x["status"].as_str(), x["rejection_reason"].as_str()), (200, Some("rejected"), Some("I am sick")));
+    let ev = k.events_after(seq);
+    let note = ev.iter().find(|e| e.1 == "notification").expect("a notification");
+    assert!(note.3 && note.4 == ",", "to operators only: {:?}", note);
+    assert_eq!(note.5["notification_type"], "appointment_rejected");
+    // Deny: back to pending.
+    let (s, e) = k.act(&k.op, id, "review_rejection", json!({"decision": "maybe"}));
+    assert_eq!(s, 400, "{e}");
+    let (s, x) = k.act(&k.op, id, "review_rejection", json!({"decision": "deny"}));
+    assert_eq!((s, x["status"].as_str()), (200, Some("pending")));
+    // Accept: cancelled.
+    k.act(&k.t1, id, "reject", json!({"rejection_reason": "still sick"}));
+    let (s, x) = k.act(&k.op, id, "review_rejection", json!({"decision": "accept"}));
+    assert_eq!((s, x["status"].as_str()), (200, Some("cancelled")));
+    assert!(x["cancelled_at"].is_string());
+}
+
+#[test]
+fn overdue_pending_appointments_are_cancelled_by_the_server() {
+    let k = Clinic::with(&[("ROYAL_CARE_PENDING_TIMEOUT_SECS", "1")]);
+    let a = k.book(&k.booking("2030-01-15", "10:00", "11:00"));
+    let id = a["id"].as_i64().unwrap();
+    let confirmed = k.book(&k.booking("2030-01-15", "12:00", "13:00"))["id"].as_i64().unwrap();
+    assert_eq!(k.act(&k.t1, confirmed, "therapist_confirm", json!({})).0, 200);
+    let seq = k.last_seq();
+    // The maintenance loop runs every 10 s; a request after the deadline sees it at once.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while status(&k, id) != "auto_cancelled" {
+        assert!(Instant::now() < deadline, "not auto-cancelled");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(status(&k, confirmed), "therapist_confirmed", "only pending ones");
+    let (_, x) = k.get(&k.t1, id);
+    assert!(x["cancelled_at"].is_string());
+    assert_eq!(x["allowed_actions"], json!([]));
+    let ev = k.events_after(seq);
+    assert_eq!(ev[0].1, "appointment_updated");
+    assert_eq!(ev[0].5["appointment"]["status"], "auto_cancelled");
+    let note = ev.iter().find(|e| e.1 == "notification").expect("notification");
+    assert_eq!(note.5["notification_type"], "appointment_auto_cancelled");
+    assert!(note.3 && note.4 == format!(",{},{},", k.t1_id, k.d1_id));
+    // Too late to confirm.
+    let (s, _) = k.act(&k.t1, id, "therapist_confirm", json!({}));
+    assert_eq!(s, 409);
+}
