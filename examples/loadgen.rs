@@ -325,6 +325,10 @@ fn hold(srv: &Srv, n: usize) -> (f64, f64, usize) {
     let secs = t0.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_millis(500));
     let out = (srv.rss_mb(), secs, srv.status("Threads:") as usize);
+    if let Ok(p) = std::env::var("LOADGEN_SMAPS") {
+        // Diagnostics: where the server's memory is (stacks vs heap).
+        let _ = std::fs::copy(format!("/proc/{}/smaps", srv.child.id()), p);
+    }
     drop(held);
     out
 }

@@ -14,7 +14,7 @@
 
 mod subscriber;
 
-pub use subscriber::{Close, Out, Subscriber, Subscription};
+pub use subscriber::{Close, Out, Queue, Subscriber, Subscription, QUEUE_FRAMES};
 
 use crate::config::Settings;
 use crate::events::{Event, SESSION_REVOKED};
@@ -107,7 +107,7 @@ impl Hub {
         is_operator: bool,
         digest: String,
         expiry: String,
-    ) -> Result<(Subscription, Receiver<Out>), Refused> {
+    ) -> Result<(Subscription, Queue), Refused> {
         if self.shared.shutting_down.load(Ordering::SeqCst) {
             return Err(Refused::ShuttingDown);
         }

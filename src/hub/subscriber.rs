@@ -3,8 +3,10 @@
 //! socket's writer thread obeys before sending anything else.
 
 use super::{Shared, CLOSE_SLOW};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Frames waiting to be written to one socket.
 ///
@@ -14,6 +16,10 @@ use std::sync::{Arc, Mutex};
 /// waits for it, it marks the socket to close with 4008, drops what is queued, and the
 /// client recovers by reconnecting with `?since=`. So one slow socket never delays the
 /// dispatcher or anyone else's events. 1024 covers a burst of a whole day's bookings.
+///
+/// The bound is a counter beside an unbounded `mpsc::channel` rather than a
+/// `sync_channel(1024)`: the latter allocates all 1024 slots up front (~40 KiB per socket,
+/// 200 MB for 5,000 sockets), the former grows in small blocks only while frames wait.
 pub const QUEUE_FRAMES: usize = 1024;
 
 /// What a socket's writer thread is handed.
@@ -48,7 +54,9 @@ pub struct Subscriber {
     pub digest: String,
     /// The token's expiry as last read; refreshed by the hub's expiry check.
     expiry: Mutex<String>,
-    queue: SyncSender<Out>,
+    queue: Sender<Out>,
+    /// Frames in `queue` now (see `QUEUE_FRAMES`).
+    queued: Arc<AtomicUsize>,
     /// Set once; the first reason to close wins.
     closing: Mutex<Option<Close>>,
 }
@@ -60,8 +68,9 @@ impl Subscriber {
         is_operator: bool,
         digest: String,
         expiry: String,
-    ) -> (Arc<Subscriber>, Receiver<Out>) {
-        let (queue, rx) = mpsc::sync_channel(QUEUE_FRAMES);
+    ) -> (Arc<Subscriber>, Queue) {
+        let (queue, rx) = mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
         let s = Subscriber {
             id,
             user_id,
@@ -69,9 +78,10 @@ impl Subscriber {
             digest,
             expiry: Mutex::new(expiry),
             queue,
+            queued: queued.clone(),
             closing: Mutex::new(None),
         };
-        (Arc::new(s), rx)
+        (Arc::new(s), Queue { rx, queued })
     }
 
     /// Queues an event frame, or closes the socket with 4008 if its queue is full.
@@ -81,8 +91,11 @@ impl Subscriber {
 
     /// Queues a frame for this socket alone (same bound and policy as events).
     pub fn send(&self, out: Out) {
-        if let Err(TrySendError::Full(_)) = self.queue.try_send(out) {
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= QUEUE_FRAMES {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
             self.close(Close::new(CLOSE_SLOW, "too slow to keep up; reconnect with since"));
+        } else if self.queue.send(out).is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel); // the writer is gone
         }
     }
 
@@ -95,8 +108,11 @@ impl Subscriber {
             }
             *c = Some(why);
         }
-        // If the queue is full the writer is busy and will see the slot after its write.
-        let _ = self.queue.try_send(Out::Wake);
+        // Not counted against the bound: at most one per socket, and it must get through.
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        if self.queue.send(Out::Wake).is_err() {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     /// The close request, if any.
@@ -110,6 +126,20 @@ impl Subscriber {
 
     pub(super) fn set_expiry(&self, e: String) {
         *self.expiry.lock().unwrap_or_else(|p| p.into_inner()) = e;
+    }
+}
+
+/// The receiving end of a subscriber's queue, owned by the socket's writer.
+pub struct Queue {
+    rx: Receiver<Out>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Queue {
+    pub fn recv_timeout(&self, wait: Duration) -> Result<Out, RecvTimeoutError> {
+        let out = self.rx.recv_timeout(wait)?;
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        Ok(out)
     }
 }
 

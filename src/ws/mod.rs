@@ -52,8 +52,11 @@ pub fn serve(app: &Arc<App>, mut stream: TcpStream, req: Request, leftover: Vec<
     if stream.write_all(&handshake::accepted(&up)).is_err() {
         return;
     }
+    // The request is not needed any more; do not keep it for the socket's life.
+    let resume = session::Resume { since: req.query_param("since"), epoch: req.query_param("epoch") };
+    drop(req);
     match who {
-        Some(Ok(p)) => session::run(app, stream, &req, p, leftover),
+        Some(Ok(p)) => session::run(app, stream, resume, p, leftover),
         Some(Err(e)) if e.status == 401 => close_now(stream, 4001, "invalid or expired token; log in again"),
         Some(Err(_)) => close_now(stream, 1013, "server busy; try again"),
         None => close_now(stream, 4001, "no token; log in first"),

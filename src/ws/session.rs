@@ -18,8 +18,7 @@ use super::frame;
 use crate::app::App;
 use crate::auth::Principal;
 use crate::events::{self, Event};
-use crate::http::Request;
-use crate::hub::{Close, Out, Refused, Subscriber, Subscription};
+use crate::hub::{Close, Out, Queue, Refused, Subscriber, Subscription};
 use serde_json::{json, Value};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -40,13 +39,18 @@ const FLOOD_WINDOW: Duration = Duration::from_secs(10);
 /// A resume may replay at most this many events; further behind, a fresh
 /// `initial_data` is smaller and faster.
 const MAX_REPLAY: i64 = 10_000;
+/// The reader's buffer: clients send only small heartbeats, and tungstenite zero-fills
+/// the whole buffer, so a small one keeps 5,000 idle sockets cheap (it grows for a
+/// larger message, up to `MAX_INBOUND`).
+const READ_BUFFER: usize = 512;
 /// The writer thread's stack: it only moves bytes.
 const WRITER_STACK: usize = 128 * 1024;
 /// How long a closing socket waits for the client's close reply.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs an authenticated socket until it closes.
-pub fn run(app: &Arc<App>, mut stream: TcpStream, req: &Request, who: Principal, leftover: Vec<u8>) {
+/// `resume` is the `since` and `epoch` query parameters, if given.
+pub fn run(app: &Arc<App>, mut stream: TcpStream, resume: Resume, who: Principal, leftover: Vec<u8>) {
     let user = &who.user;
     let (subscription, rx) =
         match app.hub.subscribe(user.id, user.is_operator(), who.digest.clone(), who.expiry.clone()) {
@@ -61,7 +65,7 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, req: &Request, who: Principal,
             }
         };
     let sub = subscription.sub.clone();
-    let start = match start_frames(app, &who, sub.id, req.query_param("since"), req.query_param("epoch")) {
+    let start = match start_frames(app, &who, sub.id, resume.since, resume.epoch) {
         Ok(s) => s,
         Err(e) => {
             log::error!("could not read the start of a live connection: {e}");
@@ -98,13 +102,19 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, req: &Request, who: Principal,
     }
     let _ = read_stream.set_read_timeout(Some(Duration::from_secs(app.settings.ws_idle_secs)));
     let config = WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_message_size(Some(MAX_INBOUND))
         .max_frame_size(Some(MAX_INBOUND));
     let mut ws = WebSocket::from_partially_read(ReadHalf(read_stream), leftover, Role::Server, Some(config));
     read_loop(&mut ws, &sub, &link);
     drop(done_tx);
+}
+
+/// `?since=&epoch=` of the upgrade request.
+pub struct Resume {
+    pub since: Option<String>,
+    pub epoch: Option<String>,
 }
 
 /// What a new socket is sent first, and the seq it covers.
@@ -183,7 +193,7 @@ impl Link {
 
 struct Writer {
     stream: TcpStream,
-    rx: Receiver<Out>,
+    rx: Queue,
     /// Held while the socket lives; dropping it unregisters the socket from the hub.
     subscription: Subscription,
     link: Arc<Link>,
