@@ -184,7 +184,7 @@ export class Board {
       : '';
     const cards = all.map((a) => {
       const buttons = allowedActions(a, 'operator').map((act) =>
-        h('button', { type: 'button', class: `btn ${act === 'cancel' ? 'btn-danger-quiet' : 'btn-primary'}`, dataset: { action: act }, onclick: () => this.act(a, act) }, actionLabel(act)),
+        h('button', { type: 'button', class: `btn ${act === 'cancel' ? 'btn-danger-quiet btn-end' : 'btn-primary'}`, dataset: { action: act }, onclick: () => this.act(a, act) }, actionLabel(act)),
       );
       if (!FINISHED.has(a.status)) buttons.unshift(h('button', { type: 'button', class: 'btn', dataset: { action: 'edit' }, onclick: () => this.edit(a) }, 'Edit'));
       const el = card(a, { buttons });

@@ -245,6 +245,7 @@ const ACTION_FORMS = {
     ],
     read: (f) => (String(f.get('reason') || '').trim() ? { reason: String(f.get('reason')).trim() } : {}),
     danger: true,
+    title: 'Cancel appointment',
     submitLabel: 'Cancel appointment',
   }),
 };
@@ -258,7 +259,7 @@ export async function runAction(a, action, refs) {
   // that no longer fits, and an unrelated edit (say, the notes) should not block it.
   if (!spec) return api('POST', url, {});
   return openDialog({
-    title: `${actionLabel(action)} · ${clientName(a)} · ${timeRange(a)}`,
+    title: `${spec.title || actionLabel(action)} · ${clientName(a)} · ${timeRange(a)}`,
     name: action,
     content: spec.content,
     danger: spec.danger,

@@ -104,7 +104,7 @@ export class Mine {
       const buttons = allowedActions(a, this.me.role).map((act) =>
         h('button', { type: 'button', class: `btn btn-big ${act === 'reject' ? 'btn-danger-quiet' : 'btn-primary'}`, dataset: { action: act }, onclick: () => this.act(a, act) }, actionLabel(act)),
       );
-      const el = card(a, { buttons, showDate: true });
+      const el = card(a, { buttons, showDate: true, role: this.me.role });
       if (this.flash.has(a.id)) el.classList.add('flash');
       return el;
     };

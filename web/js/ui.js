@@ -57,11 +57,13 @@ export const ACTIONS = {
   assign_pickup: 'Assign pickup driver',
   confirm_pickup: 'Confirm pickup',
   complete_return_journey: 'Back at base',
-  cancel: 'Cancel appointment',
+  cancel: 'Cancel…',
 };
 
-export function statusBadge(status) {
-  const [label, tone] = STATUS[status] || [status.replaceAll('_', ' '), 'info'];
+export function statusBadge(status, role) {
+  let [label, tone] = STATUS[status] || [status.replaceAll('_', ' '), 'info'];
+  // The therapist is the one being waited for.
+  if (status === 'pending' && role === 'therapist') label = 'Needs your answer';
   return h('span', { class: `badge tone-${tone}`, dataset: { status } }, label);
 }
 
@@ -175,7 +177,7 @@ export function allowedActions(a, role) {
 }
 
 // One appointment as a card. `buttons` are elements added at the bottom.
-export function card(a, { buttons = [], compact = false, showDate = false } = {}) {
+export function card(a, { buttons = [], compact = false, showDate = false, role } = {}) {
   const staff = therapistNames(a);
   const driver = personName(a.driver_details);
   const step = lastStep(a);
@@ -186,7 +188,7 @@ export function card(a, { buttons = [], compact = false, showDate = false } = {}
       'div',
       { class: 'appt-head' },
       h('div', { class: 'appt-time' }, showDate ? h('span', { class: 'appt-date' }, shortDate(a.date)) : null, timeRange(a)),
-      statusBadge(a.status),
+      statusBadge(a.status, role),
     ),
     h('div', { class: 'appt-client' }, clientName(a)),
     h(
