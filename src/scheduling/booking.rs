@@ -502,8 +502,12 @@ pub fn step(
     let before = load_visible(tx, who, id)?;
     let allowed = before.allowed_actions(who);
     if !t.who.allows_role(&who.role) {
-        return Err(ApiError::forbidden(format!("Only the {} may {}.", t.who.describe(), t.action.replace('_', " ")))
-            .with_extra("allowed_actions", json!(allowed)));
+        return Err(ApiError::forbidden(format!(
+            "Only the {} may do {}; see allowed_actions for what you may do.",
+            t.who.describe(),
+            t.action
+        ))
+        .with_extra("allowed_actions", json!(allowed)));
     }
     if !t.from.contains(&before.status.as_str()) || !allowed.contains(&t.action) {
         let why = if t.action == "therapist_confirm" && before.confirmed_by(who.id) {
