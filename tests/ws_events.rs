@@ -13,7 +13,7 @@ use serde_json::json;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use ws_support::*;
 
 const SEC: Duration = Duration::from_secs(1);
@@ -196,21 +196,23 @@ fn a_client_that_cannot_keep_up_is_closed_with_4008_and_slows_no_one() {
     let op = srv.user("olga", "operator");
     let (mut fast, _) = open(&srv, &op);
     let (mut slow, _) = open(&srv, &op);
-    // The fast reader reads all along, on its own thread.
+    // The fast reader reads all along, on its own thread, reporting each seq. The writer
+    // waits for each batch to reach it before the next, so the fast reader is never more
+    // than one batch (100 < its 1,024-frame queue) behind, even on a loaded machine, while
+    // the slow one (never reading) falls 3,000 behind.
+    let (got_tx, got_rx) = std::sync::mpsc::channel::<i64>();
     let reader = std::thread::spawn(move || {
-        let mut seqs = Vec::new();
-        while let Ok(v) = fast.next_json(10 * SEC) {
-            seqs.push(v["seq"].as_i64().unwrap());
-            if v["final"] == true {
+        while let Ok(v) = fast.next_json(30 * SEC) {
+            let done = v["final"] == true;
+            if got_tx.send(v["seq"].as_i64().unwrap()).is_err() || done {
                 break;
             }
         }
-        seqs
     });
     // ~24 MB of events: far more than the slow socket's kernel buffers plus its queue.
     let pad = "x".repeat(8 * 1024);
-    let started = Instant::now();
     let mut all = Vec::new();
+    let mut seqs = Vec::new();
     for batch in 0..30 {
         let drafts = (0..100)
             .map(|i| EventDraft {
@@ -220,12 +222,17 @@ fn a_client_that_cannot_keep_up_is_closed_with_4008_and_slows_no_one() {
                 payload: json!({"appointment": {"id": i, "notes": pad}, "updated_fields": ["notes"], "final": batch == 29 && i == 99}),
             })
             .collect();
-        all.extend(inject(&srv, drafts));
+        let injected = inject(&srv, drafts);
+        let last = *injected.last().unwrap();
+        all.extend(injected);
+        // The fast socket gets the batch while the slow one is still connected and full.
+        while seqs.last() != Some(&last) {
+            seqs.push(got_rx.recv_timeout(30 * SEC).expect("the fast reader stalled: a slow socket slowed it"));
+        }
     }
-    // The fast reader got every event, in order, promptly.
-    let seqs = reader.join().unwrap();
+    reader.join().unwrap();
+    // The fast reader got every event, in order.
     assert_eq!(seqs, all);
-    assert!(started.elapsed() < 20 * SEC);
     // The slow one finds, after what was already buffered, a 4008.
     let (code, reason, _) = slow.expect_close(20 * SEC);
     assert_eq!(code, 4008, "{reason}");
