@@ -310,6 +310,7 @@ fn latency(srv: &Srv, n: usize, events: usize) -> [f64; 4] {
     drop(tx);
     let mut lat = Vec::with_capacity(n * events);
     let mut ack = Vec::with_capacity(events);
+    let cpu0 = (cpu_ms(srv.child.id()), cpu_ms(std::process::id()));
     let mut prev = 0;
     for i in 0..events {
         let t0 = Instant::now();
@@ -326,6 +327,12 @@ fn latency(srv: &Srv, n: usize, events: usize) -> [f64; 4] {
         // Let the readers settle so creates do not overlap.
         std::thread::sleep(Duration::from_millis(5));
     }
+    let (server, own) = (cpu_ms(srv.child.id()) - cpu0.0, cpu_ms(std::process::id()) - cpu0.1);
+    println!(
+        "  {n} subscribers: CPU per create: server {:.2} ms, load generator {:.2} ms",
+        server / events as f64,
+        own / events as f64
+    );
     lat.sort_by(f64::total_cmp);
     ack.sort_by(f64::total_cmp);
     [pct(&lat, 0.50), pct(&lat, 0.99), pct(&ack, 0.50), pct(&ack, 0.99)]
@@ -441,6 +448,16 @@ fn median(v: &[f64]) -> f64 {
 
 fn round(v: &[f64]) -> Vec<f64> {
     v.iter().map(|x| (x * 100.0).round() / 100.0).collect()
+}
+
+/// User + system CPU time of a process so far, in ms (from /proc/PID/stat).
+fn cpu_ms(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the ")" that ends the command name; utime and stime are 14 and 15.
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    let ticks = f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0);
+    ticks * 10.0 // USER_HZ is 100 on Linux
 }
 
 fn cpu_model() -> String {
