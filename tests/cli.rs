@@ -147,11 +147,7 @@ fn config_doc_lists_every_setting() {
     let out = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/CONFIG.md")).unwrap();
-    let vars: Vec<&str> = help
-        .split("env: ")
-        .skip(1)
-        .map(|rest| rest.split('=').next().unwrap())
-        .collect();
+    let vars: Vec<&str> = help.split("env: ").skip(1).map(|rest| rest.split('=').next().unwrap()).collect();
     assert!(vars.len() > 10, "{help}");
     for v in vars {
         assert!(doc.contains(&format!("`{v}`")), "docs/CONFIG.md does not mention {v}");

@@ -330,3 +330,23 @@ fn lists_filter_order_and_paginate() {
     let (_, p) = k.srv.call("GET", &format!("/api/scheduling/appointments/?therapist={}", k.t2_id), Some(&k.t1), None);
     assert_eq!(p["count"], 0);
 }
+
+#[test]
+fn put_replaces_the_writable_fields() {
+    let k = Clinic::new();
+    let a = k.book(&k.booking("2030-08-01", "10:00", "11:00"));
+    let path = format!("/api/scheduling/appointments/{}/", a["id"]);
+    let (s, e) = k.srv.call("PUT", &path, Some(&k.op), Some(&json!({"notes": "only this"})));
+    assert_eq!(s, 400, "PUT needs the whole appointment: {e}");
+    let mut full = k.booking("2030-08-02", "14:00", "15:30");
+    full["driver"] = json!(null);
+    full["notes"] = json!("moved");
+    let (s, b) = k.srv.call("PUT", &path, Some(&k.op), Some(&full));
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (b["date"].as_str(), b["end_time"].as_str(), b["notes"].as_str()),
+        (Some("2030-08-02"), Some("15:30:00"), Some("moved"))
+    );
+    assert!(b["driver"].is_null());
+    assert_eq!(k.get(&k.d1, a["id"].as_i64().unwrap()).0, 404, "the removed driver no longer sees it");
+}

@@ -180,7 +180,20 @@ fn every_routed_path_is_in_the_openapi_document_and_answers() {
         assert!(paths.contains_key(p), "{p} missing");
     }
     // Every documented operation is routed: never the "no such path" 404 or a 405.
-    let id = k.book(&k.booking("2030-01-15", "10:00", "11:00"))["id"].as_i64().unwrap();
+    let appt = k.book(&k.booking("2030-01-15", "10:00", "11:00"));
+    let id = appt["id"].as_i64().unwrap();
+    // The documented shapes are the real ones.
+    let props = doc["components"]["schemas"]["Appointment"]["properties"].as_object().unwrap();
+    for key in appt.as_object().unwrap().keys() {
+        assert!(props.contains_key(key), "Appointment.{key} is not documented");
+    }
+    for (schema, path) in [("Client", "clients"), ("Service", "services"), ("User", "staff")] {
+        let (_, list) = k.srv.call("GET", &format!("/api/scheduling/{path}/"), Some(&k.op), None);
+        let props = doc["components"]["schemas"][schema]["properties"].as_object().unwrap();
+        for key in list["results"][0].as_object().unwrap().keys() {
+            assert!(props.contains_key(key), "{schema}.{key} is not documented");
+        }
+    }
     for (path, item) in paths {
         if path.starts_with("/ws/") {
             continue;

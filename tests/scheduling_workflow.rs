@@ -57,6 +57,16 @@ fn the_whole_happy_path_with_the_right_role_at_every_step() {
         assert_eq!(after["version"], version);
         let ev = k.events_after(seq);
         assert_eq!(ev[0].1, "appointment_updated", "{action}");
+        if action == "assign_pickup" {
+            // The new driver is told; the first driver sees the appointment leave.
+            let kinds: Vec<(&str, &str)> = ev.iter().map(|e| (e.1.as_str(), e.4.as_str())).collect();
+            assert!(kinds.contains(&("appointment_deleted", &format!(",{},", k.d1_id))), "{kinds:?}");
+            assert!(kinds.contains(&("notification", &format!(",{d2_id},"))), "{kinds:?}");
+        }
+        if action == "request_pickup" {
+            let note = ev.iter().find(|e| e.1 == "notification").expect("operators are told");
+            assert_eq!((note.3, note.5["notification_type"].as_str()), (true, Some("pickup_requested")));
+        }
         assert!(ev[0].5["updated_fields"].as_array().unwrap().contains(&json!("status")));
         assert_eq!(ev[0].5["appointment"]["status"], to);
     }

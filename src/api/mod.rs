@@ -210,7 +210,7 @@ pub fn route(app: &Arc<App>, req: &Request) -> Reply {
     }
     let result = match find(path) {
         Some((r, p)) => allow(req, r.methods).and_then(|_| (r.handler)(app, req, &p)),
-        None if path.starts_with("/api/") || path.starts_with("/ws/") || path == "/health" => {
+        None if path.starts_with("/api/") || path.starts_with("/ws/") => {
             Err(ApiError::new(404, "not_found", "There is no such API path; see /api/schema/ for the list."))
         }
         None => crate::web::route(req),

@@ -32,8 +32,17 @@ fn operation(r: &super::Route, method: &str, path: &str) -> Value {
             "404": {"description": "Not found, or not visible to you."},
         },
     });
-    if method == "POST" && !path.contains("{id}") {
-        op["responses"]["201"] = json!({"description": "Created"});
+    if let Some(schema) = schema_for(r.tag) {
+        let one = json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}});
+        let listing = method == "GET" && !path.contains("{id}");
+        op["responses"]["200"]["content"] = if listing {
+            json!({"application/json": {"schema": {"allOf": [{"$ref": "#/components/schemas/Page"}, {"type": "object", "properties": {"results": {"type": "array", "items": {"$ref": format!("#/components/schemas/{schema}")}}}}]}}})
+        } else {
+            one.clone()
+        };
+        if method == "POST" && !path.contains("{id}") {
+            op["responses"]["201"] = json!({"description": "Created", "content": one});
+        }
     }
     if method == "DELETE" {
         op["responses"]["204"] = json!({"description": "Deleted"});
@@ -87,6 +96,93 @@ fn operation(r: &super::Route, method: &str, path: &str) -> Value {
     op
 }
 
+/// The component schema a route tag answers with.
+fn schema_for(tag: &str) -> Option<&'static str> {
+    match tag {
+        "appointments" | "workflow" => Some("Appointment"),
+        "clients" => Some("Client"),
+        "services" => Some("Service"),
+        "staff" => Some("User"),
+        _ => None,
+    }
+}
+
+fn object(props: &[(&str, &str)]) -> Value {
+    let mut m = Map::new();
+    for (name, ty) in props {
+        let schema = match *ty {
+            "money" => {
+                json!({"type": "string", "example": "1500.00", "description": "two decimals; a number is accepted on input"})
+            }
+            "date" => json!({"type": "string", "format": "date"}),
+            "time" => json!({"type": "string", "example": "10:00:00", "description": "HH:MM or HH:MM:SS on input"}),
+            "datetime" => json!({"type": "string", "format": "date-time", "nullable": true}),
+            "ids" => json!({"type": "array", "items": {"type": "integer"}}),
+            "id" => json!({"type": "integer", "nullable": true}),
+            "objects" => json!({"type": "array", "items": {"type": "object"}}),
+            "object" => json!({"type": "object", "nullable": true}),
+            "actions" => {
+                json!({"type": "array", "items": {"type": "string", "enum": workflow::actions().map(|t| t.action).collect::<Vec<_>>()}})
+            }
+            "status" => json!({"type": "string", "enum": workflow::STATUSES}),
+            other => json!({"type": other}),
+        };
+        m.insert((*name).into(), schema);
+    }
+    json!({"type": "object", "properties": m})
+}
+
+fn schemas() -> Value {
+    let mut appt = vec![
+        ("id", "integer"),
+        ("client", "integer"),
+        ("services", "ids"),
+        ("therapist", "id"),
+        ("therapists", "ids"),
+        ("driver", "id"),
+        ("operator", "id"),
+        ("date", "date"),
+        ("start_time", "time"),
+        ("end_time", "time"),
+        ("status", "status"),
+        ("payment_status", "string"),
+        ("payment_amount", "money"),
+        ("payment_method", "string"),
+        ("location", "string"),
+        ("notes", "string"),
+        ("rejection_reason", "string"),
+        ("pickup_urgency", "string"),
+        ("cancellation_reason", "string"),
+        ("version", "integer"),
+        ("created_at", "datetime"),
+        ("updated_at", "datetime"),
+        ("client_details", "object"),
+        ("therapist_details", "object"),
+        ("therapists_details", "objects"),
+        ("driver_details", "object"),
+        ("operator_details", "object"),
+        ("services_details", "objects"),
+        ("total_price", "money"),
+        ("total_duration", "integer"),
+        ("therapist_confirmations", "objects"),
+        ("allowed_actions_by_role", "object"),
+        ("allowed_actions", "actions"),
+    ];
+    appt.extend(crate::scheduling::appointment::STAMPS.iter().map(|s| (*s, "datetime")));
+    json!({
+        "Error": object(&[("detail", "string"), ("code", "string"), ("fields", "object"), ("allowed_actions", "actions")]),
+        "Page": object(&[("count", "integer"), ("total_pages", "integer"), ("current_page", "integer"), ("page_size", "integer"),
+            ("next", "string"), ("previous", "string"), ("has_next", "boolean"), ("has_previous", "boolean")]),
+        "Appointment": object(&appt),
+        "Client": object(&[("id", "integer"), ("first_name", "string"), ("last_name", "string"), ("phone_number", "string"),
+            ("email", "string"), ("address", "string"), ("notes", "string"), ("created_at", "datetime"), ("updated_at", "datetime")]),
+        "Service": object(&[("id", "integer"), ("name", "string"), ("description", "string"), ("duration", "integer"),
+            ("price", "money"), ("is_active", "boolean")]),
+        "User": object(&[("id", "integer"), ("username", "string"), ("first_name", "string"), ("last_name", "string"),
+            ("email", "string"), ("role", "string"), ("phone_number", "string"), ("specialization", "string"), ("is_active", "boolean")]),
+    })
+}
+
 pub fn build() -> Value {
     let mut paths_obj = Map::new();
     for (path, r) in paths() {
@@ -110,7 +206,7 @@ pub fn build() -> Value {
         "paths": paths_obj,
         "components": {
             "securitySchemes": {"tokenAuth": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token <token>"}},
-            "schemas": {"Error": {"type": "object", "properties": {"detail": {"type": "string"}, "code": {"type": "string"}, "fields": {"type": "object"}}}},
+            "schemas": schemas(),
         },
     })
 }

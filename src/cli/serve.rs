@@ -25,8 +25,6 @@ pub fn run(db: Option<PathBuf>, settings: Settings) -> Result<(), String> {
     })?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let app = App::new(settings, store);
-    log_startup(&app, &db, local);
-    app.start_maintenance();
 
     let app2 = app.clone();
     ctrlc::set_handler(move || {
@@ -38,6 +36,10 @@ pub fn run(db: Option<PathBuf>, settings: Settings) -> Result<(), String> {
         }
     })
     .map_err(|e| format!("cannot install the signal handler: {e}"))?;
+
+    app.start_maintenance();
+    // After the signal handler: "listening" must mean SIGTERM is already handled.
+    log_startup(&app, &db, local);
 
     crate::http::server::run(app.clone(), listener);
 

@@ -161,9 +161,8 @@ pub fn read_fields(
     if let Some(t) = i.time("start_time") {
         f.start_time = t;
     }
-    let end_given = i.time("end_time");
-    if let Some(t) = &end_given {
-        f.end_time = t.clone();
+    if let Some(t) = i.time("end_time") {
+        f.end_time = t;
     } else if base.is_none() && !f.start_time.is_empty() && i.errors.is_empty() {
         // No end_time: the services' total duration from start_time.
         let mut minutes = 0;
@@ -183,12 +182,15 @@ pub fn read_fields(
     if let Some(m) = i.money("payment_amount") {
         f.payment_amount_cents = m;
     }
-    if body.get("payment_method").is_some_and(|v| v.as_str() != Some("")) {
-        if let Some(m) = i.choice("payment_method", PAYMENT_METHODS) {
-            f.payment_method = m;
+    match body.get("payment_method") {
+        None => {}
+        Some(Value::Null) => f.payment_method.clear(),
+        Some(Value::String(m)) if m.is_empty() => f.payment_method.clear(),
+        Some(_) => {
+            if let Some(m) = i.choice("payment_method", PAYMENT_METHODS) {
+                f.payment_method = m;
+            }
         }
-    } else if body.contains_key("payment_method") {
-        f.payment_method = String::new();
     }
     if let Some(v) = i.text("location", MAX_TEXT) {
         f.location = v;
@@ -500,8 +502,12 @@ pub fn step(
     let before = load_visible(tx, who, id)?;
     let allowed = before.allowed_actions(who);
     if !t.who.allows_role(&who.role) {
-        return Err(ApiError::forbidden(format!("Only the {} may {}.", t.who.describe(), t.action.replace('_', " ")))
-            .with_extra("allowed_actions", json!(allowed)));
+        return Err(ApiError::forbidden(format!(
+            "Only the {} may do {}; see allowed_actions for what you may do.",
+            t.who.describe(),
+            t.action
+        ))
+        .with_extra("allowed_actions", json!(allowed)));
     }
     if !t.from.contains(&before.status.as_str()) || !allowed.contains(&t.action) {
         let why = if t.action == "therapist_confirm" && before.confirmed_by(who.id) {

@@ -4,7 +4,7 @@
 
 use super::page::{like, ListQuery, Page};
 use super::validate::{Input, MAX_SHORT, MAX_TEXT};
-use super::visibility;
+use super::{operator_only, visibility};
 use crate::app::App;
 use crate::auth::{authenticate, Principal};
 use crate::error::ApiError;
@@ -76,14 +76,6 @@ fn visible(conn: &Connection, who: &Principal, id: i64) -> Result<Client, ApiErr
         p.push((":uid", &uid));
     }
     conn.query_row(&sql, p.as_slice(), Client::from_row).optional()?.ok_or_else(ApiError::not_found)
-}
-
-pub fn operator_only(who: &Principal) -> Result<(), ApiError> {
-    if who.user.is_operator() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("Only operators may change this; ask an operator."))
-    }
 }
 
 pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {

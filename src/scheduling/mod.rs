@@ -17,7 +17,17 @@ pub mod visibility;
 pub mod workflow;
 
 use crate::app::App;
+use crate::auth::Principal;
 use crate::error::ApiError;
+
+/// 403 unless the caller is an operator (writes to clients, services and staff).
+pub fn operator_only(who: &Principal) -> Result<(), ApiError> {
+    if who.user.is_operator() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("Only operators may change this; ask an operator."))
+    }
+}
 
 /// Cancels appointments left `pending` too long (`auto_cancelled`, with events); run by
 /// the maintenance loop and before appointment requests. Returns how many.

@@ -2,7 +2,7 @@
 //! member reads them; operators write. A service in use cannot be deleted (the
 //! appointments' prices would change); deactivate it instead, which stops new bookings.
 
-use super::clients::operator_only;
+use super::operator_only;
 use super::page::{like, ListQuery, Page};
 use super::validate::{money, Input, MAX_SHORT, MAX_TEXT};
 use crate::app::App;

@@ -4,7 +4,7 @@
 //! closes their sockets. Roles do not change (appointments depend on them); usernames are
 //! fixed once created. Passwords are set at creation, and later with `user passwd`.
 
-use super::clients::operator_only;
+use super::operator_only;
 use super::page::{like, ListQuery, Page};
 use super::validate::{Input, MAX_SHORT};
 use crate::app::App;

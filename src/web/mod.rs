@@ -1,17 +1,135 @@
-//! The built-in web UI: static files from `web/`, embedded in the binary so the server
-//! works offline with nothing else installed. (Stub: filled in by issue 5.)
+//! The built-in web UI: the static files of `web/` (HTML, CSS, plain JavaScript modules),
+//! embedded in the binary at build time so the server works offline with nothing else
+//! installed. It owns only serving them: content types, a strict Content-Security-Policy
+//! (no inline script, no third-party origin), and revalidation by ETag. Everything the
+//! pages do goes through the public REST API and WebSocket like any other client.
 
 use crate::error::ApiError;
 use crate::http::{Request, Response};
+use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
+
+/// Path served → (file in `web/`, content type). `/` is the one page; the rest are the
+/// assets it loads. Adding a file to `web/` means adding a line here.
+const FILES: &[(&str, &[u8], &str)] = &[
+    ("/", include_bytes!("../../web/index.html"), "text/html; charset=utf-8"),
+    ("/app.css", include_bytes!("../../web/app.css"), "text/css; charset=utf-8"),
+    ("/icon.svg", include_bytes!("../../web/icon.svg"), "image/svg+xml"),
+    ("/js/app.js", include_bytes!("../../web/js/app.js"), JS),
+    ("/js/api.js", include_bytes!("../../web/js/api.js"), JS),
+    ("/js/live.js", include_bytes!("../../web/js/live.js"), JS),
+    ("/js/board.js", include_bytes!("../../web/js/board.js"), JS),
+    ("/js/mine.js", include_bytes!("../../web/js/mine.js"), JS),
+    ("/js/forms.js", include_bytes!("../../web/js/forms.js"), JS),
+    ("/js/ui.js", include_bytes!("../../web/js/ui.js"), JS),
+];
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+struct Asset {
+    path: &'static str,
+    body: &'static [u8],
+    content_type: &'static str,
+    etag: String,
+}
+
+/// The assets with their ETags, hashed once on first use (the bytes never change while
+/// the binary runs, so a strong ETag from the content is exact).
+fn assets() -> &'static [Asset] {
+    static ASSETS: OnceLock<Vec<Asset>> = OnceLock::new();
+    ASSETS.get_or_init(|| {
+        FILES
+            .iter()
+            .map(|(path, body, content_type)| {
+                let digest = Sha256::digest(body);
+                let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+                Asset { path, body, content_type, etag: format!("\"{hex}\"") }
+            })
+            .collect()
+    })
+}
 
 pub fn route(req: &Request) -> Result<Response, ApiError> {
     crate::api::allow(req, &["GET"])?;
-    match req.path() {
-        "/" => Ok(Response::new(
-            200,
-            "text/html; charset=utf-8",
-            b"<!doctype html><title>Royal Care</title><p>Royal Care is running.".to_vec(),
-        )),
-        _ => Err(ApiError::not_found()),
+    let path = if req.path() == "/index.html" { "/" } else { req.path() };
+    let asset = assets().iter().find(|a| a.path == path).ok_or_else(ApiError::not_found)?;
+    let fresh = req.header("if-none-match").is_some_and(|v| etag_matches(v, &asset.etag));
+    let resp = if fresh {
+        // 304 carries no body; the browser keeps using its copy.
+        Response { status: 304, headers: vec![], body: vec![] }
+    } else {
+        Response::new(200, asset.content_type, asset.body.to_vec())
+    };
+    let resp = resp
+        .header("ETag", &asset.etag)
+        // Revalidate every time: an upgraded binary must never run next to stale scripts,
+        // and on a LAN a 304 costs next to nothing.
+        .header("Cache-Control", "no-cache")
+        .header("Referrer-Policy", "no-referrer")
+        .header("X-Frame-Options", "DENY");
+    Ok(if asset.path == "/" { resp.header("Content-Security-Policy", &csp(req.header("host"))) } else { resp })
+}
+
+/// `If-None-Match` may list several tags or `*`; a weak `W/` prefix still matches (RFC 9110
+/// uses the weak comparison for `If-None-Match`).
+fn etag_matches(header: &str, etag: &str) -> bool {
+    header.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+}
+
+/// The page's policy: scripts, styles and images only from this server, no inline code, no
+/// framing, and connections only back to this server — `'self'` for REST plus the same
+/// host's `ws:`/`wss:` for the live socket (older browsers do not count those as `'self'`).
+pub fn csp(host: Option<&str>) -> String {
+    let mut connect = String::from("'self'");
+    // The Host header comes from the client; use it only when it is a plain host[:port].
+    if let Some(h) = host.filter(|h| !h.is_empty() && h.len() <= 255 && h.bytes().all(is_host_byte)) {
+        connect.push_str(&format!(" ws://{h} wss://{h}"));
+    }
+    format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src {connect}; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+fn is_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csp_adds_the_same_host_websocket_only_for_a_plain_host() {
+        let p = csp(Some("clinic.local:8000"));
+        assert!(p.contains("connect-src 'self' ws://clinic.local:8000 wss://clinic.local:8000;"));
+        assert!(p.contains("script-src 'self';") && !p.contains("unsafe-inline"));
+        let evil = csp(Some("x; script-src *"));
+        assert!(evil.contains("connect-src 'self';") && !evil.contains("script-src *"));
+    }
+
+    #[test]
+    fn if_none_match_lists_and_weak_tags_match() {
+        assert!(etag_matches("\"a\", \"b\"", "\"b\""));
+        assert!(etag_matches("W/\"b\"", "\"b\""));
+        assert!(etag_matches("*", "\"b\""));
+        assert!(!etag_matches("\"c\"", "\"b\""));
+    }
+
+    /// A file the page loads but the table forgot would be a blank page in production.
+    #[test]
+    fn every_file_the_page_and_its_modules_load_is_served() {
+        let served = |p: &str| FILES.iter().any(|f| f.0 == p);
+        let page = std::str::from_utf8(FILES[0].1).unwrap();
+        for part in page.split(['"', '\'']).filter(|p| p.starts_with('/')) {
+            assert!(served(part), "index.html loads {part}, which is not served");
+        }
+        for (path, body, _) in FILES.iter().filter(|f| f.0.ends_with(".js")) {
+            let text = std::str::from_utf8(body).unwrap();
+            for import in text.split("from './").skip(1) {
+                let file = &import[..import.find('\'').unwrap()];
+                assert!(served(&format!("/js/{file}")), "{path} imports ./{file}, which is not served");
+            }
+        }
     }
 }

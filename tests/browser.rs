@@ -1,0 +1,40 @@
+//! Runs the browser tests in `tests/browser/` (Node's test runner driving Debian's headless
+//! Chromium through playwright-core) against this build's binary, so that the README's
+//! `cargo test` runs them too. A missing browser or Node package is a failure with the
+//! command that installs it, never a silent skip: CI installs both (`.ci/run`).
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn web_ui_in_headless_chromium() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let chromium = std::env::var("ROYAL_CARE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "The browser tests need Chromium at {chromium}: install it with `apt-get update && apt-get install -y chromium` (or run `bash .ci/run`)."
+    );
+    assert!(
+        dir.join("node_modules/playwright-core/package.json").exists(),
+        "The browser tests need Node and playwright-core: run `npm ci --prefix tests/browser` (or `bash .ci/run`)."
+    );
+    let out = Command::new("node")
+        .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+        .current_dir(&dir)
+        .env("ROYAL_CARE_BIN", env!("CARGO_BIN_EXE_royal-care"))
+        .env("ROYAL_CARE_CHROMIUM", &chromium)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("The browser tests need Node.js 20 or newer (`apt-get install -y nodejs npm`): could not start `node`: {e}."));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Shown by cargo on failure, or with `cargo test --test browser -- --nocapture`.
+    println!("{stdout}\n{stderr}");
+    assert!(out.status.success(), "browser tests failed (output above); screenshots are in tests/browser/screenshots/");
+    let passed = stdout
+        .lines()
+        .filter_map(|l| l.trim_start_matches(['ℹ', '#', ' ']).strip_prefix("pass ")?.trim().parse::<u32>().ok())
+        .next_back()
+        .unwrap_or(0);
+    assert!(passed > 0, "the browser test runner ran no test");
+}

@@ -1,0 +1,212 @@
+// Shared pieces of the browser tests: start the real `royal-care` binary on a free port
+// with a fresh database, add users through its CLI, call its REST API, launch Debian's
+// headless Chromium, and save screenshots. Nothing here mocks the server.
+
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const SCREENSHOTS = join(HERE, 'screenshots');
+export const PASSWORD = 'correct-horse-1';
+export const CHROMIUM = process.env.ROYAL_CARE_CHROMIUM || '/usr/bin/chromium';
+
+const BIN = process.env.ROYAL_CARE_BIN;
+
+const TEST_ENV = {
+  ...process.env,
+  ROYAL_CARE_PASSWORD_ITERATIONS: '1000',
+  ROYAL_CARE_INSECURE_FAST_HASHES_FOR_TESTS: '1',
+  RUST_LOG: 'info',
+  RUST_LOG_STYLE: 'never',
+};
+delete TEST_ENV.ROYAL_CARE_DB;
+
+export class Server {
+  static async start() {
+    if (!BIN || !existsSync(BIN)) {
+      throw new Error('ROYAL_CARE_BIN is not set to the royal-care binary; run these tests with `cargo test --test browser`.');
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'royal-care-browser-'));
+    const db = join(dir, 'royal-care.db');
+    const proc = spawn(BIN, ['--db', db, 'serve', '--addr', '127.0.0.1:0'], { env: TEST_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    const srv = new Server(proc, dir, db);
+    srv.url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start in 20 s; log:\n${srv.log}`)), 20000);
+      proc.stderr.setEncoding('utf8');
+      proc.stderr.on('data', (chunk) => {
+        srv.log += chunk;
+        const m = srv.log.match(/listening on (http:\/\/127\.0\.0\.1:\d+)\//);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      proc.on('exit', (code) => reject(new Error(`server exited with ${code}; log:\n${srv.log}`)));
+    });
+    return srv;
+  }
+
+  constructor(proc, dir, db) {
+    this.proc = proc;
+    this.dir = dir;
+    this.db = db;
+    this.log = '';
+  }
+
+  // Adds a staff account the way an administrator does: the CLI, password on stdin.
+  addUser(username, role, firstName, lastName = '') {
+    const args = ['--db', this.db, 'user', 'add', '--username', username, '--role', role, '--first-name', firstName, '--email', `${username}@example.org`];
+    if (lastName) args.push('--last-name', lastName);
+    const r = spawnSync(BIN, args, { env: TEST_ENV, input: `${PASSWORD}\n`, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`user add ${username} failed: ${r.stdout} ${r.stderr}`);
+  }
+
+  async call(method, path, token, body) {
+    const headers = { 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = `Token ${token}`;
+    const res = await fetch(this.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+    return { status: res.status, body: json, headers: res.headers };
+  }
+
+  async login(username) {
+    const r = await this.call('POST', '/api/auth/login/', null, { username, password: PASSWORD });
+    if (r.status !== 200) throw new Error(`login ${username} failed: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+
+  async stop() {
+    if (this.proc.exitCode === null) {
+      const exited = new Promise((resolve) => this.proc.once('exit', resolve));
+      this.proc.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export async function launch() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is not installed at ${CHROMIUM}; install it with \`apt-get install -y chromium\`.`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+// A fresh browser context (its own storage, so its own session) with a page that fails
+// the test on any script error or CSP violation.
+export async function newPage(browser, { phone = false } = {}) {
+  const context = await browser.newContext(phone ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true } : { viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) page.problems.push(`console: ${m.text()}`);
+  });
+  return { context, page };
+}
+
+export async function shot(page, name) {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+// Logs in through the page; `via` is the server or a Cable in front of it.
+export async function logIn(page, via, username) {
+  await page.goto(via.url + '/');
+  await page.fill('#username', username);
+  await page.fill('#password', PASSWORD);
+  await page.click('#login-form button[type=submit]');
+  await page.waitForSelector('#topbar:not([hidden])');
+}
+
+// The page's live sockets as Playwright sees them, with the frames each received.
+export function watchSockets(page) {
+  const sockets = [];
+  page.on('websocket', (ws) => {
+    const entry = { ws, frames: [], closed: false };
+    ws.on('framereceived', (f) => {
+      try {
+        entry.frames.push(JSON.parse(f.payload));
+      } catch {
+        // not JSON
+      }
+    });
+    ws.on('close', () => (entry.closed = true));
+    sockets.push(entry);
+  });
+  return sockets;
+}
+
+export function today() {
+  const d = new Date();
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
+
+// A TCP relay in front of the server whose cable can be pulled: `cut()` drops every
+// connection through it (the browser sees its socket die, as with a lost Wi-Fi) and
+// refuses new ones until `restore()`. The page under test is loaded through it, so what
+// is exercised is the page's real reconnect code against a real network failure.
+export class Cable {
+  static async start(serverUrl) {
+    const { hostname, port } = new URL(serverUrl);
+    const cable = new Cable();
+    cable.server = net.createServer((client) => {
+      if (cable.isCut) {
+        client.destroy();
+        return;
+      }
+      const upstream = net.connect(Number(port), hostname);
+      cable.pairs.add(client);
+      cable.pairs.add(upstream);
+      const end = () => {
+        client.destroy();
+        upstream.destroy();
+        cable.pairs.delete(client);
+        cable.pairs.delete(upstream);
+      };
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    await new Promise((resolve) => cable.server.listen(0, '127.0.0.1', resolve));
+    cable.url = `http://127.0.0.1:${cable.server.address().port}`;
+    return cable;
+  }
+
+  constructor() {
+    this.pairs = new Set();
+    this.isCut = false;
+  }
+
+  cut() {
+    this.isCut = true;
+    for (const s of this.pairs) s.destroy();
+    this.pairs.clear();
+  }
+
+  restore() {
+    this.isCut = false;
+  }
+
+  async close() {
+    this.cut();
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+}

@@ -1,0 +1,203 @@
+// The operator's board: one day's appointments (today unless another date is picked),
+// kept current by the live socket, with create, edit (including assigning therapist and
+// driver), cancel, and the workflow steps the server allows operators now.
+
+import { api, listAll } from './api.js';
+import { h, card, allowedActions, actionLabel, isoDate, addDays, longDate, FINISHED, toast, clientName, hm } from './ui.js';
+import { appointmentDialog, runAction } from './forms.js';
+
+export class Board {
+  constructor(root, me) {
+    this.root = root;
+    this.me = me;
+    this.date = isoDate();
+    this.appts = new Map();
+    // Ids deleted while we were loading, so a slow list answer cannot bring them back.
+    this.gone = new Set();
+    this.refs = { clients: [], services: [], therapists: [], drivers: [] };
+    this.loading = false;
+    this.error = '';
+    this.flash = new Set();
+  }
+
+  mount() {
+    this.dateInput = h('input', { type: 'date', value: this.date, 'aria-label': 'Day shown', onchange: () => this.setDate(this.dateInput.value || isoDate()) });
+    this.heading = h('h1', { class: 'day-title' });
+    this.summary = h('p', { class: 'day-summary muted' });
+    this.list = h('section', { class: 'board-list', 'aria-live': 'polite' });
+    this.root.replaceChildren(
+      h(
+        'div',
+        { class: 'toolbar' },
+        h(
+          'div',
+          { class: 'day-nav' },
+          h('button', { type: 'button', class: 'btn', 'aria-label': 'Previous day', onclick: () => this.setDate(addDays(this.date, -1)) }, '‹'),
+          this.dateInput,
+          h('button', { type: 'button', class: 'btn', 'aria-label': 'Next day', onclick: () => this.setDate(addDays(this.date, 1)) }, '›'),
+          h('button', { type: 'button', class: 'btn', onclick: () => this.setDate(isoDate()) }, 'Today'),
+        ),
+        h('button', { type: 'button', class: 'btn btn-primary', id: 'new-appointment', onclick: () => this.create() }, '+ New appointment'),
+      ),
+      this.heading,
+      this.summary,
+      this.list,
+    );
+    this.loadRefs();
+    this.load();
+  }
+
+  async loadRefs() {
+    const [clients, services, staff] = await Promise.all([
+      listAll('/api/scheduling/clients/').catch(() => []),
+      listAll('/api/scheduling/services/').catch(() => []),
+      listAll('/api/scheduling/staff/').catch(() => []),
+    ]);
+    this.refs.clients.splice(0, Infinity, ...clients);
+    this.refs.services.splice(0, Infinity, ...services);
+    this.refs.therapists.splice(0, Infinity, ...staff.filter((u) => u.role === 'therapist'));
+    this.refs.drivers.splice(0, Infinity, ...staff.filter((u) => u.role === 'driver'));
+  }
+
+  setDate(date) {
+    if (date === this.date) return;
+    this.date = date;
+    this.dateInput.value = date;
+    this.appts.clear();
+    this.load();
+  }
+
+  async load() {
+    const date = this.date;
+    // Live changes that arrive while the list is on its way are newer than the list.
+    const liveDuring = (this.liveDuring = new Set());
+    this.loading = true;
+    this.render();
+    try {
+      const list = await listAll(`/api/scheduling/appointments/?date=${encodeURIComponent(date)}`);
+      if (date !== this.date) return;
+      this.error = '';
+      const ids = new Set(list.map((a) => a.id));
+      // Anything we held for this day that the server no longer lists has left the day.
+      for (const id of [...this.appts.keys()]) if (!ids.has(id) && !liveDuring.has(id)) this.appts.delete(id);
+      for (const a of list) this.upsert(a, false);
+    } catch (err) {
+      if (date === this.date) this.error = err.message;
+    } finally {
+      if (date === this.date) {
+        this.loading = false;
+        this.render();
+      }
+    }
+  }
+
+  // Keeps the newer of two copies; an appointment moved to another day leaves the board.
+  upsert(a, flash = true) {
+    if (this.gone.has(a.id)) return;
+    const old = this.appts.get(a.id);
+    if (old && (old.version ?? 0) > (a.version ?? 0)) return;
+    if (a.date !== this.date) {
+      this.appts.delete(a.id);
+      return;
+    }
+    this.appts.set(a.id, a);
+    if (flash) {
+      this.flash.add(a.id);
+      this.liveDuring?.add(a.id);
+    }
+  }
+
+  onLive(msg) {
+    switch (msg.type) {
+      case 'initial_data':
+        // A fresh start or a resync: the list may have changed in any way; reload the day.
+        for (const a of msg.appointments || []) this.upsert(a, false);
+        this.load();
+        return;
+      case 'appointment_created':
+      case 'appointment_updated':
+        this.upsert(msg.appointment);
+        break;
+      case 'appointment_deleted':
+        this.gone.add(msg.appointment_id);
+        this.appts.delete(msg.appointment_id);
+        break;
+      default:
+        return;
+    }
+    this.render();
+  }
+
+  async create() {
+    const saved = await appointmentDialog({ date: this.date, refs: this.refs });
+    if (saved) {
+      if (saved.date !== this.date) this.setDate(saved.date);
+      this.upsert(saved);
+      this.render();
+      toast(`Appointment for ${clientName(saved)} at ${hm(saved.start_time)} created.`, 'done');
+    }
+  }
+
+  async edit(a) {
+    try {
+      const saved = await appointmentDialog({ appt: a, date: this.date, refs: this.refs });
+      if (saved) {
+        this.upsert(saved);
+        this.render();
+      }
+    } catch (err) {
+      toast(err.message, 'bad');
+    }
+  }
+
+  async act(a, action) {
+    try {
+      const saved = await runAction(a, action, this.refs);
+      if (saved) {
+        this.upsert(saved);
+        this.render();
+      }
+    } catch (err) {
+      toast(err.message, 'bad', 10000);
+      if (err.status === 409) this.refresh(a.id);
+    }
+  }
+
+  // After a conflict, show the server's current copy.
+  async refresh(id) {
+    try {
+      this.upsert(await api('GET', `/api/scheduling/appointments/${id}/`));
+    } catch {
+      this.appts.delete(id);
+    }
+    this.render();
+  }
+
+  render() {
+    if (!this.list) return;
+    this.heading.textContent = longDate(this.date) + (this.date === isoDate() ? ' · Today' : '');
+    const all = [...this.appts.values()].sort((x, y) => (x.start_time || '').localeCompare(y.start_time || '') || x.id - y.id);
+    const active = all.filter((a) => !FINISHED.has(a.status));
+    const waiting = all.filter((a) => a.status === 'pending').length;
+    this.summary.textContent = all.length
+      ? `${all.length} appointment${all.length === 1 ? '' : 's'} · ${active.length} active · ${waiting} waiting for a therapist`
+      : '';
+    const cards = all.map((a) => {
+      const buttons = allowedActions(a, 'operator').map((act) =>
+        h('button', { type: 'button', class: `btn ${act === 'cancel' ? 'btn-danger-quiet btn-end' : 'btn-primary'}`, dataset: { action: act }, onclick: () => this.act(a, act) }, actionLabel(act)),
+      );
+      if (!FINISHED.has(a.status)) buttons.unshift(h('button', { type: 'button', class: 'btn', dataset: { action: 'edit' }, onclick: () => this.edit(a) }, 'Edit'));
+      const el = card(a, { buttons });
+      if (this.flash.has(a.id)) el.classList.add('flash');
+      return el;
+    });
+    this.flash.clear();
+    if (this.error) {
+      this.list.replaceChildren(h('p', { class: 'notice tone-bad', role: 'alert' }, this.error));
+    } else if (!cards.length) {
+      this.list.replaceChildren(h('p', { class: 'empty' }, this.loading ? 'Loading…' : 'No appointments on this day yet. Use “+ New appointment” to book one.'));
+    } else {
+      this.list.replaceChildren(...cards);
+    }
+  }
+}

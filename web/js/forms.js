@@ -1,0 +1,269 @@
+// Dialogs: the appointment form (create and edit, used by the operator board) and the
+// small forms some workflow steps need (a reason, a payment, a pickup driver). A dialog
+// stays open on an error and shows it in plain words, next to the field when the server
+// names one.
+
+import { api, ApiError } from './api.js';
+import { h, actionLabel, personName, clientName, timeRange, hm } from './ui.js';
+
+// Opens a modal with `content` (a list of elements) and buttons. `onSubmit(form)` runs on
+// submit; whatever it returns resolves the promise and closes the dialog, an error keeps
+// it open. Cancel resolves to null.
+export function openDialog({ title, content, submitLabel = 'Save', danger = false, onSubmit, name = 'dialog' }) {
+  return new Promise((resolve) => {
+    const errorBox = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    const submit = h('button', { type: 'submit', class: `btn ${danger ? 'btn-danger' : 'btn-primary'}` }, submitLabel);
+    const cancel = h('button', { type: 'button', class: 'btn btn-quiet', value: 'cancel' }, 'Close');
+    const form = h('form', { class: 'dialog-form', method: 'dialog', novalidate: true }, h('h2', {}, title), errorBox, content, h('div', { class: 'dialog-buttons' }, cancel, submit));
+    const dlg = h('dialog', { class: 'dialog', dataset: { dialog: name } }, form);
+    let done = false;
+    const finish = (value) => {
+      if (done) return;
+      done = true;
+      dlg.close();
+      dlg.remove();
+      resolve(value);
+    };
+    cancel.addEventListener('click', () => finish(null));
+    dlg.addEventListener('cancel', (e) => {
+      e.preventDefault();
+      finish(null);
+    });
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      errorBox.hidden = true;
+      form.querySelectorAll('.field-error').forEach((el) => el.remove());
+      submit.disabled = true;
+      try {
+        finish(await onSubmit(form));
+      } catch (err) {
+        showError(form, errorBox, err);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
+function showError(form, errorBox, err) {
+  const fields = err instanceof ApiError ? err.fields : null;
+  let placed = false;
+  if (fields) {
+    for (const [name, msgs] of Object.entries(fields)) {
+      const field = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
+      if (!field) continue;
+      field.append(h('span', { class: 'field-error' }, [].concat(msgs).join(' ')));
+      placed = true;
+    }
+  }
+  errorBox.textContent = placed ? 'Please correct the marked fields.' : err.message || String(err);
+  if (placed && err.message && !/^Validation|invalid/i.test(err.message)) errorBox.textContent = err.message;
+  errorBox.hidden = false;
+}
+
+function field(label, name, input, hint) {
+  return h('label', { class: 'field', dataset: { field: name } }, h('span', { class: 'field-label' }, label), input, hint ? h('span', { class: 'field-hint' }, hint) : null);
+}
+
+function select(name, options, value, { empty } = {}) {
+  return h(
+    'select',
+    { name },
+    empty ? h('option', { value: '' }, empty) : null,
+    options.map(([v, label]) => h('option', { value: v, selected: String(v) === String(value ?? '') }, label)),
+  );
+}
+
+function addMinutes(hhmm, minutes) {
+  const [hh, mm] = hhmm.split(':').map(Number);
+  const t = Math.min(hh * 60 + mm + minutes, 23 * 60 + 59);
+  return `${String(Math.floor(t / 60)).padStart(2, '0')}:${String(t % 60).padStart(2, '0')}`;
+}
+
+// Create (no `appt`) or edit an appointment. Resolves to the saved appointment or null.
+// `refs` holds the pick lists: {clients, services, therapists, drivers}.
+export function appointmentDialog({ appt, date, refs }) {
+  const editing = Boolean(appt);
+  const a = appt || { date, start_time: '09:00', end_time: '10:00', services: [] };
+  const chosen = new Set((a.services || []).map(String));
+  const services = refs.services.filter((s) => s.is_active !== false || chosen.has(String(s.id)));
+  const therapists = refs.therapists.filter((u) => u.is_active !== false || u.id === a.therapist);
+  const drivers = refs.drivers.filter((u) => u.is_active !== false || u.id === a.driver);
+
+  const clientSel = select('client', refs.clients.map((c) => [c.id, `${personName(c)}${c.phone_number ? ` · ${c.phone_number}` : ''}`]), a.client, { empty: 'Choose a client…' });
+  const newClient = h(
+    'fieldset',
+    { class: 'new-client', hidden: true },
+    h('legend', {}, 'New client'),
+    h('div', { class: 'row' }, field('First name', 'first_name', h('input', { name: 'first_name', autocomplete: 'off' })), field('Last name', 'last_name', h('input', { name: 'last_name', autocomplete: 'off' }))),
+    h('div', { class: 'row' }, field('Phone', 'phone_number', h('input', { name: 'phone_number', type: 'tel', autocomplete: 'off' })), field('Address', 'address', h('input', { name: 'address', autocomplete: 'off' }))),
+  );
+  const newClientToggle = h('button', { type: 'button', class: 'btn btn-link' }, '+ New client');
+  newClientToggle.addEventListener('click', () => {
+    newClient.hidden = !newClient.hidden;
+    clientSel.disabled = !newClient.hidden;
+    newClientToggle.textContent = newClient.hidden ? '+ New client' : 'Pick an existing client instead';
+  });
+
+  const serviceBoxes = h(
+    'div',
+    { class: 'checks' },
+    services.length
+      ? services.map((s) =>
+          h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'services', value: s.id, checked: chosen.has(String(s.id)), dataset: { minutes: s.duration || 0 } }), ` ${s.name}`, s.duration ? h('span', { class: 'muted' }, ` · ${s.duration} min`) : null),
+        )
+      : h('span', { class: 'muted' }, 'No services yet.'),
+  );
+  const start = h('input', { name: 'start_time', type: 'time', required: true, value: hm(a.start_time) });
+  const end = h('input', { name: 'end_time', type: 'time', required: true, value: hm(a.end_time) });
+  // The end follows the start and the chosen services until someone sets it by hand.
+  let endTouched = editing;
+  end.addEventListener('input', () => (endTouched = true));
+  const followEnd = () => {
+    if (endTouched || !start.value) return;
+    const minutes = [...serviceBoxes.querySelectorAll('input:checked')].reduce((n, el) => n + Number(el.dataset.minutes || 0), 0);
+    end.value = addMinutes(start.value, minutes || 60);
+  };
+  start.addEventListener('input', followEnd);
+  serviceBoxes.addEventListener('change', followEnd);
+
+  const location = h('input', { name: 'location', value: a.location || '', autocomplete: 'off', placeholder: 'Client\'s address' });
+  clientSel.addEventListener('change', () => {
+    const c = refs.clients.find((x) => String(x.id) === clientSel.value);
+    if (c?.address && !location.value) location.value = c.address;
+  });
+
+  const content = [
+    h('div', { class: 'row' }, field('Client', 'client', clientSel), h('div', { class: 'field field-inline' }, newClientToggle)),
+    newClient,
+    h('div', { class: 'field', dataset: { field: 'services' } }, h('span', { class: 'field-label' }, 'Services'), serviceBoxes),
+    h('div', { class: 'row' }, field('Date', 'date', h('input', { name: 'date', type: 'date', required: true, value: a.date })), field('Start', 'start_time', start), field('End', 'end_time', end)),
+    h(
+      'div',
+      { class: 'row' },
+      field('Therapist', 'therapist', select('therapist', therapists.map((u) => [u.id, personName(u)]), a.therapist, { empty: '— not assigned —' })),
+      field('Driver', 'driver', select('driver', drivers.map((u) => [u.id, personName(u)]), a.driver, { empty: '— not assigned —' })),
+    ),
+    field('Where', 'location', location),
+    field('Notes', 'notes', h('textarea', { name: 'notes', rows: 2 }, a.notes || '')),
+  ];
+
+  return openDialog({
+    title: editing ? `Edit appointment · ${clientName(a)} · ${timeRange(a)}` : 'New appointment',
+    name: editing ? 'edit' : 'create',
+    content,
+    submitLabel: editing ? 'Save changes' : 'Create appointment',
+    onSubmit: async (form) => {
+      const f = new FormData(form);
+      const num = (v) => (v === '' || v === null ? null : Number(v));
+      let client = num(f.get('client'));
+      if (!newClient.hidden) {
+        const made = await api('POST', '/api/scheduling/clients/', {
+          first_name: f.get('first_name') || '',
+          last_name: f.get('last_name') || '',
+          phone_number: f.get('phone_number') || '',
+          address: f.get('address') || '',
+        });
+        refs.clients.push(made);
+        client = made.id;
+        clientSel.append(h('option', { value: made.id }, personName(made)));
+        clientSel.value = String(made.id);
+        newClientToggle.click();
+      }
+      const body = {
+        client,
+        services: f.getAll('services').map(Number),
+        date: f.get('date'),
+        start_time: f.get('start_time'),
+        end_time: f.get('end_time'),
+        therapist: num(f.get('therapist')),
+        driver: num(f.get('driver')),
+        location: f.get('location') || '',
+        notes: f.get('notes') || '',
+      };
+      if (!body.client) throw fieldError('client', 'Choose a client, or add a new one.');
+      if (!editing) return api('POST', '/api/scheduling/appointments/', body);
+      const changed = {};
+      for (const [k, v] of Object.entries(body)) {
+        const before = k === 'start_time' || k === 'end_time' ? hm(a[k]) : a[k];
+        if (JSON.stringify(k === 'services' ? [...v].sort() : v) !== JSON.stringify(k === 'services' ? [...(before || [])].sort() : before ?? (typeof v === 'string' ? '' : null))) changed[k] = v;
+      }
+      if (!Object.keys(changed).length) return a;
+      return api('PATCH', `/api/scheduling/appointments/${a.id}/`, changed, { ifMatch: a.version });
+    },
+  });
+}
+
+function fieldError(name, message) {
+  return new ApiError(400, { code: 'invalid', detail: message, fields: { [name]: [message] } }, message);
+}
+
+// The extra input some workflow steps need, as form content, and how to read it back.
+const ACTION_FORMS = {
+  reject: () => ({
+    content: [field('Why can you not take it?', 'rejection_reason', h('textarea', { name: 'rejection_reason', rows: 3, required: true }))],
+    read: (f) => {
+      const r = String(f.get('rejection_reason') || '').trim();
+      if (!r) throw fieldError('rejection_reason', 'Say briefly why, so the operator can find someone else.');
+      return { rejection_reason: r };
+    },
+    danger: true,
+  }),
+  review_rejection: (a) => ({
+    content: [
+      h('p', {}, `Reason given: ${a.rejection_reason || '(none)'}`),
+      field('Decision', 'decision', select('decision', [['accept', 'Accept: cancel the appointment'], ['deny', 'Deny: send it back as pending']], 'deny')),
+    ],
+    read: (f) => ({ decision: f.get('decision') }),
+  }),
+  mark_payment_received: (a) => ({
+    content: [
+      h('div', { class: 'row' },
+        field('Method', 'payment_method', select('payment_method', [['cash', 'Cash'], ['card', 'Card'], ['gcash', 'GCash'], ['maya', 'Maya'], ['bank_transfer', 'Bank transfer'], ['other', 'Other']], a.payment_method || 'cash')),
+        field('Amount', 'payment_amount', h('input', { name: 'payment_amount', inputmode: 'decimal', value: a.total_price || a.payment_amount || '' }))),
+    ],
+    read: (f) => ({ payment_method: f.get('payment_method'), payment_amount: String(f.get('payment_amount') || '') }),
+  }),
+  request_pickup: () => ({
+    content: [field('How urgent?', 'pickup_urgency', select('pickup_urgency', [['normal', 'Normal'], ['urgent', 'Urgent']], 'normal'))],
+    read: (f) => ({ pickup_urgency: f.get('pickup_urgency') }),
+  }),
+  assign_pickup: (a, refs) => ({
+    content: [field('Pickup driver', 'driver', select('driver', (refs?.drivers || []).filter((u) => u.is_active !== false).map((u) => [u.id, personName(u)]), a.driver, { empty: 'Choose a driver…' }))],
+    read: (f) => {
+      const d = Number(f.get('driver'));
+      if (!d) throw fieldError('driver', 'Choose the driver who will pick the therapist up.');
+      return { driver: d };
+    },
+  }),
+  cancel: () => ({
+    content: [
+      h('p', {}, 'The therapist and driver are told at once. This cannot be undone.'),
+      field('Reason (optional)', 'reason', h('input', { name: 'reason', autocomplete: 'off' })),
+    ],
+    read: (f) => (String(f.get('reason') || '').trim() ? { reason: String(f.get('reason')).trim() } : {}),
+    danger: true,
+    title: 'Cancel appointment',
+    submitLabel: 'Cancel appointment',
+  }),
+};
+
+// Runs workflow step `action` on `a`, asking for its input first when it needs any.
+// Resolves to the updated appointment, or null when the person closed the dialog.
+export async function runAction(a, action, refs) {
+  const url = `/api/scheduling/appointments/${a.id}/${action}/`;
+  const spec = ACTION_FORMS[action]?.(a, refs);
+  // No If-Match on workflow steps: the server's transition table already refuses a step
+  // that no longer fits, and an unrelated edit (say, the notes) should not block it.
+  if (!spec) return api('POST', url, {});
+  return openDialog({
+    title: `${spec.title || actionLabel(action)} · ${clientName(a)} · ${timeRange(a)}`,
+    name: action,
+    content: spec.content,
+    danger: spec.danger,
+    submitLabel: spec.submitLabel || actionLabel(action),
+    onSubmit: (form) => api('POST', url, spec.read(new FormData(form))),
+  });
+}
