@@ -7,7 +7,9 @@
 //! `appointment_updated` {appointment, updated_fields}, `appointment_deleted`
 //! {appointment_id, deleted_by}, all to `visibility::audience`; a user removed from an
 //! appointment gets `appointment_deleted` (it left their view); `notification`s go to
-//! exactly the users concerned.
+//! exactly the users concerned. An edit of a client, service or staff row that
+//! appointments show runs through `with_details_events`, which sends those appointments'
+//! `appointment_updated` through the same builder (`emit_updated`).
 
 use super::appointment::{self, Appointment};
 use super::validate::{Input, MAX_SHORT, MAX_TEXT};
