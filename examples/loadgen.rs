@@ -98,20 +98,24 @@ fn main() {
     }
     if want("latency") {
         for &n in &o.subs {
-            let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
+            let mut runs: [Vec<f64>; 4] = Default::default();
             for _ in 0..o.runs {
                 let srv = Srv::start(&o.bin);
-                let (p50, p99) = latency(&srv, n, o.events);
-                p50s.push(p50);
-                p99s.push(p99);
+                for (r, x) in runs.iter_mut().zip(latency(&srv, n, o.events)) {
+                    r.push(x);
+                }
             }
+            let m: Vec<f64> = runs.iter().map(|r| median(r)).collect();
             println!(
-                "create -> delivered to all of {n} subscribers, {} creates: p50 {:.2} ms, p99 {:.2} ms (medians; p50s {:?}, p99s {:?})",
+                "create -> delivered to all of {n} subscribers, {} creates: p50 {:.2} ms, p99 {:.2} ms \
+                 (create's own round trip p50 {:.2} ms, p99 {:.2} ms); medians; p50s {:?}, p99s {:?}",
                 o.events,
-                median(&p50s),
-                median(&p99s),
-                round(&p50s),
-                round(&p99s)
+                m[0],
+                m[1],
+                m[2],
+                m[3],
+                round(&runs[0]),
+                round(&runs[1])
             );
         }
     }
@@ -191,12 +195,14 @@ impl Srv {
             std::thread::sleep(Duration::from_millis(1));
         }
         let startup = t0.elapsed();
-        let mut add = Command::new(bin);
-        env(&mut add);
-        add.args(["user", "add", "--username", "op", "--role", "operator"]);
-        let mut p = add.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        p.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
-        assert!(p.wait().unwrap().success(), "user add failed");
+        for (name, role) in [("op", "operator"), ("th", "therapist")] {
+            let mut add = Command::new(bin);
+            env(&mut add);
+            add.args(["user", "add", "--username", name, "--role", role]);
+            let mut p = add.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+            p.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+            assert!(p.wait().unwrap().success(), "user add failed");
+        }
         let (s, v) =
             http(addr, "POST", "/api/auth/login/", None, Some(&json!({"username": "op", "password": PASSWORD})));
         assert_eq!(s, 200, "login failed: {v}");
@@ -235,8 +241,8 @@ impl Srv {
         }
     }
 
-    /// A client, a service and what an appointment create needs.
-    fn fixtures(&self) -> (i64, i64) {
+    /// A client, a service and the therapist: what an appointment create needs.
+    fn fixtures(&self) -> (i64, i64, i64) {
         let (s, c) = self.call("POST", "/api/scheduling/clients/", Some(&json!({"first_name": "Load", "last_name": "Gen", "phone_number": "0900000000", "address": "1 Test Street"})));
         assert_eq!(s, 201, "client create: {c}");
         let (s, sv) = self.call(
@@ -245,16 +251,21 @@ impl Srv {
             Some(&json!({"name": "Swedish 60", "duration": 60, "price": "1000.00"})),
         );
         assert_eq!(s, 201, "service create: {sv}");
-        (c["id"].as_i64().unwrap(), sv["id"].as_i64().unwrap())
+        let (s, staff) = self.call("GET", "/api/scheduling/staff/?role=therapist", None);
+        assert_eq!(s, 200, "staff list: {staff}");
+        let list = staff.get("results").unwrap_or(&staff).as_array().cloned().unwrap_or_default();
+        let th = list.iter().find(|u| u["username"] == "th").expect("therapist th")["id"].as_i64().unwrap();
+        (c["id"].as_i64().unwrap(), sv["id"].as_i64().unwrap(), th)
     }
 
-    fn create(&self, client: i64, service: i64, i: usize) -> (u16, Value) {
-        // Spread over days and hours so nothing overlaps.
+    fn create(&self, (client, service, therapist): (i64, i64, i64), i: usize) -> (u16, Value) {
+        // Spread over months, days and hours so no two overlap for the one therapist.
+        let month = 1 + (i / 280) % 12;
         let day = 1 + (i / 10) % 28;
         let hour = 8 + i % 10;
         let body = json!({
-            "client": client, "services": [service],
-            "date": format!("2031-01-{day:02}"), "start_time": format!("{hour:02}:00"), "end_time": format!("{hour:02}:50"),
+            "client": client, "services": [service], "therapist": therapist,
+            "date": format!("2031-{month:02}-{day:02}"), "start_time": format!("{hour:02}:00"), "end_time": format!("{hour:02}:50"),
             "location": "1 Test Street",
         });
         self.call("POST", "/api/scheduling/appointments/", Some(&body))
@@ -270,47 +281,61 @@ impl Drop for Srv {
 }
 
 /// `n` subscribers, `events` creates one after the other; each create's latency to every
-/// subscriber is measured from just before its request is written.
-fn latency(srv: &Srv, n: usize, events: usize) -> (f64, f64) {
-    let (client, service) = srv.fixtures();
+/// subscriber is measured from just before its request is written. Readers do as little
+/// as possible (they share the 2 cores with the server): note the time, pick out `seq`
+/// without parsing the JSON. Returns p50/p99 of create -> delivered and of the create's
+/// own round trip (201 received), in ms.
+fn latency(srv: &Srv, n: usize, events: usize) -> [f64; 4] {
+    let fx = srv.fixtures();
     let (tx, rx) = mpsc::channel::<(i64, Instant)>();
-    let mut readers = Vec::new();
     for _ in 0..n {
         let mut ws = srv.socket();
         let tx = tx.clone();
-        let h = std::thread::Builder::new()
+        std::thread::Builder::new()
             .stack_size(64 * 1024)
             .spawn(move || {
                 while let Ok(m) = ws.read() {
+                    let at = Instant::now();
                     if let Message::Text(t) = m {
-                        let at = Instant::now();
-                        let v: Value = serde_json::from_str(&t).unwrap_or_default();
-                        if v["type"] == "appointment_created" {
-                            let _ = tx.send((v["appointment"]["id"].as_i64().unwrap_or(-1), at));
+                        // Event messages begin {"type":"…","timestamp":"…","seq":N
+                        if t.starts_with(r#"{"type":"appointment_created""#) {
+                            let seq = t.split(r#""seq":"#).nth(1).and_then(|r| r.split(',').next());
+                            let _ = tx.send((seq.and_then(|x| x.parse().ok()).unwrap_or(-1), at));
                         }
                     }
                 }
             })
             .unwrap();
-        readers.push(h);
     }
     drop(tx);
     let mut lat = Vec::with_capacity(n * events);
+    let mut ack = Vec::with_capacity(events);
+    let cpu0 = (cpu_ms(srv.child.id()), cpu_ms(std::process::id()));
+    let mut prev = 0;
     for i in 0..events {
         let t0 = Instant::now();
-        let (s, v) = srv.create(client, service, i);
+        let (s, v) = srv.create(fx, i);
+        ack.push(t0.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(s, 201, "appointment create: {v}");
-        let id = v["id"].as_i64().unwrap();
-        let mut got = 0;
-        while got < n {
-            let (aid, at) = rx.recv_timeout(Duration::from_secs(10)).expect("a subscriber missed an event");
-            assert_eq!(aid, id, "events out of order");
+        let mut seq = None;
+        for _ in 0..n {
+            let (got, at) = rx.recv_timeout(Duration::from_secs(10)).expect("a subscriber missed an event");
+            assert!(got > prev && *seq.get_or_insert(got) == got, "events out of order");
             lat.push((at - t0).as_secs_f64() * 1000.0);
-            got += 1;
         }
+        prev = seq.unwrap_or(prev);
+        // Let the readers settle so creates do not overlap.
+        std::thread::sleep(Duration::from_millis(5));
     }
+    let (server, own) = (cpu_ms(srv.child.id()) - cpu0.0, cpu_ms(std::process::id()) - cpu0.1);
+    println!(
+        "  {n} subscribers: CPU per create: server {:.2} ms, load generator {:.2} ms",
+        server / events as f64,
+        own / events as f64
+    );
     lat.sort_by(f64::total_cmp);
-    (pct(&lat, 0.50), pct(&lat, 0.99))
+    ack.sort_by(f64::total_cmp);
+    [pct(&lat, 0.50), pct(&lat, 0.99), pct(&ack, 0.50), pct(&ack, 0.99)]
 }
 
 /// Opens `n` sockets (each reads its initial_data) and keeps them; returns the server's
@@ -336,9 +361,9 @@ fn hold(srv: &Srv, n: usize) -> (f64, f64, usize) {
 /// `clients` threads each with one keep-alive connection, GET `path` for `secs`.
 fn rest(srv: &Srv, clients: usize, secs: u64, path: &str) -> f64 {
     if path.contains("appointments") {
-        let (client, service) = srv.fixtures();
+        let fx = srv.fixtures();
         for i in 0..20 {
-            assert_eq!(srv.create(client, service, i).0, 201);
+            assert_eq!(srv.create(fx, i).0, 201);
         }
     }
     let until = Instant::now() + Duration::from_secs(secs);
@@ -423,6 +448,16 @@ fn median(v: &[f64]) -> f64 {
 
 fn round(v: &[f64]) -> Vec<f64> {
     v.iter().map(|x| (x * 100.0).round() / 100.0).collect()
+}
+
+/// User + system CPU time of a process so far, in ms (from /proc/PID/stat).
+fn cpu_ms(pid: u32) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the ")" that ends the command name; utime and stime are 14 and 15.
+    let rest = s.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
+    let ticks = f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0);
+    ticks * 10.0 // USER_HZ is 100 on Linux
 }
 
 fn cpu_model() -> String {

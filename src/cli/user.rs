@@ -50,7 +50,16 @@ pub fn run(db: &Path, cmd: UserCommand) -> Result<(), String> {
         UserCommand::Deactivate { username } => {
             let store = super::open_existing(db)?;
             let user = find(&store, &username)?;
-            store.write(|tx| auth::deactivate(tx, user.id)).map_err(db_err)?;
+            // Like staff/ PATCH: appointments showing them get an event (through the log).
+            store
+                .write(|tx| {
+                    crate::scheduling::booking::with_details_events(
+                        tx,
+                        crate::scheduling::booking::Shown::Staff(user.id),
+                        |tx| auth::deactivate(tx, user.id),
+                    )
+                })
+                .map_err(db_err)?;
             println!("Deactivated {username}; their sessions were ended.");
             Ok(())
         }

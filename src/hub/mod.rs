@@ -271,3 +271,59 @@ impl Dispatcher {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Audience, EventDraft, APPOINTMENT_UPDATED};
+
+    fn recv_event(q: &Queue) -> (i64, Arc<[u8]>) {
+        loop {
+            match q.recv_timeout(Duration::from_secs(5)).expect("no event") {
+                Out::Event { seq, frame } => return (seq, frame),
+                _ => continue,
+            }
+        }
+    }
+
+    /// One frame per event, shared by every recipient; others get nothing.
+    #[test]
+    fn an_event_is_serialised_once_for_all_its_recipients() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
+        let hub = Hub::new(&Settings::default(), store.clone());
+        let h2 = hub.clone();
+        store.set_commit_hook(Box::new(move |evs| h2.publish(evs)));
+        let (_a, qa) = hub.subscribe(1, true, "da".into(), "9999".into()).unwrap();
+        let (_b, qb) = hub.subscribe(2, false, "db".into(), "9999".into()).unwrap();
+        let (_c, qc) = hub.subscribe(3, false, "dc".into(), "9999".into()).unwrap();
+        let draft = EventDraft {
+            kind: APPOINTMENT_UPDATED,
+            appointment_id: Some(7),
+            audience: Audience::operators_and([2]),
+            payload: serde_json::json!({"appointment": {"id": 7}, "updated_fields": []}),
+        };
+        let seq = store.write(|tx| tx.emit(draft)).unwrap();
+        let (sa, fa) = recv_event(&qa);
+        let (sb, fb) = recv_event(&qb);
+        assert_eq!((sa, sb), (seq, seq));
+        assert!(Arc::ptr_eq(&fa, &fb), "each recipient must get the same bytes");
+        assert!(matches!(qc.recv_timeout(Duration::from_millis(300)), Err(RecvTimeoutError::Timeout)));
+    }
+
+    #[test]
+    fn the_per_user_cap_counts_live_subscriptions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
+        let settings = Settings { max_sockets_per_user: 2, ..Settings::default() };
+        let hub = Hub::new(&settings, store);
+        let a = hub.subscribe(1, false, "d".into(), "x".into()).unwrap();
+        let _b = hub.subscribe(1, false, "d".into(), "x".into()).unwrap();
+        assert_eq!(hub.subscribe(1, false, "d".into(), "x".into()).err(), Some(Refused::TooManyForUser));
+        assert!(hub.subscribe(2, false, "d".into(), "x".into()).is_ok());
+        drop(a);
+        assert!(hub.subscribe(1, false, "d".into(), "x".into()).is_ok());
+        hub.shutdown();
+        assert_eq!(hub.subscribe(3, false, "d".into(), "x".into()).err(), Some(Refused::ShuttingDown));
+    }
+}

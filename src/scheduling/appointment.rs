@@ -257,19 +257,36 @@ pub fn ids_where(
     rows.collect()
 }
 
+/// On an operator's board (SQL on alias `a`, parameter `:today`): today's and upcoming.
+const OPERATOR_BOARD: &str = "a.date >= :today";
+
+/// On a therapist's or driver's board (SQL on alias `a`, parameter `:today`): their
+/// active ones (a finished, paid session from an earlier day is no longer there).
+fn staff_board() -> String {
+    let inactive: Vec<String> = workflow::INACTIVE.iter().map(|s| format!("'{s}'")).collect();
+    format!("(a.status NOT IN ({}) AND (a.status != 'completed' OR a.date >= :today))", inactive.join(", "))
+}
+
+/// Appointments that may be on somebody's live board (SQL on alias `a`, parameter
+/// `:today`): the union of what `initial` gives operators and staff, so events about
+/// changed details reach every screen that holds the appointment.
+pub fn on_a_board() -> String {
+    format!("({OPERATOR_BOARD} OR {})", staff_board())
+}
+
+/// Today's date as the boards' `:today`.
+pub fn today() -> String {
+    crate::time::today().format("%Y-%m-%d").to_string()
+}
+
 /// What a socket starts with (`initial_data`): operators get today's and upcoming
-/// appointments; therapists and drivers their own active ones (a finished, paid session
-/// from an earlier day is no longer on their board).
+/// appointments; therapists and drivers their own active ones.
 pub fn initial(conn: &Connection, user: &User) -> rusqlite::Result<Vec<Value>> {
-    let today = crate::time::today().format("%Y-%m-%d").to_string();
+    let today = today();
     let ids = match visibility::sql_filter(user) {
-        None => ids_where(conn, "a.date >= :today", "a.date, a.start_time, a.id", &[(":today", &today)])?,
+        None => ids_where(conn, OPERATOR_BOARD, "a.date, a.start_time, a.id", &[(":today", &today)])?,
         Some((filter, uid)) => {
-            let inactive: Vec<String> = workflow::INACTIVE.iter().map(|s| format!("'{s}'")).collect();
-            let clause = format!(
-                "{filter} AND a.status NOT IN ({}) AND (a.status != 'completed' OR a.date >= :today)",
-                inactive.join(", ")
-            );
+            let clause = format!("{filter} AND {}", staff_board());
             ids_where(conn, &clause, "a.date, a.start_time, a.id", &[(":uid", &uid), (":today", &today)])?
         }
     };

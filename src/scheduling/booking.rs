@@ -7,7 +7,9 @@
 //! `appointment_updated` {appointment, updated_fields}, `appointment_deleted`
 //! {appointment_id, deleted_by}, all to `visibility::audience`; a user removed from an
 //! appointment gets `appointment_deleted` (it left their view); `notification`s go to
-//! exactly the users concerned.
+//! exactly the users concerned. An edit of a client, service or staff row that
+//! appointments show runs through `with_details_events`, which sends those appointments'
+//! `appointment_updated` through the same builder (`emit_updated`).
 
 use super::appointment::{self, Appointment};
 use super::validate::{Input, MAX_SHORT, MAX_TEXT};
@@ -336,31 +338,116 @@ fn summary(a: &Appointment) -> String {
     format!("appointment {} on {} at {}", a.id, a.date, &a.start_time[..5])
 }
 
+/// The members of two renderings of one appointment that differ, among those `counts`.
+fn changed_fields(old: &Value, new: &Value, counts: impl Fn(&str) -> bool) -> Vec<String> {
+    let new = new.as_object().expect("object");
+    new.iter().filter(|(k, v)| counts(k) && old.get(k.as_str()) != Some(*v)).map(|(k, _)| k.clone()).collect()
+}
+
+/// Members computed from other rows (clients, services, users), not the appointment's own.
+fn is_shown_detail(key: &str) -> bool {
+    key.ends_with("_details") || key.starts_with("total_")
+}
+
+/// The one `appointment_updated` event: `json` (the one shape of `a`) to `a`'s audience.
+fn emit_updated(tx: &mut Tx, a: &Appointment, json: &Value, updated_fields: &[String]) -> rusqlite::Result<()> {
+    tx.emit(EventDraft {
+        kind: APPOINTMENT_UPDATED,
+        appointment_id: Some(a.id),
+        audience: visibility::audience(a),
+        payload: json!({"appointment": json, "updated_fields": updated_fields}),
+    })?;
+    Ok(())
+}
+
+/// A row that appointments show in their `*_details`: a client, a service, or a staff
+/// member (as therapist, group therapist, driver or operator).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Client(i64),
+    Service(i64),
+    Staff(i64),
+}
+
+impl Shown {
+    /// SQL on alias `a` with parameter `:id`: the appointments that show this row.
+    fn sql(self) -> (&'static str, i64) {
+        match self {
+            Shown::Client(id) => ("a.client_id = :id", id),
+            Shown::Service(id) => (
+                "EXISTS (SELECT 1 FROM appointment_services s WHERE s.appointment_id = a.id AND s.service_id = :id)",
+                id,
+            ),
+            Shown::Staff(id) => (
+                "(a.therapist_id = :id OR a.driver_id = :id OR a.operator_id = :id OR EXISTS \
+                 (SELECT 1 FROM appointment_therapists t WHERE t.appointment_id = a.id AND t.therapist_id = :id))",
+                id,
+            ),
+        }
+    }
+}
+
+/// The most appointments one client, service or staff edit sends events for (the
+/// soonest ones). It keeps one edit's burst well under a socket's queue
+/// (`hub::QUEUE_FRAMES`), so an edit cannot get every operator's socket closed as slow.
+pub const DETAILS_EVENTS_MAX: usize = 200;
+
+/// Runs `change`, an edit of the row `shown`, and then, in the same transaction, emits
+/// `appointment_updated` for every appointment that shows the row and may be on a live
+/// board (`appointment::on_a_board`) and whose details did change, with `updated_fields`
+/// naming the changed `*_details` / `total_*` members. The appointments' own `version`
+/// and `updated_at` stay as they are: the appointment itself did not change, and an
+/// operator's edit of it in flight must not become `STALE` because a client moved house.
+/// Past `DETAILS_EVENTS_MAX` appointments the later ones get no event (logged); screens
+/// show their new details on their next load.
+pub fn with_details_events<T, E: From<rusqlite::Error>>(
+    tx: &mut Tx,
+    shown: Shown,
+    change: impl FnOnce(&mut Tx) -> Result<T, E>,
+) -> Result<T, E> {
+    let (clause, id) = shown.sql();
+    let today = appointment::today();
+    let order = format!("a.date, a.start_time, a.id LIMIT {}", DETAILS_EVENTS_MAX + 1);
+    let mut ids = appointment::ids_where(
+        tx,
+        &format!("{clause} AND {}", appointment::on_a_board()),
+        &order,
+        &[(":id", &id), (":today", &today)],
+    )?;
+    if ids.len() > DETAILS_EVENTS_MAX {
+        ids.truncate(DETAILS_EVENTS_MAX);
+        log::warn!(
+            "{shown:?} changed: more than {DETAILS_EVENTS_MAX} current appointments show it; \
+             events went out for the {DETAILS_EVENTS_MAX} soonest, the others show it on their next load"
+        );
+    }
+    let mut before = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(a) = appointment::load(tx, id)? {
+            let j = appointment::to_json(tx, &a)?;
+            before.push((a, j));
+        }
+    }
+    let out = change(tx)?;
+    for (a, old) in before {
+        let new = appointment::to_json(tx, &a)?;
+        let changed = changed_fields(&old, &new, is_shown_detail);
+        if !changed.is_empty() {
+            emit_updated(tx, &a, &new, &changed)?;
+        }
+    }
+    Ok(out)
+}
+
 /// Emits `appointment_updated` (and `appointment_deleted` to anyone who lost sight of it,
 /// a notification to anyone newly assigned) after `before` became `after`.
 fn emit_update(tx: &mut Tx, before: &Appointment, after: &Appointment) -> rusqlite::Result<Value> {
     let old_json = appointment::to_json(tx, before)?;
     let new_json = appointment::to_json(tx, after)?;
-    let changed: Vec<&String> = new_json
-        .as_object()
-        .expect("object")
-        .iter()
-        .filter(|(k, v)| {
-            !(k.ends_with("_details")
-                || k.starts_with("total_")
-                || *k == "allowed_actions_by_role"
-                || *k == "updated_at"
-                || *k == "version")
-                && old_json.get(k.as_str()) != Some(v)
-        })
-        .map(|(k, _)| k)
-        .collect();
-    tx.emit(EventDraft {
-        kind: APPOINTMENT_UPDATED,
-        appointment_id: Some(after.id),
-        audience: visibility::audience(after),
-        payload: json!({"appointment": new_json, "updated_fields": changed}),
-    })?;
+    let changed = changed_fields(&old_json, &new_json, |k| {
+        !(is_shown_detail(k) || k == "allowed_actions_by_role" || k == "updated_at" || k == "version")
+    });
+    emit_updated(tx, after, &new_json, &changed)?;
     let (was, now) = (before.assignees(), after.assignees());
     let removed: Vec<i64> = was.iter().copied().filter(|u| !now.contains(u)).collect();
     if !removed.is_empty() {

@@ -2,6 +2,7 @@
 //! driver reads only the clients of appointments they can see (the visibility rule), so
 //! staff no longer receive the whole client list. Anything else is 404.
 
+use super::booking::{self, Shown};
 use super::page::{like, ListQuery, Page};
 use super::validate::{Input, MAX_SHORT, MAX_TEXT};
 use super::{operator_only, visibility};
@@ -146,15 +147,20 @@ pub fn item(app: &App, req: &Request, id: i64) -> Result<Response, ApiError> {
         _ => {
             operator_only(&who)?;
             let body = req.json_object()?;
-            let base = if req.method() == "PUT" { None } else { Some(&current) };
-            let c = fields(&body, base)?;
-            app.store.write(|tx| {
-                tx.execute(
-                    "UPDATE clients SET first_name = ?2, last_name = ?3, phone_number = ?4, email = ?5, address = ?6, notes = ?7, updated_at = ?8 WHERE id = ?1",
-                    params![id, c.first_name, c.last_name, c.phone_number, c.email, c.address, c.notes, crate::time::now_iso()],
-                )
+            let put = req.method() == "PUT";
+            let c = app.store.write(|tx| -> Result<Client, ApiError> {
+                // PATCH keeps what it does not name as it is now, not as first read.
+                let current = get(tx, id)?.ok_or_else(ApiError::not_found)?;
+                let c = fields(&body, if put { None } else { Some(&current) })?;
+                // Drivers and therapists see the address and phone on their boards.
+                booking::with_details_events(tx, Shown::Client(id), |tx| {
+                    tx.execute(
+                        "UPDATE clients SET first_name = ?2, last_name = ?3, phone_number = ?4, email = ?5, address = ?6, notes = ?7, updated_at = ?8 WHERE id = ?1",
+                        params![id, c.first_name, c.last_name, c.phone_number, c.email, c.address, c.notes, crate::time::now_iso()],
+                    )
+                })?;
+                get(tx, id)?.ok_or_else(ApiError::not_found)
             })?;
-            let c = app.store.read(|conn| get(conn, id))?.ok_or_else(ApiError::not_found)?;
             Ok(Response::json(200, &c.to_json()))
         }
     }

@@ -2,6 +2,7 @@
 //! member reads them; operators write. A service in use cannot be deleted (the
 //! appointments' prices would change); deactivate it instead, which stops new bookings.
 
+use super::booking::{self, Shown};
 use super::operator_only;
 use super::page::{like, ListQuery, Page};
 use super::validate::{money, Input, MAX_SHORT, MAX_TEXT};
@@ -120,15 +121,21 @@ pub fn item(app: &App, req: &Request, id: i64) -> Result<Response, ApiError> {
         }
         _ => {
             operator_only(&who)?;
-            let base = if req.method() == "PUT" { None } else { Some(&current) };
-            let s = fields(&req.json_object()?, base)?;
-            app.store.write(|tx| {
-                tx.execute(
-                    "UPDATE services SET name = ?2, description = ?3, duration = ?4, price_cents = ?5, is_active = ?6 WHERE id = ?1",
-                    params![id, s.name, s.description, s.duration, s.price_cents, s.is_active],
-                )
+            let body = req.json_object()?;
+            let put = req.method() == "PUT";
+            let s = app.store.write(|tx| -> Result<Service, ApiError> {
+                // PATCH keeps what it does not name as it is now, not as first read.
+                let current = get(tx, id)?.ok_or_else(ApiError::not_found)?;
+                let s = fields(&body, if put { None } else { Some(&current) })?;
+                // Booked appointments show the service (and its price in total_price).
+                booking::with_details_events(tx, Shown::Service(id), |tx| {
+                    tx.execute(
+                        "UPDATE services SET name = ?2, description = ?3, duration = ?4, price_cents = ?5, is_active = ?6 WHERE id = ?1",
+                        params![id, s.name, s.description, s.duration, s.price_cents, s.is_active],
+                    )
+                })?;
+                get(tx, id)?.ok_or_else(ApiError::not_found)
             })?;
-            let s = app.store.read(|c| get(c, id))?.ok_or_else(ApiError::not_found)?;
             Ok(Response::json(200, &s.to_json()))
         }
     }

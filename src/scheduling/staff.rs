@@ -4,6 +4,7 @@
 //! closes their sockets. Roles do not change (appointments depend on them); usernames are
 //! fixed once created. Passwords are set at creation, and later with `user passwd`.
 
+use super::booking::{self, Shown};
 use super::operator_only;
 use super::page::{like, ListQuery, Page};
 use super::validate::{Input, MAX_SHORT};
@@ -182,18 +183,21 @@ fn update(app: &App, me: &User, mut u: User, body: &Map<String, Value>) -> Resul
     i.finish()?;
     let id = u.id;
     app.store.write(|tx| -> rusqlite::Result<()> {
-        tx.execute(
-            "UPDATE users SET first_name = ?2, last_name = ?3, email = ?4, phone_number = ?5, specialization = ?6 WHERE id = ?1",
-            params![id, u.first_name, u.last_name, u.email, u.phone_number, u.specialization],
-        )?;
-        match active {
-            Some(false) if u.is_active => auth::deactivate(tx, id)?,
-            Some(true) if !u.is_active => {
-                users::set_active(tx, id, true)?;
+        // Appointments show staff (name, phone, is_active) in their *_details.
+        booking::with_details_events(tx, Shown::Staff(id), |tx| {
+            tx.execute(
+                "UPDATE users SET first_name = ?2, last_name = ?3, email = ?4, phone_number = ?5, specialization = ?6 WHERE id = ?1",
+                params![id, u.first_name, u.last_name, u.email, u.phone_number, u.specialization],
+            )?;
+            match active {
+                Some(false) if u.is_active => auth::deactivate(tx, id)?,
+                Some(true) if !u.is_active => {
+                    users::set_active(tx, id, true)?;
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        Ok(())
+            Ok(())
+        })
     })?;
     let user = app.store.read(|c| users::get(c, id))?.ok_or_else(ApiError::not_found)?;
     Ok(Response::json(200, &user.to_json()))
