@@ -41,12 +41,7 @@ pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
     let q = list_query(req, &who)?;
     app.store.read(|conn| -> Result<_, ApiError> {
         let (count, ids) = q.run(conn, "appointments a", "a.id", &page)?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(a) = appointment::load(conn, id)? {
-                out.push(appointment::for_user(conn, &a, &who.user)?);
-            }
-        }
+        let out = appointment::for_user_many(conn, &appointment::load_many(conn, &ids)?, &who.user)?;
         page.respond(req, count, out)
     })
 }

@@ -6,9 +6,11 @@
 
 use super::validate::money;
 use super::{clients, services, visibility, workflow};
+use crate::store::id_list;
 use crate::store::users::{self, User};
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, Row};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
 /// The workflow timestamp columns, in workflow order.
 pub const STAMPS: &[&str] = &[
@@ -150,98 +152,166 @@ impl Appointment {
     }
 }
 
-/// Loads one appointment with its therapists and services.
+/// Loads one appointment with its therapists and services (a batch of one).
 pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<Appointment>> {
-    let sql = format!("SELECT {COLUMNS}, {} FROM appointments WHERE id = ?1", STAMPS.join(", "));
-    let Some(mut a) = conn.prepare_cached(&sql)?.query_row([id], Appointment::from_row).optional()? else {
-        return Ok(None);
+    Ok(load_many(conn, &[id])?.pop())
+}
+
+/// Loads appointments in the order of `ids`, with their therapists (lead first) and
+/// services: three queries whatever the number. Ids that do not exist are left out.
+pub fn load_many(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Appointment>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = id_list(ids.iter().copied());
+    let sql = format!(
+        "SELECT {COLUMNS}, {} FROM appointments WHERE id IN (SELECT value FROM json_each(?1))",
+        STAMPS.join(", ")
+    );
+    let mut by_id: HashMap<i64, Appointment> = {
+        let mut st = conn.prepare_cached(&sql)?;
+        let rows = st.query_map([&list], Appointment::from_row)?;
+        rows.map(|a| a.map(|a| (a.id, a))).collect::<Result<_, _>>()?
     };
     let mut st = conn.prepare_cached(
-        "SELECT t.therapist_id, t.confirmed_at FROM appointment_therapists t JOIN appointments a ON a.id = t.appointment_id
-         WHERE t.appointment_id = ?1 ORDER BY (t.therapist_id IS a.therapist_id) DESC, t.therapist_id",
+        "SELECT appointment_id, therapist_id, confirmed_at FROM appointment_therapists
+         WHERE appointment_id IN (SELECT value FROM json_each(?1)) ORDER BY appointment_id, therapist_id",
     )?;
-    a.therapists = st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
-    let mut st = conn
-        .prepare_cached("SELECT service_id FROM appointment_services WHERE appointment_id = ?1 ORDER BY service_id")?;
-    a.service_ids = st.query_map([id], |r| r.get(0))?.collect::<Result<_, _>>()?;
-    Ok(Some(a))
+    let mut rows = st.query([&list])?;
+    while let Some(r) = rows.next()? {
+        if let Some(a) = by_id.get_mut(&r.get(0)?) {
+            a.therapists.push((r.get(1)?, r.get(2)?));
+        }
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT appointment_id, service_id FROM appointment_services
+         WHERE appointment_id IN (SELECT value FROM json_each(?1)) ORDER BY appointment_id, service_id",
+    )?;
+    let mut rows = st.query([&list])?;
+    while let Some(r) = rows.next()? {
+        if let Some(a) = by_id.get_mut(&r.get(0)?) {
+            a.service_ids.push(r.get(1)?);
+        }
+    }
+    let mut out = Vec::with_capacity(by_id.len());
+    for id in ids {
+        if let Some(mut a) = by_id.remove(id) {
+            // Lead first, then by id (a stable sort keeps the id order).
+            let lead = a.therapist_id;
+            a.therapists.sort_by_key(|t| Some(t.0) != lead);
+            out.push(a);
+        }
+    }
+    Ok(out)
 }
 
-fn user_details(conn: &Connection, id: Option<i64>) -> rusqlite::Result<Value> {
-    Ok(match id {
-        Some(id) => users::get(conn, id)?.map(|u| u.to_json()).unwrap_or(Value::Null),
-        None => Value::Null,
-    })
-}
-
-/// The one JSON shape of an appointment (see module doc).
+/// The one JSON shape of an appointment (see module doc): a batch of one.
 pub fn to_json(conn: &Connection, a: &Appointment) -> rusqlite::Result<Value> {
-    let mut services_details = Vec::new();
-    let (mut total_price, mut total_duration) = (0i64, 0i64);
-    for sid in &a.service_ids {
-        if let Some(s) = services::get(conn, *sid)? {
+    Ok(to_json_many(conn, std::slice::from_ref(a))?.pop().expect("one in, one out"))
+}
+
+/// The one JSON shape (see module doc) of each of `appts`, in order. The related rows
+/// (services, client, staff) are read in three queries for the whole batch, so a page
+/// costs the same number of queries whatever its size.
+pub fn to_json_many(conn: &Connection, appts: &[Appointment]) -> rusqlite::Result<Vec<Value>> {
+    let services = services::get_many(conn, appts.iter().flat_map(|a| a.service_ids.iter().copied()))?;
+    let clients: HashMap<i64, Value> = clients::get_many(conn, appts.iter().map(|a| a.client_id))?
+        .into_iter()
+        .map(|(id, c)| (id, c.to_json()))
+        .collect();
+    let staff = appts.iter().flat_map(|a| {
+        a.therapists.iter().map(|t| t.0).chain([a.therapist_id, a.driver_id, a.operator_id].into_iter().flatten())
+    });
+    let users: HashMap<i64, Value> =
+        users::get_many(conn, staff)?.into_iter().map(|(id, u)| (id, u.to_json())).collect();
+    let user_details = |id: Option<i64>| id.and_then(|id| users.get(&id).cloned()).unwrap_or(Value::Null);
+    let mut by_role_for_status: HashMap<&str, Value> = HashMap::new();
+    let mut out = Vec::with_capacity(appts.len());
+    for a in appts {
+        let mut services_details = Vec::new();
+        let (mut total_price, mut total_duration) = (0i64, 0i64);
+        for s in a.service_ids.iter().filter_map(|sid| services.get(sid)) {
             total_price += s.price_cents;
             total_duration += s.duration;
             services_details.push(s.to_json());
         }
+        let extras = a.extra_therapist_ids();
+        let therapists_details: Vec<Value> = extras.iter().map(|t| user_details(Some(*t))).collect();
+        let confirmations: Vec<Value> =
+            a.therapists.iter().map(|(t, at)| json!({"therapist": t, "confirmed_at": at})).collect();
+        let by_role = by_role_for_status
+            .entry(a.status.as_str())
+            .or_insert_with(|| {
+                let mut m = Map::new();
+                for role in users::ROLES {
+                    m.insert(role.into(), json!(workflow::allowed_for_role(&a.status, role)));
+                }
+                Value::Object(m)
+            })
+            .clone();
+        // Values built above are moved in, not passed through `json!` (which would copy
+        // each one again): this object is built for every appointment of every page.
+        let mut m = json!({
+            "id": a.id,
+            "client": a.client_id,
+            "services": a.service_ids,
+            "therapist": a.therapist_id,
+            "therapists": extras,
+            "driver": a.driver_id,
+            "operator": a.operator_id,
+            "date": a.date,
+            "start_time": a.start_time,
+            "end_time": a.end_time,
+            "status": a.status,
+            "payment_status": a.payment_status,
+            "payment_amount": a.payment_amount_cents.map(money),
+            "payment_method": a.payment_method,
+            "location": a.location,
+            "notes": a.notes,
+            "rejection_reason": a.rejection_reason,
+            "pickup_urgency": a.pickup_urgency,
+            "cancellation_reason": a.cancellation_reason,
+            "version": a.version,
+            "created_at": a.created_at,
+            "updated_at": a.updated_at,
+            "total_price": money(total_price),
+            "total_duration": total_duration,
+        });
+        let obj = m.as_object_mut().expect("object");
+        let details = [
+            ("therapist_confirmations", Value::Array(confirmations)),
+            ("client_details", clients.get(&a.client_id).cloned().unwrap_or(Value::Null)),
+            ("therapist_details", user_details(a.therapist_id)),
+            ("therapists_details", Value::Array(therapists_details)),
+            ("driver_details", user_details(a.driver_id)),
+            ("operator_details", user_details(a.operator_id)),
+            ("services_details", Value::Array(services_details)),
+            ("allowed_actions_by_role", by_role),
+        ];
+        for (k, v) in details {
+            obj.insert(k.into(), v);
+        }
+        for (i, col) in STAMPS.iter().enumerate() {
+            obj.insert((*col).into(), json!(a.stamps[i]));
+        }
+        out.push(m);
     }
-    let extras = a.extra_therapist_ids();
-    let mut therapists_details = Vec::new();
-    for t in &extras {
-        therapists_details.push(user_details(conn, Some(*t))?);
-    }
-    let confirmations: Vec<Value> =
-        a.therapists.iter().map(|(t, at)| json!({"therapist": t, "confirmed_at": at})).collect();
-    let mut by_role = Map::new();
-    for role in users::ROLES {
-        by_role.insert(role.into(), json!(workflow::allowed_for_role(&a.status, role)));
-    }
-    let mut m = json!({
-        "id": a.id,
-        "client": a.client_id,
-        "services": a.service_ids,
-        "therapist": a.therapist_id,
-        "therapists": extras,
-        "driver": a.driver_id,
-        "operator": a.operator_id,
-        "date": a.date,
-        "start_time": a.start_time,
-        "end_time": a.end_time,
-        "status": a.status,
-        "payment_status": a.payment_status,
-        "payment_amount": a.payment_amount_cents.map(money),
-        "payment_method": a.payment_method,
-        "location": a.location,
-        "notes": a.notes,
-        "rejection_reason": a.rejection_reason,
-        "pickup_urgency": a.pickup_urgency,
-        "cancellation_reason": a.cancellation_reason,
-        "version": a.version,
-        "created_at": a.created_at,
-        "updated_at": a.updated_at,
-        "therapist_confirmations": confirmations,
-        "client_details": clients::get(conn, a.client_id)?.map(|c| c.to_json()).unwrap_or(Value::Null),
-        "therapist_details": user_details(conn, a.therapist_id)?,
-        "therapists_details": therapists_details,
-        "driver_details": user_details(conn, a.driver_id)?,
-        "operator_details": user_details(conn, a.operator_id)?,
-        "services_details": services_details,
-        "total_price": money(total_price),
-        "total_duration": total_duration,
-        "allowed_actions_by_role": by_role,
-    });
-    let obj = m.as_object_mut().expect("object");
-    for (i, col) in STAMPS.iter().enumerate() {
-        obj.insert((*col).into(), json!(a.stamps[i]));
-    }
-    Ok(m)
+    Ok(out)
 }
 
-/// The REST shape: `to_json` plus the caller's `allowed_actions`.
+/// The REST shape: `to_json` plus the caller's `allowed_actions` (a batch of one).
 pub fn for_user(conn: &Connection, a: &Appointment, user: &User) -> rusqlite::Result<Value> {
-    let mut v = to_json(conn, a)?;
-    v["allowed_actions"] = json!(a.allowed_actions(user));
-    Ok(v)
+    Ok(for_user_many(conn, std::slice::from_ref(a), user)?.pop().expect("one in, one out"))
+}
+
+/// The REST shape of each of `appts`, in order: `to_json_many` plus the caller's
+/// `allowed_actions`.
+pub fn for_user_many(conn: &Connection, appts: &[Appointment], user: &User) -> rusqlite::Result<Vec<Value>> {
+    let mut out = to_json_many(conn, appts)?;
+    for (v, a) in out.iter_mut().zip(appts) {
+        v["allowed_actions"] = json!(a.allowed_actions(user));
+    }
+    Ok(out)
 }
 
 /// Ids of appointments matching a `WHERE` clause (on alias `a`) with named params.
@@ -290,13 +360,7 @@ pub fn initial(conn: &Connection, user: &User) -> rusqlite::Result<Vec<Value>> {
             ids_where(conn, &clause, "a.date, a.start_time, a.id", &[(":uid", &uid), (":today", &today)])?
         }
     };
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(a) = load(conn, id)? {
-            out.push(to_json(conn, &a)?);
-        }
-    }
-    Ok(out)
+    to_json_many(conn, &load_many(conn, &ids)?)
 }
 
 #[cfg(test)]

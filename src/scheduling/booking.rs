@@ -421,19 +421,14 @@ pub fn with_details_events<T, E: From<rusqlite::Error>>(
              events went out for the {DETAILS_EVENTS_MAX} soonest, the others show it on their next load"
         );
     }
-    let mut before = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(a) = appointment::load(tx, id)? {
-            let j = appointment::to_json(tx, &a)?;
-            before.push((a, j));
-        }
-    }
+    let shown_on = appointment::load_many(tx, &ids)?;
+    let before = appointment::to_json_many(tx, &shown_on)?;
     let out = change(tx)?;
-    for (a, old) in before {
-        let new = appointment::to_json(tx, &a)?;
-        let changed = changed_fields(&old, &new, is_shown_detail);
+    let after = appointment::to_json_many(tx, &shown_on)?;
+    for ((a, old), new) in shown_on.iter().zip(&before).zip(after) {
+        let changed = changed_fields(old, &new, is_shown_detail);
         if !changed.is_empty() {
-            emit_updated(tx, &a, &new, &changed)?;
+            emit_updated(tx, a, &new, &changed)?;
         }
     }
     Ok(out)

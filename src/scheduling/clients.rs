@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::http::{Request, Response};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -63,6 +64,14 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Client>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM clients c WHERE c.id = ?1"))?
         .query_row([id], Client::from_row)
         .optional()
+}
+
+/// The clients with these ids (one query, any number), by id; unknown ids are absent.
+pub fn get_many(conn: &Connection, ids: impl IntoIterator<Item = i64>) -> rusqlite::Result<HashMap<i64, Client>> {
+    let sql = format!("SELECT {COLUMNS} FROM clients c WHERE c.id IN (SELECT value FROM json_each(?1))");
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map([crate::store::id_list(ids)], Client::from_row)?;
+    rows.map(|c| c.map(|c| (c.id, c))).collect()
 }
 
 /// The client if `who` may see it.

@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::http::{Request, Response};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 
 /// The longest session we book, in minutes (a day).
 const MAX_DURATION: i64 = 24 * 60;
@@ -54,6 +55,16 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Service>> {
     conn.prepare_cached("SELECT id, name, description, duration, price_cents, is_active FROM services WHERE id = ?1")?
         .query_row([id], Service::from_row)
         .optional()
+}
+
+/// The services with these ids (one query, any number), by id; unknown ids are absent.
+pub fn get_many(conn: &Connection, ids: impl IntoIterator<Item = i64>) -> rusqlite::Result<HashMap<i64, Service>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, name, description, duration, price_cents, is_active FROM services
+         WHERE id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let rows = st.query_map([crate::store::id_list(ids)], Service::from_row)?;
+    rows.map(|s| s.map(|s| (s.id, s))).collect()
 }
 
 pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {

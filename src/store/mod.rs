@@ -151,6 +151,14 @@ impl Store {
     }
 }
 
+/// Ids as one bound parameter for `IN (SELECT value FROM json_each(?1))`: a JSON array,
+/// so a query over any number of ids is one cached statement, not one per row or per
+/// list length.
+pub fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
+    let parts: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+    format!("[{}]", parts.join(","))
+}
+
 /// The per-connection settings every connection gets (see module doc for why).
 fn configure(c: &Connection) -> rusqlite::Result<()> {
     c.busy_timeout(BUSY_TIMEOUT)?;

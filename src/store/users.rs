@@ -89,6 +89,17 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
         .optional()
 }
 
+/// The users with these ids (one query, any number), by id; unknown ids are absent.
+pub fn get_many(
+    conn: &Connection,
+    ids: impl IntoIterator<Item = i64>,
+) -> rusqlite::Result<std::collections::HashMap<i64, User>> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?1))");
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map([super::id_list(ids)], User::from_row)?;
+    rows.map(|u| u.map(|u| (u.id, u))).collect()
+}
+
 pub fn by_username(conn: &Connection, username: &str) -> rusqlite::Result<Option<User>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM users WHERE username = ?1"))?
         .query_row([username], User::from_row)
