@@ -41,8 +41,8 @@ pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
     let q = list_query(req, &who)?;
     app.store.read(|conn| -> Result<_, ApiError> {
         let (count, ids) = q.run(conn, "appointments a", "a.id", &page)?;
-        let out = appointment::for_user_many(conn, &appointment::load_many(conn, &ids)?, &who.user)?;
-        page.respond(req, count, out)
+        let appts = appointment::load_many(conn, &ids)?;
+        appointment::with_rest_json(conn, &appts, &who.user, |out| page.respond(req, count, out))?
     })
 }
 

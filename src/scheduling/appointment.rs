@@ -9,8 +9,10 @@ use super::{clients, services, visibility, workflow};
 use crate::store::id_list;
 use crate::store::users::{self, User};
 use rusqlite::{Connection, Row};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// The workflow timestamp columns, in workflow order.
 pub const STAMPS: &[&str] = &[
@@ -210,108 +212,202 @@ pub fn to_json(conn: &Connection, a: &Appointment) -> rusqlite::Result<Value> {
     Ok(to_json_many(conn, std::slice::from_ref(a))?.pop().expect("one in, one out"))
 }
 
-/// The one JSON shape (see module doc) of each of `appts`, in order. The related rows
-/// (services, client, staff) are read in three queries for the whole batch, so a page
-/// costs the same number of queries whatever its size.
+/// The one JSON shape (see module doc) of each of `appts`, in order, as values (events
+/// compare and embed them).
 pub fn to_json_many(conn: &Connection, appts: &[Appointment]) -> rusqlite::Result<Vec<Value>> {
-    let services = services::get_many(conn, appts.iter().flat_map(|a| a.service_ids.iter().copied()))?;
-    let clients: HashMap<i64, Value> = clients::get_many(conn, appts.iter().map(|a| a.client_id))?
-        .into_iter()
-        .map(|(id, c)| (id, c.to_json()))
-        .collect();
-    let staff = appts.iter().flat_map(|a| {
-        a.therapists.iter().map(|t| t.0).chain([a.therapist_id, a.driver_id, a.operator_id].into_iter().flatten())
-    });
-    let users: HashMap<i64, Value> =
-        users::get_many(conn, staff)?.into_iter().map(|(id, u)| (id, u.to_json())).collect();
-    let user_details = |id: Option<i64>| id.and_then(|id| users.get(&id).cloned()).unwrap_or(Value::Null);
-    let mut by_role_for_status: HashMap<&str, Value> = HashMap::new();
-    let mut out = Vec::with_capacity(appts.len());
-    for a in appts {
-        let mut services_details = Vec::new();
-        let (mut total_price, mut total_duration) = (0i64, 0i64);
-        for s in a.service_ids.iter().filter_map(|sid| services.get(sid)) {
-            total_price += s.price_cents;
-            total_duration += s.duration;
-            services_details.push(s.to_json());
-        }
-        let extras = a.extra_therapist_ids();
-        let therapists_details: Vec<Value> = extras.iter().map(|t| user_details(Some(*t))).collect();
-        let confirmations: Vec<Value> =
-            a.therapists.iter().map(|(t, at)| json!({"therapist": t, "confirmed_at": at})).collect();
-        let by_role = by_role_for_status
-            .entry(a.status.as_str())
-            .or_insert_with(|| {
+    let rel = Related::load(conn, appts)?;
+    Ok(appts.iter().map(|a| build(a, &rel, None).to_value()).collect())
+}
+
+/// The REST shape (`to_json` plus the caller's `allowed_actions`): a batch of one.
+pub fn for_user(conn: &Connection, a: &Appointment, user: &User) -> rusqlite::Result<Value> {
+    with_rest_json(conn, std::slice::from_ref(a), user, |j| j[0].to_value())
+}
+
+/// Hands `f` the REST shape of each of `appts` for `user`, in order, ready to be
+/// serialised straight into a response: a page of appointments is written without
+/// first building a tree of values for it.
+pub fn with_rest_json<R>(
+    conn: &Connection,
+    appts: &[Appointment],
+    user: &User,
+    f: impl FnOnce(&[AppointmentJson<'_>]) -> R,
+) -> rusqlite::Result<R> {
+    let rel = Related::load(conn, appts)?;
+    let out: Vec<AppointmentJson> = appts.iter().map(|a| build(a, &rel, Some(a.allowed_actions(user)))).collect();
+    Ok(f(&out))
+}
+
+/// The rows a batch of appointments' JSON shows besides their own: read in three
+/// queries for the whole batch (services, clients, staff), so a page costs the same
+/// number of queries whatever its size.
+struct Related {
+    /// Service id → (price in cents, minutes, its JSON).
+    services: HashMap<i64, (i64, i64, Value)>,
+    clients: HashMap<i64, Value>,
+    users: HashMap<i64, Value>,
+    /// Status → `allowed_actions_by_role`.
+    by_role: HashMap<String, Value>,
+}
+
+impl Related {
+    fn load(conn: &Connection, appts: &[Appointment]) -> rusqlite::Result<Related> {
+        let services = services::get_many(conn, appts.iter().flat_map(|a| a.service_ids.iter().copied()))?
+            .into_iter()
+            .map(|(id, s)| (id, (s.price_cents, s.duration, s.to_json())))
+            .collect();
+        let clients = clients::get_many(conn, appts.iter().map(|a| a.client_id))?
+            .into_iter()
+            .map(|(id, c)| (id, c.to_json()))
+            .collect();
+        let staff = appts.iter().flat_map(|a| {
+            a.therapists.iter().map(|t| t.0).chain([a.therapist_id, a.driver_id, a.operator_id].into_iter().flatten())
+        });
+        let users = users::get_many(conn, staff)?.into_iter().map(|(id, u)| (id, u.to_json())).collect();
+        let mut by_role = HashMap::new();
+        for a in appts {
+            by_role.entry(a.status.clone()).or_insert_with(|| {
                 let mut m = Map::new();
                 for role in users::ROLES {
                     m.insert(role.into(), json!(workflow::allowed_for_role(&a.status, role)));
                 }
                 Value::Object(m)
-            })
-            .clone();
-        // Values built above are moved in, not passed through `json!` (which would copy
-        // each one again): this object is built for every appointment of every page.
-        let mut m = json!({
-            "id": a.id,
-            "client": a.client_id,
-            "services": a.service_ids,
-            "therapist": a.therapist_id,
-            "therapists": extras,
-            "driver": a.driver_id,
-            "operator": a.operator_id,
-            "date": a.date,
-            "start_time": a.start_time,
-            "end_time": a.end_time,
-            "status": a.status,
-            "payment_status": a.payment_status,
-            "payment_amount": a.payment_amount_cents.map(money),
-            "payment_method": a.payment_method,
-            "location": a.location,
-            "notes": a.notes,
-            "rejection_reason": a.rejection_reason,
-            "pickup_urgency": a.pickup_urgency,
-            "cancellation_reason": a.cancellation_reason,
-            "version": a.version,
-            "created_at": a.created_at,
-            "updated_at": a.updated_at,
-            "total_price": money(total_price),
-            "total_duration": total_duration,
-        });
-        let obj = m.as_object_mut().expect("object");
-        let details = [
-            ("therapist_confirmations", Value::Array(confirmations)),
-            ("client_details", clients.get(&a.client_id).cloned().unwrap_or(Value::Null)),
-            ("therapist_details", user_details(a.therapist_id)),
-            ("therapists_details", Value::Array(therapists_details)),
-            ("driver_details", user_details(a.driver_id)),
-            ("operator_details", user_details(a.operator_id)),
-            ("services_details", Value::Array(services_details)),
-            ("allowed_actions_by_role", by_role),
-        ];
-        for (k, v) in details {
-            obj.insert(k.into(), v);
+            });
         }
-        for (i, col) in STAMPS.iter().enumerate() {
-            obj.insert((*col).into(), json!(a.stamps[i]));
-        }
-        out.push(m);
+        Ok(Related { services, clients, users, by_role })
     }
-    Ok(out)
 }
 
-/// The REST shape: `to_json` plus the caller's `allowed_actions` (a batch of one).
-pub fn for_user(conn: &Connection, a: &Appointment, user: &User) -> rusqlite::Result<Value> {
-    Ok(for_user_many(conn, std::slice::from_ref(a), user)?.pop().expect("one in, one out"))
+/// The one place the appointment object is assembled (see module doc): its members,
+/// borrowed from the loaded rows, in sorted key order. `allowed` is the caller's
+/// `allowed_actions` (REST only).
+fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static str>>) -> AppointmentJson<'a> {
+    use Field::*;
+    let mut services_details = Vec::new();
+    let (mut total_price, mut total_duration) = (0i64, 0i64);
+    for (price, minutes, json) in a.service_ids.iter().filter_map(|sid| rel.services.get(sid)) {
+        total_price += price;
+        total_duration += minutes;
+        services_details.push(Some(json));
+    }
+    let extras = a.extra_therapist_ids();
+    let user = |id: Option<i64>| Json(id.and_then(|id| rel.users.get(&id)));
+    let mut m = vec![
+        ("id", Int(a.id)),
+        ("client", Int(a.client_id)),
+        ("services", Ids(a.service_ids.clone())),
+        ("therapist", OptInt(a.therapist_id)),
+        ("driver", OptInt(a.driver_id)),
+        ("operator", OptInt(a.operator_id)),
+        ("date", Str(&a.date)),
+        ("start_time", Str(&a.start_time)),
+        ("end_time", Str(&a.end_time)),
+        ("status", Str(&a.status)),
+        ("payment_status", Str(&a.payment_status)),
+        ("payment_amount", OptText(a.payment_amount_cents.map(money))),
+        ("payment_method", Str(&a.payment_method)),
+        ("location", Str(&a.location)),
+        ("notes", Str(&a.notes)),
+        ("rejection_reason", Str(&a.rejection_reason)),
+        ("pickup_urgency", Str(&a.pickup_urgency)),
+        ("cancellation_reason", Str(&a.cancellation_reason)),
+        ("version", Int(a.version)),
+        ("created_at", Str(&a.created_at)),
+        ("updated_at", Str(&a.updated_at)),
+        ("therapist_confirmations", Confirmations(&a.therapists)),
+        ("client_details", Json(rel.clients.get(&a.client_id))),
+        ("therapist_details", user(a.therapist_id)),
+        ("therapists_details", JsonList(extras.iter().map(|t| rel.users.get(t)).collect())),
+        ("therapists", Ids(extras)),
+        ("driver_details", user(a.driver_id)),
+        ("operator_details", user(a.operator_id)),
+        ("services_details", JsonList(services_details)),
+        ("total_price", Text(money(total_price))),
+        ("total_duration", Int(total_duration)),
+        ("allowed_actions_by_role", Json(rel.by_role.get(&a.status))),
+    ];
+    for (i, col) in STAMPS.iter().enumerate() {
+        m.push((col, OptStr(a.stamps[i].as_deref())));
+    }
+    m.push(("allowed_actions", Actions(allowed)));
+    // Written in sorted key order, as a `Value` object's are, so REST bytes and event
+    // payloads agree. The keys are the same for every appointment, so the order is
+    // worked out once.
+    static ORDER: OnceLock<Vec<usize>> = OnceLock::new();
+    let order = ORDER.get_or_init(|| {
+        let mut o: Vec<usize> = (0..m.len()).collect();
+        o.sort_by_key(|i| m[*i].0);
+        o
+    });
+    AppointmentJson { members: m, order }
 }
 
-/// The REST shape of each of `appts`, in order: `to_json_many` plus the caller's
-/// `allowed_actions`.
-pub fn for_user_many(conn: &Connection, appts: &[Appointment], user: &User) -> rusqlite::Result<Vec<Value>> {
-    let mut out = to_json_many(conn, appts)?;
-    for (v, a) in out.iter_mut().zip(appts) {
-        v["allowed_actions"] = json!(a.allowed_actions(user));
+/// One appointment's JSON object, serialisable directly (REST pages) or as a `Value`.
+pub struct AppointmentJson<'a> {
+    members: Vec<(&'static str, Field<'a>)>,
+    /// `members`' indices in key order.
+    order: &'static [usize],
+}
+
+impl AppointmentJson<'_> {
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).expect("an appointment has string keys only")
     }
-    Ok(out)
+}
+
+impl Serialize for AppointmentJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (k, v) in self.order.iter().map(|i| &self.members[*i]) {
+            // `allowed_actions` is per caller: only REST answers have it.
+            if !matches!(v, Field::Actions(None)) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.end()
+    }
+}
+
+/// A member of `AppointmentJson`, borrowed from the loaded rows where it can be.
+pub enum Field<'a> {
+    Int(i64),
+    OptInt(Option<i64>),
+    Str(&'a str),
+    OptStr(Option<&'a str>),
+    Text(String),
+    OptText(Option<String>),
+    Ids(Vec<i64>),
+    Json(Option<&'a Value>),
+    JsonList(Vec<Option<&'a Value>>),
+    Confirmations(&'a [(i64, Option<String>)]),
+    Actions(Option<Vec<&'static str>>),
+}
+
+impl Serialize for Field<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Int(v) => v.serialize(s),
+            Field::OptInt(v) => v.serialize(s),
+            Field::Str(v) => v.serialize(s),
+            Field::OptStr(v) => v.serialize(s),
+            Field::Text(v) => v.serialize(s),
+            Field::OptText(v) => v.serialize(s),
+            Field::Ids(v) => v.serialize(s),
+            Field::Json(v) => v.serialize(s),
+            Field::JsonList(v) => v.serialize(s),
+            Field::Confirmations(v) => {
+                s.collect_seq(v.iter().map(|(t, at)| Confirmation { confirmed_at: at, therapist: *t }))
+            }
+            Field::Actions(v) => v.serialize(s),
+        }
+    }
+}
+
+/// One of `therapist_confirmations` (members in sorted order, as in a `Value`).
+#[derive(serde::Serialize)]
+struct Confirmation<'a> {
+    confirmed_at: &'a Option<String>,
+    therapist: i64,
 }
 
 /// Ids of appointments matching a `WHERE` clause (on alias `a`) with named params.
@@ -414,5 +510,76 @@ mod tests {
         assert_eq!(one["allowed_actions_by_role"]["driver"], json!(["reject"]));
         assert!(one.get("allowed_actions").is_none(), "events and initial data are not per caller");
         assert_eq!(one["client_details"]["first_name"], "Maria");
+    }
+
+    thread_local! {
+        static STATEMENTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    fn count_statement(_: rusqlite::trace::TraceEvent) {
+        STATEMENTS.with(|n| n.set(n.get() + 1));
+    }
+
+    #[test]
+    fn a_page_of_appointments_costs_the_same_few_queries_whatever_its_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let store = Store::open(&path).unwrap();
+        let op = user(&store, "op", "operator");
+        let ts: Vec<User> = (0..3).map(|i| user(&store, &format!("t{i}"), "therapist")).collect();
+        let d = user(&store, "d", "driver");
+        store
+            .write(|tx| {
+                tx.execute("INSERT INTO clients (first_name, created_at, updated_at) VALUES ('Maria', 'x', 'x')", [])?;
+                tx.execute("INSERT INTO clients (first_name, created_at, updated_at) VALUES ('Jose', 'x', 'x')", [])?;
+                tx.execute("INSERT INTO services (name, duration, price_cents) VALUES ('Swedish', 60, 50000)", [])?;
+                tx.execute("INSERT INTO services (name, duration, price_cents) VALUES ('Foot', 30, 25000)", [])
+            })
+            .unwrap();
+        let ids: Vec<i64> = (0..50i64)
+            .map(|i| {
+                let date = (crate::time::today() + chrono::Duration::days(i + 1)).format("%Y-%m-%d").to_string();
+                // A mix of group bookings, drivers, clients and services, so rows could get mixed up.
+                let body = json!({
+                    "client": 1 + i % 2, "therapist": ts[(i % 3) as usize].id,
+                    "therapists": if i % 4 == 0 { json!([ts[((i + 1) % 3) as usize].id]) } else { json!([]) },
+                    "driver": if i % 2 == 0 { Some(d.id) } else { None },
+                    "services": if i % 3 == 0 { json!([1, 2]) } else { json!([2]) },
+                    "date": date, "start_time": "10:00",
+                });
+                store.write(|tx| super::super::booking::create(tx, &op, body.as_object().unwrap())).unwrap().id
+            })
+            .collect();
+
+        let conn = Connection::open(&path).unwrap();
+        conn.trace_v2(rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT, Some(count_statement));
+        let page = |n: usize| -> (usize, Vec<String>) {
+            STATEMENTS.with(|c| c.set(0));
+            let appts = load_many(&conn, &ids[..n]).unwrap();
+            let each = |j: &[AppointmentJson]| j.iter().map(|a| serde_json::to_string(a).unwrap()).collect();
+            let bodies = with_rest_json(&conn, &appts, &op, each).unwrap();
+            (STATEMENTS.with(|c| c.get()), bodies)
+        };
+        let (five, _) = page(5);
+        let (fifty, bodies) = page(50);
+        assert!(five > 0, "the trace hook counts statements");
+        assert_eq!(five, fifty, "a page of 50 must cost no more statements than a page of 5");
+        assert!(fifty <= 6, "a page costs {fifty} statements");
+
+        // The batch gives each appointment what it gives alone, and the REST bytes are the
+        // event shape's bytes (members in the same order) plus `allowed_actions`.
+        let batch: Vec<Value> = bodies.iter().map(|b| serde_json::from_str(b).unwrap()).collect();
+        let values = to_json_many(&conn, &load_many(&conn, &ids).unwrap()).unwrap();
+        for (((id, rest), bytes), value) in ids.iter().zip(&batch).zip(&bodies).zip(&values) {
+            let alone = to_json(&conn, &load(&conn, *id).unwrap().unwrap()).unwrap();
+            assert_eq!(value, &alone);
+            let mut with_actions = alone.clone();
+            with_actions["allowed_actions"] = rest["allowed_actions"].clone();
+            assert_eq!(bytes, &serde_json::to_string(&with_actions).unwrap());
+        }
+        assert_eq!(batch[0]["therapists"], json!([ts[1].id]));
+        assert_eq!(batch[0]["total_price"], "750.00");
+        assert_eq!(batch[1]["driver_details"], Value::Null);
+        assert_eq!(batch[1]["client_details"]["first_name"], "Jose");
     }
 }

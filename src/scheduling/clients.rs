@@ -129,7 +129,7 @@ pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
                 out.push(c.to_json());
             }
         }
-        page.respond(req, count, out)
+        page.respond(req, count, &out)
     })
 }
 

@@ -107,7 +107,7 @@ pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
                 out.push(s.to_json());
             }
         }
-        page.respond(req, count, out)
+        page.respond(req, count, &out)
     })
 }
 

@@ -55,7 +55,7 @@ pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
                 out.push(u.to_json());
             }
         }
-        page.respond(req, count, out)
+        page.respond(req, count, &out)
     })
 }
 
