@@ -40,9 +40,14 @@ pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
     let page = Page::from_request(req)?;
     let q = list_query(req, &who)?;
     app.store.read(|conn| -> Result<_, ApiError> {
-        let (count, ids) = q.run(conn, "appointments a", "a.id", &page)?;
-        let appts = appointment::load_many(conn, &ids)?;
-        appointment::with_rest_json(conn, &appts, &who.user, |out| page.respond(req, count, out))?
+        // One read transaction: the count, the page and its related rows come from the
+        // same snapshot (and the WAL read lock is taken once, not per query).
+        let snapshot = conn.unchecked_transaction()?;
+        let (count, ids) = q.run(&snapshot, "appointments a", "a.id", &page)?;
+        let appts = appointment::load_many(&snapshot, &ids)?;
+        let answer = appointment::with_rest_json(&snapshot, &appts, &who.user, |out| page.respond(req, count, out))?;
+        snapshot.commit()?;
+        answer
     })
 }
 

@@ -418,7 +418,7 @@ pub fn ids_where(
     params: &[(&str, &dyn rusqlite::ToSql)],
 ) -> rusqlite::Result<Vec<i64>> {
     let sql = format!("SELECT a.id FROM appointments a WHERE {clause} ORDER BY {order}");
-    let mut st = conn.prepare(&sql)?;
+    let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map(params, |r| r.get(0))?;
     rows.collect()
 }

@@ -81,16 +81,19 @@ impl ListQuery {
     ) -> Result<(i64, Vec<i64>), ApiError> {
         std::mem::take(&mut self.errors).check()?;
         let w = self.where_sql();
-        let count: i64 =
-            conn.query_row(&format!("SELECT COUNT(*) FROM {from} WHERE {w}"), self.named().as_slice(), |r| r.get(0))?;
-        let sql = format!(
-            "SELECT {id_col} FROM {from} WHERE {w} ORDER BY {} LIMIT {} OFFSET {}",
-            self.order,
-            page.size,
-            (page.number - 1) * page.size
-        );
-        let mut st = conn.prepare(&sql)?;
-        let ids = st.query_map(self.named().as_slice(), |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
+        // Cached: a list is asked for again and again with the same filters, and parsing
+        // the SQL would cost more than running it. The page is bound, not written into the
+        // text, so every page of a list shares one statement.
+        let count: i64 = conn
+            .prepare_cached(&format!("SELECT COUNT(*) FROM {from} WHERE {w}"))?
+            .query_row(self.named().as_slice(), |r| r.get(0))?;
+        let sql = format!("SELECT {id_col} FROM {from} WHERE {w} ORDER BY {} LIMIT :limit OFFSET :offset", self.order);
+        let (limit, offset) = (page.size, (page.number - 1) * page.size);
+        let mut params = self.named();
+        params.push((":limit", &limit));
+        params.push((":offset", &offset));
+        let mut st = conn.prepare_cached(&sql)?;
+        let ids = st.query_map(params.as_slice(), |r| r.get(0))?.collect::<Result<Vec<i64>, _>>()?;
         Ok((count, ids))
     }
 }

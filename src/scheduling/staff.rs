@@ -159,32 +159,34 @@ pub fn item(app: &App, req: &Request, id: i64) -> Result<Response, ApiError> {
         }
         _ => {
             operator_only(&who)?;
-            update(app, &who.user, current, &req.json_object()?)
+            update(app, &who.user, id, &req.json_object()?)
         }
     }
 }
 
-fn update(app: &App, me: &User, mut u: User, body: &Map<String, Value>) -> Result<Response, ApiError> {
-    let mut i = Input::new(body);
-    if body.get("role").is_some_and(|r| r.as_str() != Some(u.role.as_str())) {
-        i.add("role", "A role cannot change; create a new account for the new role.");
-    }
-    if body.get("username").is_some_and(|r| r.as_str() != Some(u.username.as_str())) {
-        i.add("username", "A username cannot change.");
-    }
-    if body.contains_key("password") {
-        i.add("password", "Set passwords with `royal-care user passwd`, or the user's own change-password.");
-    }
-    profile(&mut i, &mut u.first_name, &mut u.last_name, &mut u.email, &mut u.phone_number, &mut u.specialization);
-    let active = i.boolean("is_active");
-    if active == Some(false) && u.id == me.id {
-        i.add("is_active", "You cannot deactivate your own account.");
-    }
-    i.finish()?;
-    let id = u.id;
-    app.store.write(|tx| -> rusqlite::Result<()> {
+fn update(app: &App, me: &User, id: i64, body: &Map<String, Value>) -> Result<Response, ApiError> {
+    let user = app.store.write(|tx| -> Result<User, ApiError> {
+        // Read inside the write transaction: a PATCH keeps what it does not name as it is
+        // now, not as first read, so two operators editing different fields both keep theirs.
+        let mut u = users::get(tx, id)?.ok_or_else(ApiError::not_found)?;
+        let mut i = Input::new(body);
+        if body.get("role").is_some_and(|r| r.as_str() != Some(u.role.as_str())) {
+            i.add("role", "A role cannot change; create a new account for the new role.");
+        }
+        if body.get("username").is_some_and(|r| r.as_str() != Some(u.username.as_str())) {
+            i.add("username", "A username cannot change.");
+        }
+        if body.contains_key("password") {
+            i.add("password", "Set passwords with `royal-care user passwd`, or the user's own change-password.");
+        }
+        profile(&mut i, &mut u.first_name, &mut u.last_name, &mut u.email, &mut u.phone_number, &mut u.specialization);
+        let active = i.boolean("is_active");
+        if active == Some(false) && u.id == me.id {
+            i.add("is_active", "You cannot deactivate your own account.");
+        }
+        i.finish()?;
         // Appointments show staff (name, phone, is_active) in their *_details.
-        booking::with_details_events(tx, Shown::Staff(id), |tx| {
+        booking::with_details_events(tx, Shown::Staff(id), |tx| -> rusqlite::Result<()> {
             tx.execute(
                 "UPDATE users SET first_name = ?2, last_name = ?3, email = ?4, phone_number = ?5, specialization = ?6 WHERE id = ?1",
                 params![id, u.first_name, u.last_name, u.email, u.phone_number, u.specialization],
@@ -197,8 +199,8 @@ fn update(app: &App, me: &User, mut u: User, body: &Map<String, Value>) -> Resul
                 _ => {}
             }
             Ok(())
-        })
+        })?;
+        users::get(tx, id)?.ok_or_else(ApiError::not_found)
     })?;
-    let user = app.store.read(|c| users::get(c, id))?.ok_or_else(ApiError::not_found)?;
     Ok(Response::json(200, &user.to_json()))
 }
