@@ -10,6 +10,7 @@ use crate::store::id_list;
 use crate::store::users::{self, User};
 use rusqlite::{Connection, Row};
 use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -240,30 +241,35 @@ pub fn with_rest_json<R>(
 
 /// The rows a batch of appointments' JSON shows besides their own: read in three
 /// queries for the whole batch (services, clients, staff), so a page costs the same
-/// number of queries whatever its size.
+/// number of queries whatever its size. Each is serialised once per batch (the same
+/// operator or client appears on many appointments of a page).
 struct Related {
     /// Service id → (price in cents, minutes, its JSON).
-    services: HashMap<i64, (i64, i64, Value)>,
-    clients: HashMap<i64, Value>,
-    users: HashMap<i64, Value>,
+    services: HashMap<i64, (i64, i64, Box<RawValue>)>,
+    clients: HashMap<i64, Box<RawValue>>,
+    users: HashMap<i64, Box<RawValue>>,
     /// Status → `allowed_actions_by_role`.
-    by_role: HashMap<String, Value>,
+    by_role: HashMap<String, Box<RawValue>>,
+}
+
+fn raw(v: &Value) -> Box<RawValue> {
+    serde_json::value::to_raw_value(v).expect("a JSON value serialises")
 }
 
 impl Related {
     fn load(conn: &Connection, appts: &[Appointment]) -> rusqlite::Result<Related> {
         let services = services::get_many(conn, appts.iter().flat_map(|a| a.service_ids.iter().copied()))?
             .into_iter()
-            .map(|(id, s)| (id, (s.price_cents, s.duration, s.to_json())))
+            .map(|(id, s)| (id, (s.price_cents, s.duration, raw(&s.to_json()))))
             .collect();
         let clients = clients::get_many(conn, appts.iter().map(|a| a.client_id))?
             .into_iter()
-            .map(|(id, c)| (id, c.to_json()))
+            .map(|(id, c)| (id, raw(&c.to_json())))
             .collect();
         let staff = appts.iter().flat_map(|a| {
             a.therapists.iter().map(|t| t.0).chain([a.therapist_id, a.driver_id, a.operator_id].into_iter().flatten())
         });
-        let users = users::get_many(conn, staff)?.into_iter().map(|(id, u)| (id, u.to_json())).collect();
+        let users = users::get_many(conn, staff)?.into_iter().map(|(id, u)| (id, raw(&u.to_json()))).collect();
         let mut by_role = HashMap::new();
         for a in appts {
             by_role.entry(a.status.clone()).or_insert_with(|| {
@@ -271,7 +277,7 @@ impl Related {
                 for role in users::ROLES {
                     m.insert(role.into(), json!(workflow::allowed_for_role(&a.status, role)));
                 }
-                Value::Object(m)
+                raw(&Value::Object(m))
             });
         }
         Ok(Related { services, clients, users, by_role })
@@ -288,10 +294,10 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
     for (price, minutes, json) in a.service_ids.iter().filter_map(|sid| rel.services.get(sid)) {
         total_price += price;
         total_duration += minutes;
-        services_details.push(Some(json));
+        services_details.push(Some(&**json));
     }
     let extras = a.extra_therapist_ids();
-    let user = |id: Option<i64>| Json(id.and_then(|id| rel.users.get(&id)));
+    let user = |id: Option<i64>| Json(id.and_then(|id| rel.users.get(&id)).map(|u| &**u));
     let mut m = vec![
         ("id", Int(a.id)),
         ("client", Int(a.client_id)),
@@ -315,16 +321,16 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         ("created_at", Str(&a.created_at)),
         ("updated_at", Str(&a.updated_at)),
         ("therapist_confirmations", Confirmations(&a.therapists)),
-        ("client_details", Json(rel.clients.get(&a.client_id))),
+        ("client_details", Json(rel.clients.get(&a.client_id).map(|c| &**c))),
         ("therapist_details", user(a.therapist_id)),
-        ("therapists_details", JsonList(extras.iter().map(|t| rel.users.get(t)).collect())),
+        ("therapists_details", JsonList(extras.iter().map(|t| rel.users.get(t).map(|u| &**u)).collect())),
         ("therapists", Ids(extras)),
         ("driver_details", user(a.driver_id)),
         ("operator_details", user(a.operator_id)),
         ("services_details", JsonList(services_details)),
         ("total_price", Text(money(total_price))),
         ("total_duration", Int(total_duration)),
-        ("allowed_actions_by_role", Json(rel.by_role.get(&a.status))),
+        ("allowed_actions_by_role", Json(rel.by_role.get(&a.status).map(|r| &**r))),
     ];
     for (i, col) in STAMPS.iter().enumerate() {
         m.push((col, OptStr(a.stamps[i].as_deref())));
@@ -377,8 +383,8 @@ pub enum Field<'a> {
     Text(String),
     OptText(Option<String>),
     Ids(Vec<i64>),
-    Json(Option<&'a Value>),
-    JsonList(Vec<Option<&'a Value>>),
+    Json(Option<&'a RawValue>),
+    JsonList(Vec<Option<&'a RawValue>>),
     Confirmations(&'a [(i64, Option<String>)]),
     Actions(Option<Vec<&'static str>>),
 }
