@@ -1,8 +1,11 @@
-//! An appointment as stored, and its ONE JSON shape. `to_json` is used for REST answers,
-//! for event payloads and for a socket's `initial_data`, so every client sees the same
-//! object: SPEC §4's fields, the read-only `*_details`, `total_price`, `total_duration`,
-//! and `allowed_actions_by_role` (what each role's assigned staff may do now, from the
-//! transition table). REST answers add the caller's own `allowed_actions` (`for_user`).
+//! An appointment as stored, and its ONE JSON shape, assembled by `build` and used for
+//! REST answers, event payloads and a socket's `initial_data`, so every client sees the
+//! same object: SPEC §4's fields, the read-only `*_details`, `total_price`,
+//! `total_duration`, and `allowed_actions_by_role` (what each role's assigned staff may do
+//! now, from the transition table). REST answers add the caller's own `allowed_actions`
+//! (`for_user`, `with_rest_json`). Everything works on batches (`load_many`,
+//! `to_json_many`): a page costs a fixed number of queries whatever its size, and a
+//! single appointment is a batch of one.
 
 use super::validate::money;
 use super::{clients, services, visibility, workflow};
