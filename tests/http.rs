@@ -268,3 +268,19 @@ fn random_bytes_never_crash_the_server() {
     assert_eq!(status, 200);
     assert!(!srv.log().contains("panicked"), "{}", srv.log());
 }
+
+/// Refused WebSocket upgrades are logged with the status they got, not as 101.
+#[test]
+fn access_log_shows_the_real_status_of_refused_upgrades() {
+    let srv = Server::start();
+    let upgrade = "GET /ws/scheduling/appointments/?token=abc HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://evil.example\r\n\r\n";
+    assert_eq!(srv.raw(upgrade.as_bytes()).status, 403);
+    assert!(
+        srv.wait_log("\"GET /ws/scheduling/appointments/?token=[redacted]\" 403", Duration::from_secs(5)),
+        "{}",
+        srv.log()
+    );
+    assert_eq!(srv.raw(b"GET /ws/scheduling/appointments/ HTTP/1.1\r\nHost: x\r\n\r\n").status, 426);
+    assert!(srv.wait_log("\"GET /ws/scheduling/appointments/\" 426", Duration::from_secs(5)), "{}", srv.log());
+    assert!(!srv.log().contains("\" 101 "), "{}", srv.log());
+}

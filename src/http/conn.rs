@@ -47,13 +47,14 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, peer: SocketAddr) {
         let resp = match reply {
             Reply::Response(r) => r,
             Reply::Upgrade => {
-                access_log(&req, 101, 0, started);
-                crate::ws::serve(app, stream, req, std::mem::take(&mut buf));
+                // Logged with the status the WebSocket layer actually answers (101, 403, 426…).
+                let line = AccessLine::of(&req, started);
+                crate::ws::serve(app, stream, req, std::mem::take(&mut buf), move |status| line.log(status, 0));
                 return;
             }
         };
         let ok = resp.write_to(&mut stream, head_only, keep_alive).is_ok();
-        access_log(&req, resp.status, resp.body.len(), started);
+        AccessLine::of(&req, started).log(resp.status, resp.body.len());
         if !ok || !keep_alive {
             return;
         }
@@ -162,10 +163,13 @@ fn read_some(stream: &mut TcpStream, buf: &mut Vec<u8>, deadline: Instant) -> st
         return Err(ErrorKind::TimedOut.into());
     }
     stream.set_read_timeout(Some(left))?;
-    let mut chunk = [0u8; 8192];
-    let n = stream.read(&mut chunk)?;
-    buf.extend_from_slice(&chunk[..n]);
-    Ok(n)
+    // Read straight into the heap buffer: a stack buffer would stay resident in the
+    // thread of every long-lived WebSocket (8 KiB × thousands of sockets).
+    let start = buf.len();
+    buf.resize(start + 8192, 0);
+    let read = stream.read(&mut buf[start..]);
+    buf.truncate(start + *read.as_ref().unwrap_or(&0));
+    read
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
@@ -181,17 +185,37 @@ fn fail(stream: &mut TcpStream, e: ApiError) -> Next {
     Next::Close
 }
 
-fn access_log(req: &Request, status: u16, bytes: usize, started: Instant) {
-    log::info!(
-        target: "royal_care::access",
-        "{} \"{} {}\" {} {}B {:.1}ms",
-        req.peer.ip(),
-        req.method(),
-        super::parse::redact_target(&req.head.target),
-        status,
-        bytes,
-        started.elapsed().as_secs_f64() * 1000.0
-    );
+/// One access-log line: who asked for what, and (in `log`) the answer. The target is
+/// redacted here, so a `?token=` never reaches the log.
+pub struct AccessLine {
+    peer: std::net::IpAddr,
+    method: String,
+    target: String,
+    started: Instant,
+}
+
+impl AccessLine {
+    fn of(req: &Request, started: Instant) -> Self {
+        AccessLine {
+            peer: req.peer.ip(),
+            method: req.method().to_string(),
+            target: super::parse::redact_target(&req.head.target),
+            started,
+        }
+    }
+
+    pub fn log(&self, status: u16, bytes: usize) {
+        log::info!(
+            target: "royal_care::access",
+            "{} \"{} {}\" {} {}B {:.1}ms",
+            self.peer,
+            self.method,
+            self.target,
+            status,
+            bytes,
+            self.started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
 }
 
 /// A 503 for a connection over the limit, written without blocking the accept loop.

@@ -27,11 +27,14 @@ pub const PATH: &str = "/ws/scheduling/appointments/";
 /// A write that does not finish in this time means the client stopped reading.
 pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub fn serve(app: &Arc<App>, mut stream: TcpStream, req: Request, leftover: Vec<u8>) {
+/// Serves an upgrade request on `stream`. `answered` is told the HTTP status given to the
+/// handshake (101, or the refusal), for the access log.
+pub fn serve(app: &Arc<App>, mut stream: TcpStream, req: Request, leftover: Vec<u8>, answered: impl FnOnce(u16)) {
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let up = match handshake::check(&req) {
         Ok(up) => up,
         Err(resp) => {
+            answered(resp.status);
             let _ = resp.write_to(&mut stream, false, false);
             return;
         }
@@ -41,14 +44,17 @@ pub fn serve(app: &Arc<App>, mut stream: TcpStream, req: Request, leftover: Vec<
         let e = ApiError::forbidden(
             "This web origin may not open live updates; ask the administrator to add it to ROYAL_CARE_ALLOWED_ORIGINS.",
         );
+        answered(403);
         let _ = e.into_response().write_to(&mut stream, false, false);
         return;
     }
     if app.is_shutting_down() {
+        answered(503);
         let _ = ApiError::busy().into_response().write_to(&mut stream, false, false);
         return;
     }
     let who = up.token.as_deref().map(|t| crate::auth::authenticate_token(app, t));
+    answered(101);
     if stream.write_all(&handshake::accepted(&up)).is_err() {
         return;
     }

@@ -64,3 +64,35 @@ test('a dropped socket is retried with backoff, resumes with since and epoch, an
   await context.close();
   await cable.close();
 });
+
+test('a tab that becomes visible again reconnects at once instead of waiting out its backoff', async () => {
+  const cable = await Cable.start(srv.url);
+  const { context, page } = await newPage(browser);
+  const sockets = watchSockets(page);
+  await logIn(page, cable, 'olga');
+  await page.waitForSelector('#conn[data-state="live"]');
+  cable.cut();
+  // Wait until the page sits in a backoff wait longer than the time we allow below.
+  await page.waitForFunction(
+    () => {
+      const c = document.getElementById('conn');
+      return c.dataset.state === 'waiting' && Number(c.dataset.retryAt) - Date.now() > 2500;
+    },
+    null,
+    { timeout: 60000, polling: 50 },
+  );
+  cable.restore();
+  // Headless Chromium never hides a tab, so the test tells the page what a phone's browser
+  // tells it when the driver comes back to it: the real handler runs on the real event.
+  const backAt = Date.now();
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'visible', configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  });
+  await page.waitForSelector('#conn[data-state="live"]', { timeout: 1500 });
+  assert.ok(Date.now() - backAt < 1500, 'reconnected before the backoff timer');
+  assert.equal(sockets.filter((s) => !s.closed).length, 1, 'one socket per tab');
+  assert.deepEqual(page.problems, []);
+  await context.close();
+  await cable.close();
+});
