@@ -121,15 +121,9 @@ pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
         &[("first_name", "c.first_name"), ("last_name", "c.last_name"), ("created_at", "c.created_at"), ("id", "c.id")],
         "c.id",
     );
-    app.store.read(|conn| -> Result<_, ApiError> {
-        let (count, ids) = q.run(conn, "clients c", "c.id", &page)?;
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(c) = get(conn, id)? {
-                out.push(c.to_json());
-            }
-        }
-        page.respond(req, count, &out)
+    app.store.read(|conn| {
+        let found = q.run(conn, "clients c", "c.id", &page)?;
+        page.respond_rows(req, conn, found, get, Client::to_json)
     })
 }
 

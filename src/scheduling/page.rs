@@ -123,6 +123,26 @@ impl Page {
         Ok(Page { number, size })
     }
 
+    /// The page answer for simple rows (clients, services, staff): each id is loaded by
+    /// `get` (a primary-key lookup; such pages are small) and shown by `to_json`; a row
+    /// deleted meanwhile is skipped.
+    pub fn respond_rows<T>(
+        &self,
+        req: &Request,
+        conn: &Connection,
+        (count, ids): (i64, Vec<i64>),
+        get: impl Fn(&Connection, i64) -> rusqlite::Result<Option<T>>,
+        to_json: impl Fn(&T) -> serde_json::Value,
+    ) -> Result<Response, ApiError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = get(conn, id)? {
+                out.push(to_json(&row));
+            }
+        }
+        self.respond(req, count, &out)
+    }
+
     /// The DRF-style page answer: `{count, total_pages, current_page, page_size, next,
     /// previous, has_next, has_previous, results}`.
     pub fn respond<T: Serialize>(&self, req: &Request, count: i64, results: &[T]) -> Result<Response, ApiError> {

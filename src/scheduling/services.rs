@@ -99,15 +99,9 @@ pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
         &[("name", "s.name"), ("price", "s.price_cents"), ("duration", "s.duration"), ("id", "s.id")],
         "s.id",
     );
-    app.store.read(|conn| -> Result<_, ApiError> {
-        let (count, ids) = q.run(conn, "services s", "s.id", &page)?;
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(s) = get(conn, id)? {
-                out.push(s.to_json());
-            }
-        }
-        page.respond(req, count, &out)
+    app.store.read(|conn| {
+        let found = q.run(conn, "services s", "s.id", &page)?;
+        page.respond_rows(req, conn, found, get, Service::to_json)
     })
 }
 

@@ -47,15 +47,9 @@ pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
         &[("username", "u.username"), ("last_name", "u.last_name"), ("role", "u.role"), ("id", "u.id")],
         "u.id",
     );
-    app.store.read(|conn| -> Result<_, ApiError> {
-        let (count, ids) = q.run(conn, "users u", "u.id", &page)?;
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(u) = users::get(conn, id)? {
-                out.push(u.to_json());
-            }
-        }
-        page.respond(req, count, &out)
+    app.store.read(|conn| {
+        let found = q.run(conn, "users u", "u.id", &page)?;
+        page.respond_rows(req, conn, found, users::get, users::User::to_json)
     })
 }
 

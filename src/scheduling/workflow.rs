@@ -71,20 +71,12 @@ macro_rules! go {
     };
 }
 
-/// Statuses from which an operator may still cancel: everything before the session is
-/// paid for. A completed (paid) session is history; its transport steps finish on their own.
-const CANCELLABLE: &[&str] = &[
-    "pending",
-    "therapist_confirmed",
-    "rejected",
-    "driver_confirmed",
-    "in_progress",
-    "journey",
-    "arrived",
-    "dropped_off",
-    "session_in_progress",
-    "awaiting_payment",
-];
+/// Statuses from which an operator may still cancel: everything before `completed` in
+/// workflow order. A completed (paid) session is history; its transport steps finish on
+/// their own.
+const CANCELLABLE: &[&str] = STATUSES.split_at(COMPLETED_INDEX).0;
+/// Where `completed` stands in `STATUSES` (checked by a test).
+const COMPLETED_INDEX: usize = 10;
 
 pub const TRANSITIONS: &[Transition] = &[
     Transition {
@@ -326,6 +318,13 @@ pub fn markdown_table() -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn cancellable_is_everything_before_completed() {
+        assert_eq!(STATUSES[COMPLETED_INDEX], "completed");
+        assert_eq!(CANCELLABLE.last(), Some(&"awaiting_payment"));
+    }
+
     use super::*;
 
     #[test]
