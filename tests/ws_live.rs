@@ -73,6 +73,8 @@ fn api_changes_reach_exactly_the_users_who_may_see_them() {
     let (gone, _) = until(&mut t1, "appointment_deleted", id);
     assert!(gone["seq"].is_i64() && gone.get("deleted_by").is_some(), "{gone}");
     let (v, before) = until(&mut t2, "appointment_updated", id);
+    // The version at which it left t1's view, so a later re-assignment can bring it back.
+    assert_eq!(gone["version"], v["appointment"]["version"], "{gone}");
     assert!(before.iter().all(|m| m["appointment"]["id"] != id || m["type"] == "notification"), "{before:?}");
     assert_eq!(v["appointment"]["therapist"], k.t2_id);
     until(&mut d1, "appointment_updated", id);

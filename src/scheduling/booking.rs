@@ -450,7 +450,8 @@ fn emit_update(tx: &mut Tx, before: &Appointment, after: &Appointment) -> rusqli
             kind: APPOINTMENT_DELETED,
             appointment_id: Some(after.id),
             audience: Audience::only(removed),
-            payload: json!({"appointment_id": after.id, "deleted_by": Value::Null, "reason": "unassigned"}),
+            // `version`: a copy newer than this (re-assigned later) comes back into view.
+            payload: json!({"appointment_id": after.id, "deleted_by": Value::Null, "reason": "unassigned", "version": after.version}),
         })?;
     }
     let added: Vec<i64> = now.iter().copied().filter(|u| !was.contains(u)).collect();
@@ -566,7 +567,7 @@ pub fn delete(tx: &mut Tx, who: &User, id: i64, expected: Option<i64>) -> Result
         kind: APPOINTMENT_DELETED,
         appointment_id: Some(id),
         audience: visibility::audience(&a),
-        payload: json!({"appointment_id": id, "deleted_by": who.id}),
+        payload: json!({"appointment_id": id, "deleted_by": who.id, "version": a.version}),
     })?;
     tx.execute("DELETE FROM appointments WHERE id = ?1", [id])?;
     Ok(())

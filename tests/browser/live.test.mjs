@@ -240,3 +240,32 @@ test('after the network drops, the phone reconnects by itself and shows what cha
   await th.context.close();
   await cable.close();
 });
+
+test('a therapist taken off an appointment and put back on sees it again without a reload', async () => {
+  const th = await newPage(browser, { phone: true });
+  await logIn(th.page, srv, 'tina');
+  await th.page.waitForSelector('#conn[data-state="live"]');
+  const r = await srv.call('POST', '/api/scheduling/appointments/', opToken, {
+    client: client.id,
+    services: [service.id],
+    therapist: await staffId('tina'),
+    date: today(),
+    start_time: '18:00',
+    end_time: '19:00',
+    location: client.address,
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const card = th.page.locator(`article.appt[data-id="${r.body.id}"]`);
+  await card.waitFor({ timeout: 1000 });
+  const reassign = async (who) => {
+    const cur = await srv.call('GET', `/api/scheduling/appointments/${r.body.id}/`, opToken);
+    const res = await srv.call('PATCH', `/api/scheduling/appointments/${r.body.id}/`, opToken, { therapist: await staffId(who), version: cur.body.version });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  };
+  await reassign('rosa');
+  await card.waitFor({ state: 'detached', timeout: 1000 });
+  await reassign('tina');
+  await card.waitFor({ timeout: 1000 });
+  assert.deepEqual(th.page.problems, []);
+  await th.context.close();
+});

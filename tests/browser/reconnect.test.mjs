@@ -21,6 +21,18 @@ after(async () => {
   await srv?.stop();
 });
 
+// Waits until the page sits in a backoff wait of more than 2.5 s (longer than the tests
+// then allow for an immediate reconnect).
+const longBackoff = (page) =>
+  page.waitForFunction(
+    () => {
+      const c = document.getElementById('conn');
+      return c.dataset.state === 'waiting' && Number(c.dataset.retryAt) - Date.now() > 2500;
+    },
+    null,
+    { timeout: 60000, polling: 50 },
+  );
+
 const connState = (page) => page.evaluate(() => ({ state: document.getElementById('conn').dataset.state, text: document.getElementById('conn').textContent }));
 
 test('a dropped socket is retried with backoff, resumes with since and epoch, and returns at once when the network is back', async () => {
@@ -38,14 +50,7 @@ test('a dropped socket is retried with backoff, resumes with since and epoch, an
   await shot(page, 'operator-connection-lost');
 
   // The retries go on, their waits grow (full jitter below a doubling ceiling) ...
-  await page.waitForFunction(
-    () => {
-      const c = document.getElementById('conn');
-      return c.dataset.state === 'waiting' && Number(c.dataset.retryAt) - Date.now() > 2500;
-    },
-    null,
-    { timeout: 60000, polling: 50 },
-  );
+  await longBackoff(page);
   assert.ok(sockets.length >= 3, `several attempts before a long wait (saw ${sockets.length})`);
   // ... and "network back" does not wait for the timer.
   await context.setOffline(true);
@@ -72,15 +77,7 @@ test('a tab that becomes visible again reconnects at once instead of waiting out
   await logIn(page, cable, 'olga');
   await page.waitForSelector('#conn[data-state="live"]');
   cable.cut();
-  // Wait until the page sits in a backoff wait longer than the time we allow below.
-  await page.waitForFunction(
-    () => {
-      const c = document.getElementById('conn');
-      return c.dataset.state === 'waiting' && Number(c.dataset.retryAt) - Date.now() > 2500;
-    },
-    null,
-    { timeout: 60000, polling: 50 },
-  );
+  await longBackoff(page);
   cable.restore();
   // Headless Chromium never hides a tab, so the test tells the page what a phone's browser
   // tells it when the driver comes back to it: the real handler runs on the real event.

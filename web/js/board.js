@@ -3,7 +3,7 @@
 // driver), cancel, and the workflow steps the server allows operators now.
 
 import { api, listAll } from './api.js';
-import { h, card, allowedActions, actionLabel, isoDate, addDays, longDate, FINISHED, toast, clientName, hm } from './ui.js';
+import { h, card, allowedActions, actionLabel, isoDate, addDays, longDate, FINISHED, toast, clientName, hm, isCurrent, forget } from './ui.js';
 import { appointmentDialog, runAction } from './forms.js';
 
 export class Board {
@@ -13,7 +13,7 @@ export class Board {
     this.date = isoDate();
     this.appts = new Map();
     // Ids deleted while we were loading, so a slow list answer cannot bring them back.
-    this.gone = new Set();
+    this.gone = new Map();
     this.refs = { clients: [], services: [], therapists: [], drivers: [] };
     this.loading = false;
     this.error = '';
@@ -93,9 +93,7 @@ export class Board {
 
   // Keeps the newer of two copies; an appointment moved to another day leaves the board.
   upsert(a, flash = true) {
-    if (this.gone.has(a.id)) return;
-    const old = this.appts.get(a.id);
-    if (old && (old.version ?? 0) > (a.version ?? 0)) return;
+    if (!isCurrent(this.appts, this.gone, a)) return;
     if (a.date !== this.date) {
       this.appts.delete(a.id);
       return;
@@ -119,8 +117,7 @@ export class Board {
         this.upsert(msg.appointment);
         break;
       case 'appointment_deleted':
-        this.gone.add(msg.appointment_id);
-        this.appts.delete(msg.appointment_id);
+        forget(this.appts, this.gone, msg);
         break;
       default:
         return;

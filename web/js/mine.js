@@ -3,7 +3,7 @@
 // The live socket's `initial_data` is the list; events keep it current.
 
 import { listAll, api } from './api.js';
-import { h, card, allowedActions, actionLabel, isoDate, FINISHED, toast } from './ui.js';
+import { h, card, allowedActions, actionLabel, isoDate, FINISHED, toast, isCurrent, forget } from './ui.js';
 import { runAction } from './forms.js';
 
 export class Mine {
@@ -11,7 +11,7 @@ export class Mine {
     this.root = root;
     this.me = me;
     this.appts = new Map();
-    this.gone = new Set();
+    this.gone = new Map();
     this.flash = new Set();
     this.loaded = false;
     this.error = '';
@@ -38,9 +38,7 @@ export class Mine {
   }
 
   upsert(a, flash = true) {
-    if (this.gone.has(a.id)) return;
-    const old = this.appts.get(a.id);
-    if (old && (old.version ?? 0) > (a.version ?? 0)) return;
+    if (!isCurrent(this.appts, this.gone, a)) return;
     this.appts.set(a.id, a);
     if (flash) this.flash.add(a.id);
   }
@@ -64,8 +62,7 @@ export class Mine {
         this.upsert(msg.appointment);
         break;
       case 'appointment_deleted':
-        this.gone.add(msg.appointment_id);
-        this.appts.delete(msg.appointment_id);
+        forget(this.appts, this.gone, msg);
         break;
       default:
         return;

@@ -41,6 +41,23 @@ export const STATUS = {
 
 export const FINISHED = new Set(['completed', 'transport_completed', 'cancelled', 'auto_cancelled']);
 
+// The one rule for which copy of an appointment a screen keeps (board and own views):
+// never an older version than the one held, and, after it left this user's view at some
+// version, only a newer copy (they were assigned to it again). `gone` maps id → version.
+export function isCurrent(appts, gone, a) {
+  const v = a.version ?? 0;
+  if (gone.has(a.id) && v <= gone.get(a.id)) return false;
+  const held = appts.get(a.id);
+  return !(held && (held.version ?? 0) > v);
+}
+
+// An `appointment_deleted` message: the appointment left this view at `msg.version`
+// (an older server without it: for good).
+export function forget(appts, gone, msg) {
+  gone.set(msg.appointment_id, msg.version ?? Infinity);
+  appts.delete(msg.appointment_id);
+}
+
 export const ACTIONS = {
   therapist_confirm: 'Confirm',
   reject: 'Reject',
