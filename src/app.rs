@@ -1,18 +1,15 @@
 //! The running server's shared state, built once at start and shared by every thread
-//! through `Arc<App>`: settings, the store, the hub, login state and the connection count.
-//! Also the maintenance loop (expired tokens, overdue appointments, old events).
+//! through `Arc<App>`: settings, the store, the hub, login state, the open-connection
+//! count and the shutting-down flag. It holds state only; what runs on it is in
+//! `server` (accepting and routing), `api`, `live` and `maintenance`.
 
-use crate::auth::Logins;
+use crate::auth::{Auth, Logins};
 use crate::config::Settings;
 use crate::hub::Hub;
 use crate::store::Store;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
-/// How often the maintenance loop runs. Overdue appointments are cancelled at most this
-/// late; expired tokens' sockets are closed by the hub itself, within a second.
-const MAINTENANCE_EVERY: Duration = Duration::from_secs(10);
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Instant;
 
 pub struct App {
     pub settings: Settings,
@@ -20,25 +17,30 @@ pub struct App {
     pub hub: Arc<Hub>,
     pub logins: Logins,
     /// Open connections (HTTP and WebSocket); bounded by `settings.max_connections`.
-    pub connections: AtomicUsize,
+    pub connections: Connections,
     shutting_down: AtomicBool,
 }
 
 impl App {
-    /// Wires the store's commit hook to the hub, so every commit reaches the sockets.
-    pub fn new(settings: Settings, store: Store) -> Arc<App> {
+    /// Starts the hub on `store`'s commits; fails if its dispatcher cannot start.
+    pub fn new(settings: Settings, store: Store) -> Result<Arc<App>, String> {
         let store = Arc::new(store);
         let hub = Hub::new(&settings, store.clone());
         let hub2 = hub.clone();
         store.set_commit_hook(Box::new(move |events| hub2.publish(events)));
-        Arc::new(App {
+        Ok(Arc::new(App {
             settings,
             store,
             hub,
             logins: Logins::new(),
-            connections: AtomicUsize::new(0),
+            connections: Connections::default(),
             shutting_down: AtomicBool::new(false),
-        })
+        }))
+    }
+
+    /// The token and login operations, over this app's store, settings and login state.
+    pub fn auth(&self) -> Auth<'_> {
+        Auth { store: &self.store, settings: &self.settings, logins: &self.logins }
     }
 
     pub fn is_shutting_down(&self) -> bool {
@@ -48,31 +50,58 @@ impl App {
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
     }
+}
 
-    /// Starts the maintenance loop on its own thread.
-    pub fn start_maintenance(self: &Arc<Self>) {
-        let app = self.clone();
-        let _ = std::thread::Builder::new().name("maintenance".into()).spawn(move || {
-            while !app.is_shutting_down() {
-                app.maintain();
-                std::thread::sleep(MAINTENANCE_EVERY);
-            }
-        });
+/// Counts open connections; each holds a `ConnSlot` for its life. Shutdown waits on the
+/// condition variable for the count to reach zero (each connection thread ends by
+/// dropping its slot), so it returns the moment the last one is done, without polling.
+#[derive(Default)]
+pub struct Connections {
+    open: Mutex<usize>,
+    none_open: Condvar,
+}
+
+/// One open connection; dropping it (however its thread ends) gives the place back.
+pub struct ConnSlot(Arc<App>);
+
+impl Connections {
+    /// Connections open now.
+    pub fn count(&self) -> usize {
+        *self.open.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// One round of housekeeping; failures are logged and retried next round.
-    pub fn maintain(&self) {
-        match crate::auth::delete_expired_tokens(self) {
-            Ok(0) => {}
-            Ok(n) => log::info!("ended {n} expired session(s)"),
-            Err(e) => log::warn!("could not delete expired tokens: {}", e.detail),
+    /// Takes a place for a new connection, or `None` (with the count) when `max` are open.
+    pub fn open(app: &Arc<App>) -> Result<ConnSlot, usize> {
+        let c = &app.connections;
+        let mut open = c.open.lock().unwrap_or_else(|p| p.into_inner());
+        if *open >= app.settings.max_connections {
+            return Err(*open);
         }
-        if let Err(e) = crate::scheduling::auto_cancel_overdue(self) {
-            log::warn!("could not cancel overdue appointments: {}", e.detail);
+        *open += 1;
+        Ok(ConnSlot(app.clone()))
+    }
+
+    /// Waits until no connection is open or `until` passes; true if none is open.
+    pub fn wait_closed(&self, until: Instant) -> bool {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        while *open > 0 {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            open = self.none_open.wait_timeout(open, left).unwrap_or_else(|p| p.into_inner()).0;
         }
-        let before = crate::time::iso_in(-(self.settings.event_retention_hours as i64) * 3600);
-        if let Err(e) = self.store.write(|tx| crate::events::prune(tx, &before)) {
-            log::warn!("could not prune the event log: {e}");
+        true
+    }
+}
+
+impl Drop for ConnSlot {
+    fn drop(&mut self) {
+        let c = &self.0.connections;
+        let mut open = c.open.lock().unwrap_or_else(|p| p.into_inner());
+        *open -= 1;
+        if *open == 0 {
+            c.none_open.notify_all();
         }
     }
 }

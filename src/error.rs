@@ -1,17 +1,108 @@
-//! The one error type of the API and its mapping to HTTP: every handler returns
-//! `Result<_, ApiError>`, and `into_response` is the only place an error becomes bytes.
-//! The body is always `{"detail", "code"}` (plus `fields` for validation and `allowed`
-//! for workflow refusals). Internal causes are logged here, never sent to the client.
+//! The one error type of the API: every handler returns `Result<_, ApiError>`. Its
+//! `code` is an `ErrorCode`, and `ErrorCode::status` is the one mapping from a code to an
+//! HTTP status. The body is always `{"detail", "code"}` (plus `fields` for validation and
+//! `allowed_actions` for workflow refusals); `http::Response::from(ApiError)` turns it
+//! into bytes. Internal causes are logged here, never sent to the client. This module
+//! knows nothing of HTTP connections, so every layer may return it.
 
-use crate::http::Response;
 use serde_json::{json, Map, Value};
+
+/// Every `code` the API answers with, and its HTTP status (the one mapping).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// 400: the body or a header cannot be read at all.
+    ParseError,
+    /// 400: fields are not valid (`fields` names each).
+    Invalid,
+    /// 401: no token.
+    NotAuthenticated,
+    /// 401: a token that is not (or no longer) valid.
+    AuthenticationFailed,
+    /// 401: wrong username or password.
+    InvalidLogin,
+    /// 403
+    PermissionDenied,
+    /// 404
+    NotFound,
+    /// 405
+    MethodNotAllowed,
+    /// 408: a head or body that took too long to arrive.
+    Timeout,
+    /// 409: double booking, or a row still in use.
+    Conflict,
+    /// 409: the `version` the caller sent is not the current one.
+    Stale,
+    /// 409: the workflow does not allow this step now.
+    InvalidStatus,
+    /// 413: a body over the limit.
+    TooLarge,
+    /// 431: a request head over the limit (same wire code as 413).
+    HeadTooLarge,
+    /// 426: a WebSocket address asked for without an upgrade.
+    UpgradeRequired,
+    /// 429
+    Throttled,
+    /// 500
+    Internal,
+    /// 501
+    NotImplemented,
+    /// 503
+    Busy,
+}
+
+impl ErrorCode {
+    /// The HTTP status of an error with this code.
+    pub fn status(self) -> u16 {
+        use ErrorCode::*;
+        match self {
+            ParseError | Invalid => 400,
+            NotAuthenticated | AuthenticationFailed | InvalidLogin => 401,
+            PermissionDenied => 403,
+            NotFound => 404,
+            MethodNotAllowed => 405,
+            Timeout => 408,
+            Conflict | Stale | InvalidStatus => 409,
+            TooLarge => 413,
+            UpgradeRequired => 426,
+            Throttled => 429,
+            HeadTooLarge => 431,
+            Internal => 500,
+            NotImplemented => 501,
+            Busy => 503,
+        }
+    }
+
+    /// The `code` member of the body (the old API's spellings, kept for its clients).
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            ParseError => "parse_error",
+            Invalid => "invalid",
+            NotAuthenticated => "not_authenticated",
+            AuthenticationFailed => "authentication_failed",
+            InvalidLogin => "INVALID_LOGIN",
+            PermissionDenied => "permission_denied",
+            NotFound => "not_found",
+            MethodNotAllowed => "method_not_allowed",
+            Timeout => "timeout",
+            Conflict => "CONFLICT",
+            Stale => "STALE",
+            InvalidStatus => "INVALID_STATUS",
+            TooLarge | HeadTooLarge => "too_large",
+            UpgradeRequired => "upgrade_required",
+            Throttled => "THROTTLED",
+            Internal => "error",
+            NotImplemented => "not_implemented",
+            Busy => "busy",
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct ApiError {
-    pub status: u16,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub detail: String,
-    /// Field name → messages, for `code = "invalid"`.
+    /// Field name → messages, for `ErrorCode::Invalid`.
     pub fields: Option<Box<Map<String, Value>>>,
     /// Extra body members, e.g. `allowed_actions` on a workflow refusal.
     pub extra: Option<Box<Map<String, Value>>>,
@@ -19,12 +110,16 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: u16, code: &'static str, detail: impl Into<String>) -> Self {
-        ApiError { status, code, detail: detail.into(), fields: None, extra: None, retry_after: None }
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        ApiError { code, detail: detail.into(), fields: None, extra: None, retry_after: None }
+    }
+
+    pub fn status(&self) -> u16 {
+        self.code.status()
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(400, "parse_error", detail)
+        Self::new(ErrorCode::ParseError, detail)
     }
 
     /// A validation error naming one field.
@@ -35,41 +130,42 @@ impl ApiError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(401, "not_authenticated", "Log in first: send a valid token as \"Authorization: Token <token>\".")
+        Self::new(ErrorCode::NotAuthenticated, "Log in first: send a valid token as \"Authorization: Token <token>\".")
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(403, "permission_denied", detail)
+        Self::new(ErrorCode::PermissionDenied, detail)
     }
 
     pub fn not_found() -> Self {
-        Self::new(404, "not_found", "Not found; check the id, or that it is assigned to you.")
+        Self::new(ErrorCode::NotFound, "Not found; check the id, or that it is assigned to you.")
     }
 
     pub fn method_not_allowed() -> Self {
-        Self::new(405, "method_not_allowed", "This method is not allowed here; see /api/schema/ for what is.")
+        Self::new(ErrorCode::MethodNotAllowed, "This method is not allowed here; see /api/schema/ for what is.")
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
-        Self::new(409, "CONFLICT", detail)
+        Self::new(ErrorCode::Conflict, detail)
     }
 
     pub fn stale() -> Self {
-        Self::new(409, "STALE", "Someone else changed this appointment first; reload it and try again.")
+        Self::new(ErrorCode::Stale, "Someone else changed this appointment first; reload it and try again.")
     }
 
     pub fn too_large(limit: usize) -> Self {
-        Self::new(413, "too_large", format!("The request body is over the {limit}-byte limit; send less."))
+        Self::new(ErrorCode::TooLarge, format!("The request body is over the {limit}-byte limit; send less."))
     }
 
     pub fn throttled(retry_after: u64) -> Self {
-        let mut e = Self::new(429, "THROTTLED", format!("Too many failed logins; try again in {retry_after} seconds."));
+        let mut e =
+            Self::new(ErrorCode::Throttled, format!("Too many failed logins; try again in {retry_after} seconds."));
         e.retry_after = Some(retry_after);
         e
     }
 
     pub fn busy() -> Self {
-        let mut e = Self::new(503, "busy", "The server is busy; try again in a moment.");
+        let mut e = Self::new(ErrorCode::Busy, "The server is busy; try again in a moment.");
         e.retry_after = Some(1);
         e
     }
@@ -79,8 +175,7 @@ impl ApiError {
     pub fn internal(context: impl std::fmt::Display) -> Self {
         log::error!("internal error: {context}");
         Self::new(
-            500,
-            "error",
+            ErrorCode::Internal,
             "Something went wrong on the server; try again, and tell the administrator if it persists.",
         )
     }
@@ -93,7 +188,7 @@ impl ApiError {
     pub fn body(&self) -> Value {
         let mut body = Map::new();
         body.insert("detail".into(), json!(self.detail));
-        body.insert("code".into(), json!(self.code));
+        body.insert("code".into(), json!(self.code.as_str()));
         if let Some(f) = &self.fields {
             body.insert("fields".into(), Value::Object((**f).clone()));
         }
@@ -103,17 +198,6 @@ impl ApiError {
             }
         }
         Value::Object(body)
-    }
-
-    pub fn into_response(self) -> Response {
-        let mut r = Response::json(self.status, &self.body());
-        if self.status == 401 {
-            r = r.header("WWW-Authenticate", "Token");
-        }
-        if let Some(s) = self.retry_after {
-            r = r.header("Retry-After", &s.to_string());
-        }
-        r
     }
 }
 
@@ -149,7 +233,7 @@ impl FieldErrors {
     pub fn into_error(self) -> ApiError {
         let names: Vec<&str> = self.0.keys().map(String::as_str).collect();
         let detail = format!("Some fields are not valid ({}); correct them and send again.", names.join(", "));
-        let mut e = ApiError::new(400, "invalid", detail);
+        let mut e = ApiError::new(ErrorCode::Invalid, detail);
         e.fields = Some(Box::new(self.0));
         e
     }

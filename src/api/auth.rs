@@ -1,24 +1,25 @@
 //! `/api/auth/…`: login, logout, logoutall, profile, change-password, with Knox's
-//! request and response shapes. Routed by `api::ROUTES`.
+//! request and response shapes. The rules are in `crate::auth`; this file reads the
+//! request and shapes the answer.
 
 use crate::app::App;
-use crate::auth::{self, authenticate};
+use crate::auth::Principal;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{Request, Response};
 use serde_json::{json, Map, Value};
 
-pub fn logout(app: &App, req: &Request) -> Result<Response, ApiError> {
-    auth::logout(app, &authenticate(app, req)?)?;
+pub fn logout(app: &App, who: &Principal) -> Result<Response, ApiError> {
+    app.auth().logout(who)?;
     Ok(Response::no_content())
 }
 
-pub fn logout_all(app: &App, req: &Request) -> Result<Response, ApiError> {
-    auth::logout_all(app, &authenticate(app, req)?)?;
+pub fn logout_all(app: &App, who: &Principal) -> Result<Response, ApiError> {
+    app.auth().logout_all(who)?;
     Ok(Response::no_content())
 }
 
-pub fn profile(app: &App, req: &Request) -> Result<Response, ApiError> {
-    Ok(Response::json(200, &authenticate(app, req)?.user.to_json()))
+pub fn profile(who: &Principal) -> Result<Response, ApiError> {
+    Ok(Response::json(200, &who.user.to_json()))
 }
 
 /// The string members `names` of a JSON body, all required.
@@ -39,15 +40,14 @@ pub fn required_strings<'a>(body: &'a Map<String, Value>, names: &[&str]) -> Res
 pub fn login(app: &App, req: &Request) -> Result<Response, ApiError> {
     let body = req.json_object()?;
     let v = required_strings(&body, &["username", "password"])?;
-    let grant = auth::login(app, v[0], v[1], req.peer.ip())?;
+    let grant = app.auth().login(v[0], v[1], req.peer.ip())?;
     Ok(Response::json(200, &json!({"token": grant.token, "expiry": grant.expiry, "user": grant.user.to_json()}))
         .header("Cache-Control", "no-store"))
 }
 
-pub fn change_password(app: &App, req: &Request) -> Result<Response, ApiError> {
-    let who = authenticate(app, req)?;
+pub fn change_password(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
     let body = req.json_object()?;
     let v = required_strings(&body, &["current_password", "new_password"])?;
-    auth::change_password(app, &who, v[0], v[1])?;
+    app.auth().change_password(who, v[0], v[1])?;
     Ok(Response::json(200, &json!({"detail": "Password changed; your other sessions were logged out."})))
 }

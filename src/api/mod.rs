@@ -1,18 +1,24 @@
-//! Routing: the ONE table of routes (`ROUTES`), which the router dispatches on and the
-//! OpenAPI document (`schema.rs`) is generated from, so no route can exist that the
-//! document lacks. Also the wrapping every answer gets (CORS, errors as JSON). Handlers
-//! live in one file per area; each checks the caller's role itself, through
-//! `auth::authenticate` and the scheduling rules.
+//! Every HTTP handler, one file per resource, and the ONE table of routes (`ROUTES`),
+//! which the router dispatches on and the OpenAPI document (`schema.rs`) is generated
+//! from, so no route can exist that the document lacks. The router checks the method and,
+//! for a `Handler::Auth` route, the token: such a handler receives the caller's
+//! `Principal` and never authenticates by itself. Handlers read the request, call the
+//! rules in `scheduling`/`auth` inside one store transaction, and answer.
 
+pub mod appointments;
 pub mod auth;
+pub mod clients;
+pub mod page;
 pub mod schema;
+pub mod services;
+pub mod staff;
 
 use crate::app::App;
+use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::http::{cors, Reply, Request, Response};
-use crate::scheduling::{self, workflow};
+use crate::http::{Request, Response};
+use crate::scheduling::workflow;
 use serde_json::json;
-use std::sync::Arc;
 
 /// What a route's path pattern captured: `{id}` (a positive integer) and `{action}` (a
 /// workflow action from the transition table).
@@ -22,17 +28,30 @@ pub struct Params {
     pub action: Option<&'static workflow::Transition>,
 }
 
-pub type Handler = fn(&App, &Request, &Params) -> Result<Response, ApiError>;
+type Answer = Result<Response, ApiError>;
+
+/// A route's handler: `Public` ones take anyone; the router authenticates the caller of
+/// an `Auth` one first and hands it the `Principal`.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    Public(fn(&App, &Request, &Params) -> Answer),
+    Auth(fn(&App, &Request, &Principal, &Params) -> Answer),
+}
 
 pub struct Route {
     /// The path, with `{id}` / `{action}` placeholders.
     pub path: &'static str,
     pub methods: &'static [&'static str],
     pub handler: Handler,
-    /// Does it need `Authorization: Token`?
-    pub auth: bool,
     pub tag: &'static str,
     pub summary: &'static str,
+}
+
+impl Route {
+    /// Does it need `Authorization: Token`?
+    pub fn needs_auth(&self) -> bool {
+        matches!(self.handler, Handler::Auth(_))
+    }
 }
 
 const CRUD_LIST: &[&str] = &["GET", "POST"];
@@ -42,131 +61,115 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/health/",
         methods: &["GET"],
-        handler: |a, _, _| health(a),
-        auth: false,
+        handler: Handler::Public(|a, _, _| health(a)),
         tag: "meta",
         summary: "Is the server up? Database state, event epoch and seq.",
     },
     Route {
         path: "/api/schema/",
         methods: &["GET"],
-        handler: |_, _, _| Ok(schema::document()),
-        auth: false,
+        handler: Handler::Public(|_, _, _| Ok(schema::document())),
         tag: "meta",
         summary: "This OpenAPI 3 document.",
     },
     Route {
         path: "/api/auth/login/",
         methods: &["POST"],
-        handler: |a, r, _| auth::login(a, r),
-        auth: false,
+        handler: Handler::Public(|a, r, _| auth::login(a, r)),
         tag: "auth",
         summary: "Log in with username (or email) and password; returns a token shown once.",
     },
     Route {
         path: "/api/auth/logout/",
         methods: &["POST"],
-        handler: |a, r, _| auth::logout(a, r),
-        auth: true,
+        handler: Handler::Auth(|a, _, w, _| auth::logout(a, w)),
         tag: "auth",
         summary: "Revoke this token and close its sockets.",
     },
     Route {
         path: "/api/auth/logoutall/",
         methods: &["POST"],
-        handler: |a, r, _| auth::logout_all(a, r),
-        auth: true,
+        handler: Handler::Auth(|a, _, w, _| auth::logout_all(a, w)),
         tag: "auth",
         summary: "Revoke all of the user's tokens and close their sockets.",
     },
     Route {
         path: "/api/auth/profile/",
         methods: &["GET"],
-        handler: |a, r, _| auth::profile(a, r),
-        auth: true,
+        handler: Handler::Auth(|_, _, w, _| auth::profile(w)),
         tag: "auth",
         summary: "The logged-in user.",
     },
     Route {
         path: "/api/auth/change-password/",
         methods: &["PUT", "POST"],
-        handler: |a, r, _| auth::change_password(a, r),
-        auth: true,
+        handler: Handler::Auth(|a, r, w, _| auth::change_password(a, r, w)),
         tag: "auth",
         summary: "Change the password; ends the user's other sessions.",
     },
     Route {
         path: "/api/scheduling/clients/",
         methods: CRUD_LIST,
-        handler: |a, r, _| scheduling::clients::collection(a, r),
-        auth: true,
+        handler: Handler::Auth(|a, r, w, _| clients::collection(a, r, w)),
         tag: "clients",
         summary: "List clients (operators: all; others: their appointments' clients) or create one (operators).",
     },
     Route {
         path: "/api/scheduling/clients/{id}/",
         methods: CRUD_ITEM,
-        handler: |a, r, p| scheduling::clients::item(a, r, p.id),
-        auth: true,
+        handler: Handler::Auth(|a, r, w, p| clients::item(a, r, w, p.id)),
         tag: "clients",
         summary: "Read, update or delete a client.",
     },
     Route {
         path: "/api/scheduling/services/",
         methods: CRUD_LIST,
-        handler: |a, r, _| scheduling::services::collection(a, r),
-        auth: true,
+        handler: Handler::Auth(|a, r, w, _| services::collection(a, r, w)),
         tag: "services",
         summary: "List services or create one (operators).",
     },
     Route {
         path: "/api/scheduling/services/{id}/",
         methods: CRUD_ITEM,
-        handler: |a, r, p| scheduling::services::item(a, r, p.id),
-        auth: true,
+        handler: Handler::Auth(|a, r, w, p| services::item(a, r, w, p.id)),
         tag: "services",
         summary: "Read, update or delete a service.",
     },
     Route {
         path: "/api/scheduling/staff/",
         methods: CRUD_LIST,
-        handler: |a, r, _| scheduling::staff::collection(a, r),
-        auth: true,
+        handler: Handler::Auth(|a, r, w, _| staff::collection(a, r, w)),
         tag: "staff",
         summary: "List staff or create an account (operators).",
     },
     Route {
         path: "/api/scheduling/staff/{id}/",
         methods: CRUD_ITEM,
-        handler: |a, r, p| scheduling::staff::item(a, r, p.id),
-        auth: true,
+        handler: Handler::Auth(|a, r, w, p| staff::item(a, r, w, p.id)),
         tag: "staff",
         summary: "Read or update a staff account; is_active false deactivates and ends its sessions.",
     },
     Route {
         path: "/api/scheduling/appointments/",
         methods: CRUD_LIST,
-        handler: |a, r, _| scheduling::api::collection(a, r),
-        auth: true,
+        handler: Handler::Auth(|a, r, w, _| appointments::collection(a, r, w)),
         tag: "appointments",
         summary: "List the appointments you may see, or book one (operators).",
     },
     Route {
         path: "/api/scheduling/appointments/{id}/",
         methods: CRUD_ITEM,
-        handler: |a, r, p| scheduling::api::item(a, r, p.id),
-        auth: true,
+        handler: Handler::Auth(|a, r, w, p| appointments::item(a, r, w, p.id)),
         tag: "appointments",
         summary: "Read, edit or delete an appointment.",
     },
     Route {
         path: "/api/scheduling/appointments/{id}/{action}/",
         methods: &["POST"],
-        handler: |a, r, p| match p.action {
-            Some(t) => scheduling::api::action(a, r, p.id, t),
+        handler: Handler::Auth(|a, r, w, p| match p.action {
+            Some(t) => appointments::action(a, r, w, p.id, t),
             None => Err(ApiError::not_found()),
-        },
-        auth: true,
+        }),
         tag: "workflow",
         summary: "A workflow step (see the transition table).",
     },
@@ -200,33 +203,25 @@ pub fn find(path: &str) -> Option<(&'static Route, Params)> {
     None
 }
 
-pub fn route(app: &Arc<App>, req: &Request) -> Reply {
-    if let Some(pre) = cors::preflight(app, req) {
-        return Reply::Response(pre);
-    }
-    let path = req.path();
-    if path == crate::ws::PATH {
-        return Reply::Upgrade;
-    }
-    let result = match find(path) {
-        Some((r, p)) => allow(req, r.methods).and_then(|_| (r.handler)(app, req, &p)),
-        None if path.starts_with("/api/") || path.starts_with("/ws/") => {
-            Err(ApiError::new(404, "not_found", "There is no such API path; see /api/schema/ for the list."))
-        }
-        None => crate::web::route(req),
-    };
-    let resp = result.unwrap_or_else(ApiError::into_response);
-    Reply::Response(cors::decorate(app, req, resp))
+/// Answers `req` for route `r`: 405 for another method, 401 for an `Auth` route
+/// without a valid token, else whatever the handler says.
+pub fn call(app: &App, req: &Request, r: &Route, p: &Params) -> Response {
+    let answer = req.allow(r.methods).and_then(|_| match r.handler {
+        Handler::Public(h) => h(app, req, p),
+        Handler::Auth(h) => authenticate(app, req).and_then(|who| h(app, req, &who, p)),
+    });
+    answer.unwrap_or_else(Response::from)
 }
 
-/// 405 unless the request's method is one of `methods` (HEAD counts as GET).
-pub fn allow(req: &Request, methods: &[&str]) -> Result<(), ApiError> {
-    let m = if req.method() == "HEAD" { "GET" } else { req.method() };
-    if methods.contains(&m) {
-        Ok(())
-    } else {
-        Err(ApiError::method_not_allowed().with_extra("allowed_methods", json!(methods)))
-    }
+/// The caller of a request: 401 without a valid `Authorization: Token`.
+pub fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
+    let token = req.token().ok_or_else(ApiError::unauthorized)?;
+    app.auth().authenticate_token(token)
+}
+
+/// The 404 for a path under `/api/` that no route matches.
+pub fn no_such_path() -> Response {
+    ApiError::new(crate::error::ErrorCode::NotFound, "There is no such API path; see /api/schema/ for the list.").into()
 }
 
 fn health(app: &App) -> Result<Response, ApiError> {
@@ -241,7 +236,7 @@ fn health(app: &App) -> Result<Response, ApiError> {
             "database": "ok",
             "epoch": epoch,
             "seq": seq,
-            "connections": app.connections.load(std::sync::atomic::Ordering::Relaxed),
+            "connections": app.connections.count(),
             "time": crate::time::now_iso(),
         }),
     ))

@@ -47,7 +47,7 @@ fn operation(r: &super::Route, method: &str, path: &str) -> Value {
     if method == "DELETE" {
         op["responses"]["204"] = json!({"description": "Deleted"});
     }
-    if r.auth {
+    if r.needs_auth() {
         op["security"] = json!([{"tokenAuth": []}]);
         op["responses"]["401"] = json!({"description": "Log in first (WWW-Authenticate: Token)."});
         op["responses"]["403"] = json!({"description": "Your role may not do this."});
@@ -77,7 +77,7 @@ fn operation(r: &super::Route, method: &str, path: &str) -> Value {
     if method == "GET" && !path.contains("{id}") && path.starts_with("/api/scheduling/") {
         let mut params = vec![
             json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}),
-            json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": super::super::scheduling::page::MAX_PAGE_SIZE}}),
+            json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": super::page::MAX_PAGE_SIZE}}),
             json!({"name": "search", "in": "query", "schema": {"type": "string"}}),
             json!({"name": "ordering", "in": "query", "schema": {"type": "string"}}),
         ];
@@ -193,7 +193,7 @@ pub fn build() -> Value {
         paths_obj.insert(path, Value::Object(item));
     }
     paths_obj.insert(
-        crate::ws::PATH.into(),
+        crate::live::PATH.into(),
         json!({"get": {
             "tags": ["live"],
             "summary": "WebSocket of live appointment events (token by ?token=, Sec-WebSocket-Protocol: bearer, <token>, or Authorization).",

@@ -11,11 +11,10 @@ pub mod password;
 pub mod throttle;
 pub mod token;
 
-use crate::app::App;
-use crate::error::ApiError;
+use crate::config::Settings;
+use crate::error::{ApiError, ErrorCode};
 use crate::events::{Audience, EventDraft, SESSION_REVOKED};
-use crate::http::Request;
-use crate::store::{tokens, users, users::User, Tx};
+use crate::store::{tokens, users, users::User, Store, Tx};
 use chrono::{Duration as ChronoDuration, Utc};
 use serde_json::json;
 use std::net::IpAddr;
@@ -96,50 +95,145 @@ impl Default for Logins {
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::new(401, "authentication_failed", "Your session has ended or the token is not valid; log in again.")
+    ApiError::new(ErrorCode::AuthenticationFailed, "Your session has ended or the token is not valid; log in again.")
 }
 
-/// The token in `Authorization: Token <token>` (scheme case-insensitive), if any.
-pub fn token_from_header(req: &Request) -> Option<&str> {
-    let value = req.header("authorization")?.trim();
-    let (scheme, rest) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("token").then(|| rest.trim())
+/// What the token operations need: the store, the settings (lifetime, refresh,
+/// hashing) and the login state. Built by the caller for each use; it holds references.
+pub struct Auth<'a> {
+    pub store: &'a Store,
+    pub settings: &'a Settings,
+    pub logins: &'a Logins,
 }
 
-/// The caller of a REST request: 401 without a valid token.
-pub fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiError> {
-    let token = token_from_header(req).ok_or_else(ApiError::unauthorized)?;
-    authenticate_token(app, token)
-}
-
-/// Checks a token and, with auto-refresh on, extends its life (one write a minute at most).
-pub fn authenticate_token(app: &App, token: &str) -> Result<Principal, ApiError> {
-    if !token::well_formed(token) {
-        return Err(invalid_token());
-    }
-    let digest = token::digest(token);
-    let now = crate::time::now_iso();
-    let found = app.store.read(|c| -> Result<_, ApiError> {
-        let row = tokens::by_key(c, token::token_key(token))?
-            .into_iter()
-            .find(|r| bool::from(r.digest.as_bytes().ct_eq(digest.as_bytes())));
-        let Some(row) = row else { return Ok(None) };
-        Ok(users::get(c, row.user_id)?.map(|u| (u, row.expiry)))
-    })?;
-    let Some((user, mut expiry)) = found else { return Err(invalid_token()) };
-    if expiry <= now || !user.is_active {
-        return Err(invalid_token());
-    }
-    if app.settings.auto_refresh {
-        let current = crate::time::parse_iso(&expiry).unwrap_or_else(Utc::now);
-        let renewed = Utc::now() + ChronoDuration::seconds(app.settings.token_ttl_secs as i64);
-        if (renewed - current).num_seconds() > MIN_REFRESH_SECS {
-            let renewed = crate::time::iso(renewed);
-            app.store.write(|tx| tokens::set_expiry(tx, &digest, &renewed))?;
-            expiry = renewed;
+impl Auth<'_> {
+    /// Checks a token and, with auto-refresh on, extends its life (one write a minute at most).
+    pub fn authenticate_token(&self, token: &str) -> Result<Principal, ApiError> {
+        if !token::well_formed(token) {
+            return Err(invalid_token());
         }
+        let digest = token::digest(token);
+        let now = crate::time::now_iso();
+        let found = self.store.read(|c| -> Result<_, ApiError> {
+            let row = tokens::by_key(c, token::token_key(token))?
+                .into_iter()
+                .find(|r| bool::from(r.digest.as_bytes().ct_eq(digest.as_bytes())));
+            let Some(row) = row else { return Ok(None) };
+            Ok(users::get(c, row.user_id)?.map(|u| (u, row.expiry)))
+        })?;
+        let Some((user, mut expiry)) = found else { return Err(invalid_token()) };
+        if expiry <= now || !user.is_active {
+            return Err(invalid_token());
+        }
+        if self.settings.auto_refresh {
+            let current = crate::time::parse_iso(&expiry).unwrap_or_else(Utc::now);
+            let renewed = Utc::now() + ChronoDuration::seconds(self.settings.token_ttl_secs as i64);
+            if (renewed - current).num_seconds() > MIN_REFRESH_SECS {
+                let renewed = crate::time::iso(renewed);
+                self.store.write(|tx| tokens::set_expiry(tx, &digest, &renewed))?;
+                expiry = renewed;
+            }
+        }
+        Ok(Principal { user, digest, expiry })
     }
-    Ok(Principal { user, digest, expiry })
+
+    /// Checks a username-or-email and password; see the module doc for the bounds.
+    pub fn login(&self, login: &str, password: &str, addr: IpAddr) -> Result<LoginGrant, ApiError> {
+        let bad = || {
+            ApiError::new(
+                ErrorCode::InvalidLogin,
+                "Unable to log in with the username and password given; check them and try again.",
+            )
+        };
+        let login = login.trim();
+        if login.is_empty() || login.len() > MAX_LOGIN_LEN || password.len() > MAX_PASSWORD_LEN {
+            return Err(bad());
+        }
+        self.logins.throttle.check(login, addr).map_err(ApiError::throttled)?;
+        let found = self.store.read(|c| users::by_login(c, login))?;
+        let iterations = self.settings.hashing.password_iterations;
+        let ok = self.logins.gate.run(|| match &found {
+            Some((_, hash)) => password::verify(password, hash),
+            None => {
+                password::verify_dummy(password, iterations);
+                false
+            }
+        })?;
+        let (user, hash) = match found {
+            Some(f) if ok => f,
+            _ => {
+                self.logins.throttle.failed(login, addr);
+                return Err(bad());
+            }
+        };
+        if !user.is_active {
+            return Err(bad());
+        }
+        self.logins.throttle.succeeded(login, addr);
+        // Like Django: a hash made with fewer iterations than we use now is upgraded.
+        let upgraded = match password::iterations_of(&hash) {
+            Some(n) if n < iterations => Some(self.logins.gate.run(|| password::hash(password, iterations))?),
+            _ => None,
+        };
+        let token = token::generate();
+        let expiry = crate::time::iso_in(self.settings.token_ttl_secs as i64);
+        self.store.write(|tx| -> Result<(), ApiError> {
+            if let Some(h) = &upgraded {
+                users::set_password(tx, user.id, h)?;
+            }
+            tokens::insert(tx, &token::digest(&token), token::token_key(&token), user.id, &expiry)?;
+            Ok(())
+        })?;
+        log::info!("user {} ({}) logged in from {addr}", user.username, user.role);
+        Ok(LoginGrant { token, expiry, user })
+    }
+
+    pub fn logout(&self, who: &Principal) -> Result<(), ApiError> {
+        self.store.write(|tx| revoke(tx, who.user.id, Some(vec![who.digest.clone()])))?;
+        Ok(())
+    }
+
+    pub fn logout_all(&self, who: &Principal) -> Result<(), ApiError> {
+        self.store.write(|tx| revoke(tx, who.user.id, None))?;
+        Ok(())
+    }
+
+    /// Changes the caller's password after checking the current one; ends their other sessions.
+    pub fn change_password(&self, who: &Principal, current: &str, new: &str) -> Result<(), ApiError> {
+        check_new_password("new_password", &who.user.username, new)?;
+        let stored = self.store.read(|c| users::password_hash(c, who.user.id))?.unwrap_or_default();
+        let iterations = self.settings.hashing.password_iterations;
+        let (ok, new_hash) = self.logins.gate.run(|| {
+            let ok = current.len() <= MAX_PASSWORD_LEN && password::verify(current, &stored);
+            (ok, ok.then(|| password::hash(new, iterations)))
+        })?;
+        let Some(new_hash) = new_hash.filter(|_| ok) else {
+            return Err(ApiError::field("current_password", "is not correct"));
+        };
+        self.store.write(|tx| -> Result<(), ApiError> {
+            users::set_password(tx, who.user.id, &new_hash)?;
+            let others = tokens::delete_for_user(tx, who.user.id, Some(&who.digest))?;
+            // Already deleted above; `revoke` with these digests only records the event.
+            revoke(tx, who.user.id, Some(others))?;
+            Ok(())
+        })
+    }
+
+    /// Deletes expired tokens (closing their sockets); run by the maintenance loop.
+    pub fn delete_expired_tokens(&self) -> Result<usize, ApiError> {
+        self.store.write(|tx| -> Result<usize, ApiError> {
+            let gone = tokens::delete_expired(tx, &crate::time::now_iso())?;
+            let n = gone.len();
+            let mut by_user: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+            for (u, d) in gone {
+                by_user.entry(u).or_default().push(d);
+            }
+            for (u, ds) in by_user {
+                revoke(tx, u, Some(ds))?;
+            }
+            Ok(n)
+        })
+    }
 }
 
 /// What a successful login gives: the plain token (shown once), its expiry, the user.
@@ -147,58 +241,6 @@ pub struct LoginGrant {
     pub token: String,
     pub expiry: String,
     pub user: User,
-}
-
-/// Checks a username-or-email and password; see the module doc for the bounds.
-pub fn login(app: &App, login: &str, password: &str, addr: IpAddr) -> Result<LoginGrant, ApiError> {
-    let bad = || {
-        ApiError::new(
-            401,
-            "INVALID_LOGIN",
-            "Unable to log in with the username and password given; check them and try again.",
-        )
-    };
-    let login = login.trim();
-    if login.is_empty() || login.len() > MAX_LOGIN_LEN || password.len() > MAX_PASSWORD_LEN {
-        return Err(bad());
-    }
-    app.logins.throttle.check(login, addr).map_err(ApiError::throttled)?;
-    let found = app.store.read(|c| users::by_login(c, login))?;
-    let iterations = app.settings.hashing.password_iterations;
-    let ok = app.logins.gate.run(|| match &found {
-        Some((_, hash)) => password::verify(password, hash),
-        None => {
-            password::verify_dummy(password, iterations);
-            false
-        }
-    })?;
-    let (user, hash) = match found {
-        Some(f) if ok => f,
-        _ => {
-            app.logins.throttle.failed(login, addr);
-            return Err(bad());
-        }
-    };
-    if !user.is_active {
-        return Err(bad());
-    }
-    app.logins.throttle.succeeded(login, addr);
-    // Like Django: a hash made with fewer iterations than we use now is upgraded.
-    let upgraded = match password::iterations_of(&hash) {
-        Some(n) if n < iterations => Some(app.logins.gate.run(|| password::hash(password, iterations))?),
-        _ => None,
-    };
-    let token = token::generate();
-    let expiry = crate::time::iso_in(app.settings.token_ttl_secs as i64);
-    app.store.write(|tx| -> Result<(), ApiError> {
-        if let Some(h) = &upgraded {
-            users::set_password(tx, user.id, h)?;
-        }
-        tokens::insert(tx, &token::digest(&token), token::token_key(&token), user.id, &expiry)?;
-        Ok(())
-    })?;
-    log::info!("user {} ({}) logged in from {addr}", user.username, user.role);
-    Ok(LoginGrant { token, expiry, user })
 }
 
 /// Deletes tokens and tells the hub to close their sockets, in `tx`.
@@ -220,16 +262,6 @@ pub fn revoke(tx: &mut Tx, user_id: i64, digests: Option<Vec<String>>) -> rusqli
         }
     };
     tx.emit(EventDraft { kind: SESSION_REVOKED, appointment_id: None, audience: Audience::only([user_id]), payload })?;
-    Ok(())
-}
-
-pub fn logout(app: &App, who: &Principal) -> Result<(), ApiError> {
-    app.store.write(|tx| revoke(tx, who.user.id, Some(vec![who.digest.clone()])))?;
-    Ok(())
-}
-
-pub fn logout_all(app: &App, who: &Principal) -> Result<(), ApiError> {
-    app.store.write(|tx| revoke(tx, who.user.id, None))?;
     Ok(())
 }
 
@@ -256,43 +288,6 @@ pub fn check_new_password(field: &str, username: &str, password: &str) -> Result
         Some(p) => Err(ApiError::field(field, p)),
         None => Ok(()),
     }
-}
-
-/// Changes the caller's password after checking the current one; ends their other sessions.
-pub fn change_password(app: &App, who: &Principal, current: &str, new: &str) -> Result<(), ApiError> {
-    check_new_password("new_password", &who.user.username, new)?;
-    let stored = app.store.read(|c| users::password_hash(c, who.user.id))?.unwrap_or_default();
-    let iterations = app.settings.hashing.password_iterations;
-    let (ok, new_hash) = app.logins.gate.run(|| {
-        let ok = current.len() <= MAX_PASSWORD_LEN && password::verify(current, &stored);
-        (ok, ok.then(|| password::hash(new, iterations)))
-    })?;
-    let Some(new_hash) = new_hash.filter(|_| ok) else {
-        return Err(ApiError::field("current_password", "is not correct"));
-    };
-    app.store.write(|tx| -> Result<(), ApiError> {
-        users::set_password(tx, who.user.id, &new_hash)?;
-        let others = tokens::delete_for_user(tx, who.user.id, Some(&who.digest))?;
-        // Already deleted above; `revoke` with these digests only records the event.
-        revoke(tx, who.user.id, Some(others))?;
-        Ok(())
-    })
-}
-
-/// Deletes expired tokens (closing their sockets); run by the maintenance loop.
-pub fn delete_expired_tokens(app: &App) -> Result<usize, ApiError> {
-    app.store.write(|tx| -> Result<usize, ApiError> {
-        let gone = tokens::delete_expired(tx, &crate::time::now_iso())?;
-        let n = gone.len();
-        let mut by_user: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
-        for (u, d) in gone {
-            by_user.entry(u).or_default().push(d);
-        }
-        for (u, ds) in by_user {
-            revoke(tx, u, Some(ds))?;
-        }
-        Ok(n)
-    })
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ fn login(host: &str, username: &str, password: &str) -> Result<Value, String> {
 }
 
 fn socket(host: &str, token: &str, username: &str, user: &Value) -> Result<(), String> {
-    let url = format!("ws://{host}{}", crate::ws::PATH);
+    let url = format!("ws://{host}{}", crate::live::PATH);
     let mut req = url.into_client_request().map_err(|e| format!("bad address {host}: {e}"))?;
     let proto = format!("bearer, {token}").parse().map_err(|_| "the token is not a valid header value".to_string())?;
     req.headers_mut().insert("Sec-WebSocket-Protocol", proto);

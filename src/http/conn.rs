@@ -3,12 +3,11 @@
 //! client costs only its own thread, and only until its deadline passes.
 
 use super::parse::{parse_head, HeadError};
-use super::{Reply, Request, Response};
-use crate::app::App;
-use crate::error::ApiError;
+use super::{Reply, Request, Response, Service};
+use crate::config::Settings;
+use crate::error::{ApiError, ErrorCode};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Writes of a response must finish within this; a client that does not read is dropped.
@@ -19,14 +18,15 @@ enum Next {
     Close,
 }
 
-/// Serves `stream` until the client closes, a deadline passes, or the socket is upgraded.
-pub fn run(app: &Arc<App>, mut stream: TcpStream, peer: SocketAddr) {
+/// Serves `stream` until the client closes, a deadline passes, or the socket is upgraded;
+/// `service` answers each request (or takes the upgraded socket over).
+pub fn run(service: &impl Service, settings: &Settings, mut stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let mut buf: Vec<u8> = Vec::with_capacity(2048);
     let mut first = true;
     loop {
-        let req = match next_request(app, &mut stream, &mut buf, peer, first) {
+        let req = match next_request(settings, &mut stream, &mut buf, peer, first) {
             Next::Request(r, leftover) => {
                 buf = leftover;
                 *r
@@ -36,20 +36,20 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, peer: SocketAddr) {
         first = false;
         let started = Instant::now();
         let head_only = req.method() == "HEAD";
-        let keep_alive = wants_keep_alive(&req) && !app.is_shutting_down();
+        let keep_alive = wants_keep_alive(&req) && !service.is_shutting_down();
         let reply = if head_only {
             let mut get = req.clone();
             get.head.method = "GET".into();
-            crate::api::route(app, &get)
+            service.route(&get)
         } else {
-            crate::api::route(app, &req)
+            service.route(&req)
         };
         let resp = match reply {
             Reply::Response(r) => r,
             Reply::Upgrade => {
                 // Logged with the status the WebSocket layer actually answers (101, 403, 426…).
                 let line = AccessLine::of(&req, started);
-                crate::ws::serve(app, stream, req, std::mem::take(&mut buf), move |status| line.log(status, 0));
+                service.upgrade(stream, req, std::mem::take(&mut buf), Box::new(move |status| line.log(status, 0)));
                 return;
             }
         };
@@ -71,8 +71,7 @@ fn wants_keep_alive(req: &Request) -> bool {
 }
 
 /// Reads the next request. `buf` holds bytes already read past the previous request.
-fn next_request(app: &App, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: SocketAddr, first: bool) -> Next {
-    let s = &app.settings;
+fn next_request(s: &Settings, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: SocketAddr, first: bool) -> Next {
     // An idle keep-alive connection may wait `keepalive`; once a request has begun, its
     // head must arrive within `request_timeout` (slow-loris bound).
     let mut deadline = Instant::now() + if first || !buf.is_empty() { s.request_timeout() } else { s.keepalive() };
@@ -84,7 +83,10 @@ fn next_request(app: &App, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: Sock
             Err(HeadError::TooLarge) => {
                 return fail(
                     stream,
-                    ApiError::new(431, "too_large", "The request head is too large; send fewer or shorter headers."),
+                    ApiError::new(
+                        ErrorCode::HeadTooLarge,
+                        "The request head is too large; send fewer or shorter headers.",
+                    ),
                 );
             }
             Err(HeadError::Malformed(why)) => {
@@ -102,7 +104,7 @@ fn next_request(app: &App, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: Sock
             Err(e) if is_timeout(&e) && !idle && !buf.is_empty() => {
                 return fail(
                     stream,
-                    ApiError::new(408, "timeout", "The request took too long to arrive; send it again."),
+                    ApiError::new(ErrorCode::Timeout, "The request took too long to arrive; send it again."),
                 );
             }
             Err(_) => return Next::Close,
@@ -111,7 +113,10 @@ fn next_request(app: &App, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: Sock
     if head.header("transfer-encoding").is_some() {
         return fail(
             stream,
-            ApiError::new(501, "not_implemented", "Chunked request bodies are not supported; send a Content-Length."),
+            ApiError::new(
+                ErrorCode::NotImplemented,
+                "Chunked request bodies are not supported; send a Content-Length.",
+            ),
         );
     }
     let len = match content_length(&head) {
@@ -135,7 +140,7 @@ fn next_request(app: &App, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: Sock
                 Err(e) if is_timeout(&e) => {
                     return fail(
                         stream,
-                        ApiError::new(408, "timeout", "The request body took too long to arrive; send it again."),
+                        ApiError::new(ErrorCode::Timeout, "The request body took too long to arrive; send it again."),
                     );
                 }
                 Err(_) => return Next::Close,
@@ -179,8 +184,8 @@ fn is_timeout(e: &std::io::Error) -> bool {
 /// Answers an unreadable request with `e` and ends the connection: after a bad head or
 /// an unread body we no longer know where the next request would start.
 fn fail(stream: &mut TcpStream, e: ApiError) -> Next {
-    let status = e.status;
-    let _ = e.into_response().write_to(stream, false, false);
+    let status = e.status();
+    let _ = Response::from(e).write_to(stream, false, false);
     log::info!(target: "royal_care::access", "- \"-\" {status} (unreadable request)");
     Next::Close
 }
@@ -221,12 +226,5 @@ impl AccessLine {
 /// A 503 for a connection over the limit, written without blocking the accept loop.
 pub fn refuse_busy(mut stream: TcpStream) {
     let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
-    let _ = ApiError::busy().into_response().write_to(&mut stream, false, false);
-}
-
-impl Response {
-    /// For handlers that need a response without an error, e.g. the CORS preflight.
-    pub fn empty(status: u16) -> Self {
-        Response { status, headers: vec![], body: vec![] }
-    }
+    let _ = Response::from(ApiError::busy()).write_to(&mut stream, false, false);
 }

@@ -3,18 +3,17 @@
 //! (CORS headers) and WebSocket handshakes (403 for a foreign `Origin`).
 
 use super::{Request, Response};
-use crate::app::App;
 
 /// True when the request has no `Origin` (not a browser) or an allowed one.
-pub fn origin_allowed(app: &App, req: &Request) -> bool {
+pub fn origin_allowed(allowed: &[String], req: &Request) -> bool {
     match req.header("origin") {
         None => true,
-        Some(origin) => is_allowed(app, req, origin),
+        Some(origin) => is_allowed(allowed, req, origin),
     }
 }
 
-fn is_allowed(app: &App, req: &Request, origin: &str) -> bool {
-    if app.settings.allowed_origins.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
+fn is_allowed(allowed: &[String], req: &Request, origin: &str) -> bool {
+    if allowed.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
         return true;
     }
     // Same origin: the Origin's host:port is the Host the browser connected to.
@@ -24,13 +23,13 @@ fn is_allowed(app: &App, req: &Request, origin: &str) -> bool {
 }
 
 /// A CORS preflight (`OPTIONS` with `Access-Control-Request-Method`), answered here.
-pub fn preflight(app: &App, req: &Request) -> Option<Response> {
+pub fn preflight(allowed: &[String], req: &Request) -> Option<Response> {
     if req.method() != "OPTIONS" || req.header("access-control-request-method").is_none() {
         return None;
     }
     let origin = req.header("origin")?;
     let resp = Response::empty(204).header("Vary", "Origin");
-    if !is_allowed(app, req, origin) {
+    if !is_allowed(allowed, req, origin) {
         return Some(resp);
     }
     Some(
@@ -42,9 +41,9 @@ pub fn preflight(app: &App, req: &Request) -> Option<Response> {
 }
 
 /// Adds the CORS headers to an answer for an allowed cross-origin caller.
-pub fn decorate(app: &App, req: &Request, resp: Response) -> Response {
+pub fn decorate(allowed: &[String], req: &Request, resp: Response) -> Response {
     match req.header("origin") {
-        Some(origin) if is_allowed(app, req, origin) => resp
+        Some(origin) if is_allowed(allowed, req, origin) => resp
             .header("Access-Control-Allow-Origin", origin)
             .header("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate")
             .header("Vary", "Origin"),

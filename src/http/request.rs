@@ -37,6 +37,23 @@ impl Request {
         self.query().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
+    /// The token in `Authorization: Token <token>` (scheme case-insensitive), if any.
+    pub fn token(&self) -> Option<&str> {
+        let value = self.header("authorization")?.trim();
+        let (scheme, rest) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("token").then(|| rest.trim())
+    }
+
+    /// 405 unless the method is one of `methods` (HEAD counts as GET).
+    pub fn allow(&self, methods: &[&str]) -> Result<(), ApiError> {
+        let m = if self.method() == "HEAD" { "GET" } else { self.method() };
+        if methods.contains(&m) {
+            Ok(())
+        } else {
+            Err(ApiError::method_not_allowed().with_extra("allowed_methods", serde_json::json!(methods)))
+        }
+    }
+
     /// The body as a JSON object (what every write endpoint takes).
     pub fn json_object(&self) -> Result<serde_json::Map<String, Value>, ApiError> {
         match self.json::<Value>()? {

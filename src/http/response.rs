@@ -1,6 +1,7 @@
 //! A response value and how it is written on the wire. Every response carries
 //! `Content-Length` (no chunking), and the security headers every page should have.
 
+use crate::error::ApiError;
 use std::io::{self, Write};
 
 #[derive(Debug, Clone)]
@@ -22,6 +23,10 @@ impl Response {
     /// A JSON body that was serialised elsewhere (e.g. once for many readers).
     pub fn json_bytes(status: u16, body: Vec<u8>) -> Self {
         Self::new(status, "application/json", body)
+    }
+
+    pub fn empty(status: u16) -> Self {
+        Response { status, headers: vec![], body: vec![] }
     }
 
     pub fn no_content() -> Self {
@@ -92,5 +97,20 @@ pub fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
         _ => "Status",
+    }
+}
+
+/// The one place an `ApiError` becomes an HTTP answer.
+impl From<ApiError> for Response {
+    fn from(e: ApiError) -> Response {
+        let status = e.status();
+        let mut r = Response::json(status, &e.body());
+        if status == 401 {
+            r = r.header("WWW-Authenticate", "Token");
+        }
+        if let Some(s) = e.retry_after {
+            r = r.header("Retry-After", &s.to_string());
+        }
+        r
     }
 }

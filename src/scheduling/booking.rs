@@ -13,8 +13,8 @@
 
 use super::appointment::{self, Appointment};
 use super::validate::{Input, MAX_SHORT, MAX_TEXT};
-use super::{services, visibility, workflow};
-use crate::error::ApiError;
+use super::{operator_only, services, visibility, workflow};
+use crate::error::{ApiError, ErrorCode};
 use crate::events::{
     Audience, EventDraft, APPOINTMENT_CREATED, APPOINTMENT_DELETED, APPOINTMENT_UPDATED, NOTIFICATION,
 };
@@ -278,17 +278,6 @@ pub fn load_visible(conn: &Connection, who: &User, id: i64) -> Result<Appointmen
     match appointment::load(conn, id)? {
         Some(a) if visibility::can_see(who, &a) => Ok(a),
         _ => Err(ApiError::not_found()),
-    }
-}
-
-/// 403 for staff who can see the appointment but may not edit it (only operators do).
-fn operator_only(who: &User) -> Result<(), ApiError> {
-    if who.is_operator() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "Only operators create, edit, cancel and delete appointments; use the workflow actions.",
-        ))
     }
 }
 
@@ -607,7 +596,7 @@ pub fn step(
                 }
             )
         };
-        return Err(ApiError::new(409, "INVALID_STATUS", why)
+        return Err(ApiError::new(ErrorCode::InvalidStatus, why)
             .with_extra("allowed_actions", json!(allowed))
             .with_extra("status", json!(before.status)));
     }
@@ -722,6 +711,12 @@ pub fn step(
         _ => {}
     }
     Ok(after)
+}
+
+/// Is any appointment `pending` since before `cutoff`?
+pub fn any_overdue(conn: &Connection, cutoff: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM appointments WHERE status = 'pending' AND pending_since < ?1)")?
+        .query_row([cutoff], |r| r.get(0))
 }
 
 /// Cancels appointments `pending` since before `cutoff`; returns how many.

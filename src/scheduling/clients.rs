@@ -1,15 +1,14 @@
-//! `clients/`: the clinic's clients. Operators read and write all of them; a therapist or
-//! driver reads only the clients of appointments they can see (the visibility rule), so
-//! staff no longer receive the whole client list. Anything else is 404.
+//! A clinic's client as stored: the row, its JSON, reading one from a request body, and
+//! its writes. Operators read and write all of them; a therapist or driver reads only the
+//! clients of appointments they can see (`visibility::client_sql_filter`), so staff no
+//! longer receive the whole client list. The HTTP side is `api::clients`.
 
 use super::booking::{self, Shown};
-use super::page::{like, ListQuery, Page};
 use super::validate::{Input, MAX_SHORT, MAX_TEXT};
-use super::{operator_only, visibility};
-use crate::app::App;
-use crate::auth::{authenticate, Principal};
+use super::visibility;
 use crate::error::ApiError;
-use crate::http::{Request, Response};
+use crate::store::users::User;
+use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -74,12 +73,12 @@ pub fn get_many(conn: &Connection, ids: impl IntoIterator<Item = i64>) -> rusqli
     rows.map(|c| c.map(|c| (c.id, c))).collect()
 }
 
-/// The client if `who` may see it.
-fn visible(conn: &Connection, who: &Principal, id: i64) -> Result<Client, ApiError> {
+/// The client if `who` may see it, else 404.
+pub fn get_visible(conn: &Connection, who: &User, id: i64) -> Result<Client, ApiError> {
     let mut sql = format!("SELECT {COLUMNS} FROM clients c WHERE c.id = :id");
     let uid;
     let mut p: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":id", &id)];
-    if let Some((f, u)) = visibility::client_sql_filter(&who.user) {
+    if let Some((f, u)) = visibility::client_sql_filter(who) {
         sql.push_str(" AND ");
         sql.push_str(f);
         uid = u;
@@ -88,90 +87,47 @@ fn visible(conn: &Connection, who: &Principal, id: i64) -> Result<Client, ApiErr
     conn.query_row(&sql, p.as_slice(), Client::from_row).optional()?.ok_or_else(ApiError::not_found)
 }
 
-pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
-    let who = authenticate(app, req)?;
-    if req.method() == "POST" {
-        operator_only(&who)?;
-        let body = req.json_object()?;
-        let c = fields(&body, None)?;
-        let now = crate::time::now_iso();
-        let id = app.store.write(|tx| {
-            tx.execute(
-                "INSERT INTO clients (first_name, last_name, phone_number, email, address, notes, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-                params![c.first_name, c.last_name, c.phone_number, c.email, c.address, c.notes, now],
-            )?;
-            Ok::<_, rusqlite::Error>(tx.last_insert_rowid())
-        })?;
-        let c = app.store.read(|conn| get(conn, id))?.ok_or_else(ApiError::not_found)?;
-        return Ok(Response::json(201, &c.to_json()));
-    }
-    let page = Page::from_request(req)?;
-    let mut q = ListQuery::new("c.last_name, c.first_name, c.id");
-    if let Some((f, uid)) = visibility::client_sql_filter(&who.user) {
-        q.cond(f);
-        q.param(":uid", uid);
-    }
-    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
-        q.cond("(c.first_name || ' ' || c.last_name LIKE :search ESCAPE '\\' OR c.phone_number LIKE :search ESCAPE '\\' OR c.email LIKE :search ESCAPE '\\')");
-        q.param(":search", like(s.trim()));
-    }
-    q.ordering(
-        req,
-        &[("first_name", "c.first_name"), ("last_name", "c.last_name"), ("created_at", "c.created_at"), ("id", "c.id")],
-        "c.id",
-    );
-    app.store.read(|conn| {
-        let found = q.run(conn, "clients c", "c.id", &page)?;
-        page.respond_rows(req, conn, found, get, Client::to_json)
-    })
+/// Adds a client; returns its id.
+pub fn insert(tx: &Tx, c: &Client) -> rusqlite::Result<i64> {
+    tx.execute(
+        "INSERT INTO clients (first_name, last_name, phone_number, email, address, notes, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        params![c.first_name, c.last_name, c.phone_number, c.email, c.address, c.notes, crate::time::now_iso()],
+    )?;
+    Ok(tx.last_insert_rowid())
 }
 
-pub fn item(app: &App, req: &Request, id: i64) -> Result<Response, ApiError> {
-    let who = authenticate(app, req)?;
-    let current = app.store.read(|conn| visible(conn, &who, id))?;
-    match req.method() {
-        "GET" | "HEAD" => Ok(Response::json(200, &current.to_json())),
-        "DELETE" => {
-            operator_only(&who)?;
-            app.store.write(|tx| -> Result<(), ApiError> {
-                let used: i64 =
-                    tx.query_row("SELECT COUNT(*) FROM appointments WHERE client_id = ?1", [id], |r| r.get(0))?;
-                if used > 0 {
-                    return Err(ApiError::conflict(format!(
-                        "This client has {used} appointment(s); delete those first, or keep the client."
-                    )));
-                }
-                tx.execute("DELETE FROM clients WHERE id = ?1", [id])?;
-                Ok(())
-            })?;
-            Ok(Response::no_content())
-        }
-        _ => {
-            operator_only(&who)?;
-            let body = req.json_object()?;
-            let put = req.method() == "PUT";
-            let c = app.store.write(|tx| -> Result<Client, ApiError> {
-                // PATCH keeps what it does not name as it is now, not as first read.
-                let current = get(tx, id)?.ok_or_else(ApiError::not_found)?;
-                let c = fields(&body, if put { None } else { Some(&current) })?;
-                // Drivers and therapists see the address and phone on their boards.
-                booking::with_details_events(tx, Shown::Client(id), |tx| {
-                    tx.execute(
-                        "UPDATE clients SET first_name = ?2, last_name = ?3, phone_number = ?4, email = ?5, address = ?6, notes = ?7, updated_at = ?8 WHERE id = ?1",
-                        params![id, c.first_name, c.last_name, c.phone_number, c.email, c.address, c.notes, crate::time::now_iso()],
-                    )
-                })?;
-                get(tx, id)?.ok_or_else(ApiError::not_found)
-            })?;
-            Ok(Response::json(200, &c.to_json()))
-        }
+/// Applies `body` to client `id` (PUT when `replace`, else PATCH) and returns it. Read
+/// inside the write transaction: a PATCH keeps what it does not name as it is now, not
+/// as first read. Drivers and therapists see the address and phone on their boards, so
+/// the appointments showing the client get `appointment_updated`.
+pub fn update(tx: &mut Tx, id: i64, body: &serde_json::Map<String, Value>, replace: bool) -> Result<Client, ApiError> {
+    let current = get(tx, id)?.ok_or_else(ApiError::not_found)?;
+    let c = from_body(body, if replace { None } else { Some(&current) })?;
+    booking::with_details_events(tx, Shown::Client(id), |tx| {
+        tx.execute(
+            "UPDATE clients SET first_name = ?2, last_name = ?3, phone_number = ?4, email = ?5, address = ?6, notes = ?7, updated_at = ?8 WHERE id = ?1",
+            params![id, c.first_name, c.last_name, c.phone_number, c.email, c.address, c.notes, crate::time::now_iso()],
+        )
+    })?;
+    get(tx, id)?.ok_or_else(ApiError::not_found)
+}
+
+/// Deletes client `id`, unless appointments still name it (409).
+pub fn delete(tx: &Tx, id: i64) -> Result<(), ApiError> {
+    let used: i64 = tx.query_row("SELECT COUNT(*) FROM appointments WHERE client_id = ?1", [id], |r| r.get(0))?;
+    if used > 0 {
+        return Err(ApiError::conflict(format!(
+            "This client has {used} appointment(s); delete those first, or keep the client."
+        )));
     }
+    tx.execute("DELETE FROM clients WHERE id = ?1", [id])?;
+    Ok(())
 }
 
 /// The client a body describes; `base` is the current client for PATCH (fields kept when
 /// absent), `None` for POST and PUT (first_name required).
-fn fields(body: &serde_json::Map<String, Value>, base: Option<&Client>) -> Result<Client, ApiError> {
+pub fn from_body(body: &serde_json::Map<String, Value>, base: Option<&Client>) -> Result<Client, ApiError> {
     let mut i = Input::new(body);
     if base.is_none() {
         i.require("first_name");

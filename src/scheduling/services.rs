@@ -3,13 +3,9 @@
 //! appointments' prices would change); deactivate it instead, which stops new bookings.
 
 use super::booking::{self, Shown};
-use super::operator_only;
-use super::page::{like, ListQuery, Page};
 use super::validate::{money, Input, MAX_SHORT, MAX_TEXT};
-use crate::app::App;
-use crate::auth::authenticate;
 use crate::error::ApiError;
-use crate::http::{Request, Response};
+use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -67,86 +63,46 @@ pub fn get_many(conn: &Connection, ids: impl IntoIterator<Item = i64>) -> rusqli
     rows.map(|s| s.map(|s| (s.id, s))).collect()
 }
 
-pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
-    let who = authenticate(app, req)?;
-    if req.method() == "POST" {
-        operator_only(&who)?;
-        let s = fields(&req.json_object()?, None)?;
-        let id = app.store.write(|tx| {
-            tx.execute(
-                "INSERT INTO services (name, description, duration, price_cents, is_active) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![s.name, s.description, s.duration, s.price_cents, s.is_active],
-            )?;
-            Ok::<_, rusqlite::Error>(tx.last_insert_rowid())
-        })?;
-        let s = app.store.read(|c| get(c, id))?.ok_or_else(ApiError::not_found)?;
-        return Ok(Response::json(201, &s.to_json()));
-    }
-    let page = Page::from_request(req)?;
-    let mut q = ListQuery::new("s.name, s.id");
-    match req.query_param("is_active").as_deref() {
-        None | Some("") => {}
-        Some("true") | Some("1") => q.cond("s.is_active = 1"),
-        Some("false") | Some("0") => q.cond("s.is_active = 0"),
-        Some(_) => q.errors.add("is_active", "Must be true or false."),
-    }
-    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
-        q.cond("s.name LIKE :search ESCAPE '\\'");
-        q.param(":search", like(s.trim()));
-    }
-    q.ordering(
-        req,
-        &[("name", "s.name"), ("price", "s.price_cents"), ("duration", "s.duration"), ("id", "s.id")],
-        "s.id",
-    );
-    app.store.read(|conn| {
-        let found = q.run(conn, "services s", "s.id", &page)?;
-        page.respond_rows(req, conn, found, get, Service::to_json)
-    })
+/// Adds a service; returns its id.
+pub fn insert(tx: &Tx, s: &Service) -> rusqlite::Result<i64> {
+    tx.execute(
+        "INSERT INTO services (name, description, duration, price_cents, is_active) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![s.name, s.description, s.duration, s.price_cents, s.is_active],
+    )?;
+    Ok(tx.last_insert_rowid())
 }
 
-pub fn item(app: &App, req: &Request, id: i64) -> Result<Response, ApiError> {
-    let who = authenticate(app, req)?;
-    let current = app.store.read(|c| get(c, id))?.ok_or_else(ApiError::not_found)?;
-    match req.method() {
-        "GET" | "HEAD" => Ok(Response::json(200, &current.to_json())),
-        "DELETE" => {
-            operator_only(&who)?;
-            app.store.write(|tx| -> Result<(), ApiError> {
-                let used: i64 = tx.query_row("SELECT COUNT(*) FROM appointment_services WHERE service_id = ?1", [id], |r| r.get(0))?;
-                if used > 0 {
-                    return Err(ApiError::conflict(format!(
-                        "This service is booked in {used} appointment(s); set is_active to false instead so it cannot be booked again."
-                    )));
-                }
-                tx.execute("DELETE FROM services WHERE id = ?1", [id])?;
-                Ok(())
-            })?;
-            Ok(Response::no_content())
-        }
-        _ => {
-            operator_only(&who)?;
-            let body = req.json_object()?;
-            let put = req.method() == "PUT";
-            let s = app.store.write(|tx| -> Result<Service, ApiError> {
-                // PATCH keeps what it does not name as it is now, not as first read.
-                let current = get(tx, id)?.ok_or_else(ApiError::not_found)?;
-                let s = fields(&body, if put { None } else { Some(&current) })?;
-                // Booked appointments show the service (and its price in total_price).
-                booking::with_details_events(tx, Shown::Service(id), |tx| {
-                    tx.execute(
-                        "UPDATE services SET name = ?2, description = ?3, duration = ?4, price_cents = ?5, is_active = ?6 WHERE id = ?1",
-                        params![id, s.name, s.description, s.duration, s.price_cents, s.is_active],
-                    )
-                })?;
-                get(tx, id)?.ok_or_else(ApiError::not_found)
-            })?;
-            Ok(Response::json(200, &s.to_json()))
-        }
-    }
+/// Applies `body` to service `id` (PUT when `replace`, else PATCH; read inside the write
+/// transaction) and returns it. Booked appointments show the service (and its price in
+/// `total_price`), so they get `appointment_updated`.
+pub fn update(tx: &mut Tx, id: i64, body: &Map<String, Value>, replace: bool) -> Result<Service, ApiError> {
+    let current = get(tx, id)?.ok_or_else(ApiError::not_found)?;
+    let s = from_body(body, if replace { None } else { Some(&current) })?;
+    booking::with_details_events(tx, Shown::Service(id), |tx| {
+        tx.execute(
+            "UPDATE services SET name = ?2, description = ?3, duration = ?4, price_cents = ?5, is_active = ?6 WHERE id = ?1",
+            params![id, s.name, s.description, s.duration, s.price_cents, s.is_active],
+        )
+    })?;
+    get(tx, id)?.ok_or_else(ApiError::not_found)
 }
 
-fn fields(body: &Map<String, Value>, base: Option<&Service>) -> Result<Service, ApiError> {
+/// Deletes service `id`, unless appointments booked it (409: deactivate it instead).
+pub fn delete(tx: &Tx, id: i64) -> Result<(), ApiError> {
+    let used: i64 =
+        tx.query_row("SELECT COUNT(*) FROM appointment_services WHERE service_id = ?1", [id], |r| r.get(0))?;
+    if used > 0 {
+        return Err(ApiError::conflict(format!(
+            "This service is booked in {used} appointment(s); set is_active to false instead so it cannot be booked again."
+        )));
+    }
+    tx.execute("DELETE FROM services WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// The service a body describes; `base` is the current one for PATCH, `None` for POST
+/// and PUT (name, duration and price required).
+pub fn from_body(body: &Map<String, Value>, base: Option<&Service>) -> Result<Service, ApiError> {
     let mut i = Input::new(body);
     if base.is_none() {
         for f in ["name", "duration", "price"] {

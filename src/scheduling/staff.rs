@@ -1,59 +1,22 @@
-//! `staff/`: the clinic's accounts by role. Every staff member reads the list (to see who
-//! is who on a board); only operators write. `PATCH staff/{id}/ {"is_active": false}`
-//! deactivates through `auth::deactivate`, which also ends the user's sessions and
-//! closes their sockets. Roles do not change (appointments depend on them); usernames are
-//! fixed once created. Passwords are set at creation, and later with `user passwd`.
+//! Staff accounts as the scheduling rules see them: reading a new account from a request
+//! body, what an edit may change, and when an account may be deleted. The row itself is
+//! `store::users`. Roles do not change (appointments depend on them); usernames are fixed
+//! once created; `is_active: false` deactivates through `auth::deactivate`, which also
+//! ends the user's sessions and closes their sockets. Passwords are set at creation, and
+//! later with `user passwd`. The HTTP side is `api::staff`.
 
 use super::booking::{self, Shown};
-use super::operator_only;
-use super::page::{like, ListQuery, Page};
 use super::validate::{Input, MAX_SHORT};
-use crate::app::App;
-use crate::auth::{self, authenticate, password};
+use crate::auth;
 use crate::error::ApiError;
-use crate::http::{Request, Response};
 use crate::store::users::{self, NewUser, User, ROLES};
+use crate::store::Tx;
 use rusqlite::params;
 use serde_json::{Map, Value};
 
-pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
-    let who = authenticate(app, req)?;
-    if req.method() == "POST" {
-        operator_only(&who)?;
-        return create(app, &req.json_object()?);
-    }
-    let page = Page::from_request(req)?;
-    let mut q = ListQuery::new("u.role, u.username");
-    if let Some(r) = req.query_param("role").filter(|v| !v.is_empty()) {
-        if ROLES.contains(&r.as_str()) {
-            q.cond("u.role = :role");
-            q.param(":role", r);
-        } else {
-            q.errors.add("role", format!("Must be one of: {}.", ROLES.join(", ")));
-        }
-    }
-    match req.query_param("is_active").as_deref() {
-        None | Some("") => {}
-        Some("true") | Some("1") => q.cond("u.is_active = 1"),
-        Some("false") | Some("0") => q.cond("u.is_active = 0"),
-        Some(_) => q.errors.add("is_active", "Must be true or false."),
-    }
-    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
-        q.cond("(u.username LIKE :search ESCAPE '\\' OR u.first_name || ' ' || u.last_name LIKE :search ESCAPE '\\')");
-        q.param(":search", like(s.trim()));
-    }
-    q.ordering(
-        req,
-        &[("username", "u.username"), ("last_name", "u.last_name"), ("role", "u.role"), ("id", "u.id")],
-        "u.id",
-    );
-    app.store.read(|conn| {
-        let found = q.run(conn, "users u", "u.id", &page)?;
-        page.respond_rows(req, conn, found, users::get, users::User::to_json)
-    })
-}
-
-fn create(app: &App, body: &Map<String, Value>) -> Result<Response, ApiError> {
+/// A new account from a POST body: the user and the password to hash (checked against
+/// Django's basic rules). Whether the username is free is checked on insert.
+pub fn from_body(body: &Map<String, Value>) -> Result<(NewUser, String), ApiError> {
     let mut i = Input::new(body);
     for f in ["username", "password", "role"] {
         i.require(f);
@@ -80,24 +43,49 @@ fn create(app: &App, body: &Map<String, Value>) -> Result<Response, ApiError> {
             }
         }
     }
-    let mut u = NewUser { username: username.clone(), role, ..Default::default() };
+    let mut u = NewUser { username, role, ..Default::default() };
     profile(&mut i, &mut u.first_name, &mut u.last_name, &mut u.email, &mut u.phone_number, &mut u.specialization);
     i.finish()?;
-    if app.store.read(|c| users::by_username(c, &username))?.is_some() {
-        return Err(ApiError::field("username", "A user with that username already exists."));
+    Ok((u, pw))
+}
+
+fn username_taken() -> ApiError {
+    ApiError::field("username", "A user with that username already exists.")
+}
+
+/// 400 if the username is taken (a quick check before the slow hash).
+pub fn check_username_free(conn: &rusqlite::Connection, username: &str) -> Result<(), ApiError> {
+    match users::by_username(conn, username)? {
+        Some(_) => Err(username_taken()),
+        None => Ok(()),
     }
-    // Hash before taking the write lock: hashing is slow on purpose.
-    let iterations = app.settings.hashing.password_iterations;
-    let hash = app.logins.gate.run(|| password::hash(&pw, iterations))?;
-    let id = app.store.write(|tx| -> Result<i64, ApiError> {
-        if users::by_username(tx, &username)?.is_some() {
-            return Err(ApiError::field("username", "A user with that username already exists."));
-        }
-        Ok(users::insert(tx, &u, &hash)?)
-    })?;
-    let user = app.store.read(|c| users::get(c, id))?.ok_or_else(ApiError::not_found)?;
-    log::info!("staff account {} ({}) created", user.username, user.role);
-    Ok(Response::json(201, &user.to_json()))
+}
+
+/// Adds the account with its password hash; returns its id.
+pub fn insert(tx: &Tx, u: &NewUser, hash: &str) -> Result<i64, ApiError> {
+    check_username_free(tx, &u.username)?;
+    Ok(users::insert(tx, u, hash)?)
+}
+
+/// Deletes account `id` unless it is `me` or appears on appointments (then deactivate).
+pub fn delete(tx: &mut Tx, me: &User, id: i64) -> Result<(), ApiError> {
+    if id == me.id {
+        return Err(ApiError::forbidden("You cannot delete your own account."));
+    }
+    let used: i64 = tx.query_row(
+        "SELECT (SELECT COUNT(*) FROM appointments WHERE therapist_id = ?1 OR driver_id = ?1 OR operator_id = ?1)
+              + (SELECT COUNT(*) FROM appointment_therapists WHERE therapist_id = ?1)",
+        [id],
+        |r| r.get(0),
+    )?;
+    if used > 0 {
+        return Err(ApiError::conflict(
+            "This account appears on appointments; deactivate it instead (PATCH is_active false).",
+        ));
+    }
+    auth::revoke(tx, id, None)?;
+    tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
+    Ok(())
 }
 
 /// The editable profile fields, kept when absent.
@@ -125,41 +113,9 @@ fn profile(
     }
 }
 
-pub fn item(app: &App, req: &Request, id: i64) -> Result<Response, ApiError> {
-    let who = authenticate(app, req)?;
-    let current = app.store.read(|c| users::get(c, id))?.ok_or_else(ApiError::not_found)?;
-    match req.method() {
-        "GET" | "HEAD" => Ok(Response::json(200, &current.to_json())),
-        "DELETE" => {
-            operator_only(&who)?;
-            if id == who.user.id {
-                return Err(ApiError::forbidden("You cannot delete your own account."));
-            }
-            app.store.write(|tx| -> Result<(), ApiError> {
-                let used: i64 = tx.query_row(
-                    "SELECT (SELECT COUNT(*) FROM appointments WHERE therapist_id = ?1 OR driver_id = ?1 OR operator_id = ?1)
-                          + (SELECT COUNT(*) FROM appointment_therapists WHERE therapist_id = ?1)",
-                    [id],
-                    |r| r.get(0),
-                )?;
-                if used > 0 {
-                    return Err(ApiError::conflict("This account appears on appointments; deactivate it instead (PATCH is_active false)."));
-                }
-                auth::revoke(tx, id, None)?;
-                tx.execute("DELETE FROM users WHERE id = ?1", [id])?;
-                Ok(())
-            })?;
-            Ok(Response::no_content())
-        }
-        _ => {
-            operator_only(&who)?;
-            update(app, &who.user, id, &req.json_object()?)
-        }
-    }
-}
-
-fn update(app: &App, me: &User, id: i64, body: &Map<String, Value>) -> Result<Response, ApiError> {
-    let user = app.store.write(|tx| -> Result<User, ApiError> {
+/// Applies a PATCH/PUT body to account `id`, edited by `me`; returns the account.
+pub fn update(tx: &mut Tx, me: &User, id: i64, body: &Map<String, Value>) -> Result<User, ApiError> {
+    {
         // Read inside the write transaction: a PATCH keeps what it does not name as it is
         // now, not as first read, so two operators editing different fields both keep theirs.
         let mut u = users::get(tx, id)?.ok_or_else(ApiError::not_found)?;
@@ -195,6 +151,5 @@ fn update(app: &App, me: &User, id: i64, body: &Map<String, Value>) -> Result<Re
             Ok(())
         })?;
         users::get(tx, id)?.ok_or_else(ApiError::not_found)
-    })?;
-    Ok(Response::json(200, &user.to_json()))
+    }
 }

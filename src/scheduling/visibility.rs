@@ -1,12 +1,26 @@
 //! The ONE visibility rule (SPEC §4): operators see every appointment; a therapist sees
 //! those they are assigned to (lead or one of a group); a driver those they drive. From
 //! it follow the SQL filter for lists, the check for single appointments (anything else
-//! is 404, not 403), the `Audience` of an appointment's events, and which clients a
+//! is 404, not 403), who may write (`operator_only`), the `Audience` of an appointment's events, and which clients a
 //! therapist or driver may read (those of appointments they can see).
 
 use super::appointment::Appointment;
+use crate::error::ApiError;
 use crate::events::Audience;
 use crate::store::users::User;
+
+/// 403 unless the caller is an operator: only operators write appointments, clients,
+/// services and staff; therapists and drivers move their appointments on with the
+/// workflow actions.
+pub fn operator_only(who: &User) -> Result<(), ApiError> {
+    if who.is_operator() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "Only operators may change this; use the workflow actions for your appointments, or ask an operator.",
+        ))
+    }
+}
 
 /// May `user` see `appt`?
 pub fn can_see(user: &User, appt: &Appointment) -> bool {

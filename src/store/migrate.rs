@@ -33,7 +33,10 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
 
 /// Gives the database's event stream a new random id (at creation and in every backup).
 pub fn new_epoch(conn: &Connection) -> rusqlite::Result<()> {
-    let epoch = crate::auth::token::random_hex(8);
+    use rand::RngCore;
+    let mut bytes = [0u8; 8];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let epoch: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', ?1)", [epoch])?;
     Ok(())
 }

@@ -50,7 +50,7 @@ fn assets() -> &'static [Asset] {
 }
 
 pub fn route(req: &Request) -> Result<Response, ApiError> {
-    crate::api::allow(req, &["GET"])?;
+    req.allow(&["GET"])?;
     let path = if req.path() == "/index.html" { "/" } else { req.path() };
     let asset = assets().iter().find(|a| a.path == path).ok_or_else(ApiError::not_found)?;
     let fresh = req.header("if-none-match").is_some_and(|v| etag_matches(v, &asset.etag));

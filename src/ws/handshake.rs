@@ -4,7 +4,7 @@
 //! logs; answered with `bearer` only), `Authorization: Token <token>` (non-browser
 //! clients) and `?token=` (what existing clients send; redacted in the access log).
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::http::{Request, Response};
 
 /// A request that may be upgraded.
@@ -18,26 +18,27 @@ pub struct Upgrade {
 /// Checks the upgrade headers; the error is the HTTP answer to send instead.
 pub fn check(req: &Request) -> Result<Upgrade, Response> {
     if req.method() != "GET" {
-        return Err(ApiError::method_not_allowed().into_response().header("Allow", "GET"));
+        return Err(Response::from(ApiError::method_not_allowed()).header("Allow", "GET"));
     }
     let has_token = |name: &str, token: &str| {
         req.header(name).is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
     };
     if !has_token("upgrade", "websocket") || !has_token("connection", "upgrade") {
-        let e = ApiError::new(426, "upgrade_required", "This address is a WebSocket; connect with a WebSocket client.");
-        return Err(e.into_response().header("Upgrade", "websocket").header("Connection", "Upgrade"));
+        let e =
+            ApiError::new(ErrorCode::UpgradeRequired, "This address is a WebSocket; connect with a WebSocket client.");
+        return Err(Response::from(e).header("Upgrade", "websocket").header("Connection", "Upgrade"));
     }
     if req.header("sec-websocket-version").map(str::trim) != Some("13") {
-        let e = ApiError::new(426, "upgrade_required", "Only WebSocket version 13 is supported; update the client.");
-        return Err(e.into_response().header("Sec-WebSocket-Version", "13"));
+        let e = ApiError::new(ErrorCode::UpgradeRequired, "Only WebSocket version 13 is supported; update the client.");
+        return Err(Response::from(e).header("Sec-WebSocket-Version", "13"));
     }
     let Some(key) = req.header("sec-websocket-key").map(str::trim).filter(|k| !k.is_empty()) else {
-        return Err(ApiError::bad_request("The Sec-WebSocket-Key header is missing.").into_response());
+        return Err(ApiError::bad_request("The Sec-WebSocket-Key header is missing.").into());
     };
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     let (bearer, from_protocol) = protocol_token(req);
     let token = from_protocol
-        .or_else(|| crate::auth::token_from_header(req).map(str::to_string))
+        .or_else(|| req.token().map(str::to_string))
         .or_else(|| req.query_param("token"))
         .filter(|t| !t.is_empty());
     Ok(Upgrade { accept, bearer, token })

@@ -2,7 +2,7 @@
 //! list endpoints share (conditions and named parameters, an `ordering` whitelist).
 //! Default page size 50, at most 200 (SPEC §4); a page past the end is 404, as in DRF.
 
-use crate::error::{ApiError, FieldErrors};
+use crate::error::{ApiError, ErrorCode, FieldErrors};
 use crate::http::{Request, Response};
 use rusqlite::{Connection, ToSql};
 use serde::Serialize;
@@ -149,8 +149,7 @@ impl Page {
         let total_pages = ((count + self.size - 1) / self.size).max(1);
         if self.number > total_pages {
             return Err(ApiError::new(
-                404,
-                "not_found",
+                ErrorCode::NotFound,
                 format!("There is no page {}; the last page is {total_pages}.", self.number),
             ));
         }

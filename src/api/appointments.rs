@@ -1,17 +1,18 @@
-//! `/api/scheduling/appointments/…` handlers: read the request, call `booking` inside one
+//! `/api/scheduling/appointments/…`: read the request, call `booking` inside one
 //! `store.write` (change + events commit together), answer in the one appointment shape
 //! plus the caller's `allowed_actions`. Routing itself is the table in `crate::api`.
 //! Before reading or changing appointments, overdue `pending` ones are cancelled, so no
 //! caller ever sees (or confirms) an appointment the server should already have cancelled.
 
-use super::appointment::{self, Appointment};
 use super::page::{like, ListQuery, Page};
-use super::validate::{expected_version, parse_date, parse_id};
-use super::{booking, visibility, workflow};
 use crate::app::App;
-use crate::auth::{authenticate, Principal};
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
+use crate::maintenance::auto_cancel_overdue;
+use crate::scheduling::appointment::{self, Appointment};
+use crate::scheduling::validate::{expected_version, parse_date, parse_id};
+use crate::scheduling::{booking, visibility, workflow};
 use serde_json::{Map, Value};
 
 /// One appointment for the caller, with its version as the `ETag`.
@@ -29,16 +30,15 @@ fn body_or_empty(req: &Request) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-pub fn collection(app: &App, req: &Request) -> Result<Response, ApiError> {
-    let who = authenticate(app, req)?;
-    super::auto_cancel_overdue(app)?;
+pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
+    auto_cancel_overdue(app)?;
     if req.method() == "POST" {
         let body = req.json_object()?;
         let a = app.store.write(|tx| booking::create(tx, &who.user, &body))?;
-        return Ok(answer(app, &who, 201, &a)?.header("Location", &format!("/api/scheduling/appointments/{}/", a.id)));
+        return Ok(answer(app, who, 201, &a)?.header("Location", &format!("/api/scheduling/appointments/{}/", a.id)));
     }
     let page = Page::from_request(req)?;
-    let q = list_query(req, &who)?;
+    let q = list_query(req, who)?;
     app.store.read(|conn| -> Result<_, ApiError> {
         // One read transaction: the count, the page and its related rows come from the
         // same snapshot (and the WAL read lock is taken once, not per query).
@@ -126,14 +126,13 @@ fn list_query(req: &Request, who: &Principal) -> Result<ListQuery, ApiError> {
     Ok(q)
 }
 
-pub fn item(app: &App, req: &Request, id: i64) -> Result<Response, ApiError> {
-    let who = authenticate(app, req)?;
-    super::auto_cancel_overdue(app)?;
+pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Response, ApiError> {
+    auto_cancel_overdue(app)?;
     let if_match = req.header("if-match");
     match req.method() {
         "GET" | "HEAD" => {
             let a = app.store.read(|c| booking::load_visible(c, &who.user, id))?;
-            answer(app, &who, 200, &a)
+            answer(app, who, 200, &a)
         }
         "DELETE" => {
             let expected = expected_version(if_match, None)?;
@@ -144,17 +143,22 @@ pub fn item(app: &App, req: &Request, id: i64) -> Result<Response, ApiError> {
             let body = req.json_object()?;
             let expected = expected_version(if_match, Some(&body))?;
             let a = app.store.write(|tx| booking::update(tx, &who.user, id, &body, m == "PATCH", expected))?;
-            answer(app, &who, 200, &a)
+            answer(app, who, 200, &a)
         }
     }
 }
 
 /// POST appointments/{id}/<action>/ for an action of the transition table.
-pub fn action(app: &App, req: &Request, id: i64, t: &'static workflow::Transition) -> Result<Response, ApiError> {
-    let who = authenticate(app, req)?;
-    super::auto_cancel_overdue(app)?;
+pub fn action(
+    app: &App,
+    req: &Request,
+    who: &Principal,
+    id: i64,
+    t: &'static workflow::Transition,
+) -> Result<Response, ApiError> {
+    auto_cancel_overdue(app)?;
     let body = body_or_empty(req)?;
     let expected = expected_version(req.header("if-match"), Some(&body))?;
     let a = app.store.write(|tx| booking::step(tx, &who.user, id, t, &body, expected))?;
-    answer(app, &who, 200, &a)
+    answer(app, who, 200, &a)
 }

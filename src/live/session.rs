@@ -14,11 +14,11 @@
 //! read transaction yields the snapshot (or the replay) and the log's last `seq` S;
 //! the writer then skips queued events with seq <= S.
 
-use super::frame;
 use crate::app::App;
 use crate::auth::Principal;
 use crate::events::{self, Event};
 use crate::hub::{Close, Out, Queue, Refused, Subscriber, Subscription};
+use crate::ws::frame;
 use serde_json::{json, Value};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};

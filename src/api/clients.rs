@@ -1,0 +1,58 @@
+//! `/api/scheduling/clients/…`: list (what the caller may see), create, read, update and
+//! delete clients. Only operators write. The row, its rules and its SQL are in
+//! `scheduling::clients`.
+
+use super::page::{like, ListQuery, Page};
+use crate::app::App;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::http::{Request, Response};
+use crate::scheduling::clients::{self, Client};
+use crate::scheduling::{operator_only, visibility};
+
+pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
+    if req.method() == "POST" {
+        operator_only(&who.user)?;
+        let c = clients::from_body(&req.json_object()?, None)?;
+        let id = app.store.write(|tx| clients::insert(tx, &c))?;
+        let c = app.store.read(|conn| clients::get(conn, id))?.ok_or_else(ApiError::not_found)?;
+        return Ok(Response::json(201, &c.to_json()));
+    }
+    let page = Page::from_request(req)?;
+    let mut q = ListQuery::new("c.last_name, c.first_name, c.id");
+    if let Some((f, uid)) = visibility::client_sql_filter(&who.user) {
+        q.cond(f);
+        q.param(":uid", uid);
+    }
+    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
+        q.cond("(c.first_name || ' ' || c.last_name LIKE :search ESCAPE '\\' OR c.phone_number LIKE :search ESCAPE '\\' OR c.email LIKE :search ESCAPE '\\')");
+        q.param(":search", like(s.trim()));
+    }
+    q.ordering(
+        req,
+        &[("first_name", "c.first_name"), ("last_name", "c.last_name"), ("created_at", "c.created_at"), ("id", "c.id")],
+        "c.id",
+    );
+    app.store.read(|conn| {
+        let found = q.run(conn, "clients c", "c.id", &page)?;
+        page.respond_rows(req, conn, found, clients::get, Client::to_json)
+    })
+}
+
+pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Response, ApiError> {
+    let current = app.store.read(|conn| clients::get_visible(conn, &who.user, id))?;
+    match req.method() {
+        "GET" | "HEAD" => Ok(Response::json(200, &current.to_json())),
+        "DELETE" => {
+            operator_only(&who.user)?;
+            app.store.write(|tx| clients::delete(tx, id))?;
+            Ok(Response::no_content())
+        }
+        m => {
+            operator_only(&who.user)?;
+            let body = req.json_object()?;
+            let c = app.store.write(|tx| clients::update(tx, id, &body, m == "PUT"))?;
+            Ok(Response::json(200, &c.to_json()))
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! `/api/scheduling/staff/…`: every staff member reads the list (to see who is who on a
+//! board); only operators create, edit, deactivate and delete accounts. The rules are in
+//! `scheduling::staff`; the password is hashed here, before the write lock is taken,
+//! because hashing is slow on purpose.
+
+use super::page::{like, ListQuery, Page};
+use crate::app::App;
+use crate::auth::{password, Principal};
+use crate::error::ApiError;
+use crate::http::{Request, Response};
+use crate::scheduling::{operator_only, staff};
+use crate::store::users::{self, ROLES};
+
+pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
+    if req.method() == "POST" {
+        operator_only(&who.user)?;
+        return create(app, req);
+    }
+    let page = Page::from_request(req)?;
+    let mut q = ListQuery::new("u.role, u.username");
+    if let Some(r) = req.query_param("role").filter(|v| !v.is_empty()) {
+        if ROLES.contains(&r.as_str()) {
+            q.cond("u.role = :role");
+            q.param(":role", r);
+        } else {
+            q.errors.add("role", format!("Must be one of: {}.", ROLES.join(", ")));
+        }
+    }
+    match req.query_param("is_active").as_deref() {
+        None | Some("") => {}
+        Some("true") | Some("1") => q.cond("u.is_active = 1"),
+        Some("false") | Some("0") => q.cond("u.is_active = 0"),
+        Some(_) => q.errors.add("is_active", "Must be true or false."),
+    }
+    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
+        q.cond("(u.username LIKE :search ESCAPE '\\' OR u.first_name || ' ' || u.last_name LIKE :search ESCAPE '\\')");
+        q.param(":search", like(s.trim()));
+    }
+    q.ordering(
+        req,
+        &[("username", "u.username"), ("last_name", "u.last_name"), ("role", "u.role"), ("id", "u.id")],
+        "u.id",
+    );
+    app.store.read(|conn| {
+        let found = q.run(conn, "users u", "u.id", &page)?;
+        page.respond_rows(req, conn, found, users::get, users::User::to_json)
+    })
+}
+
+fn create(app: &App, req: &Request) -> Result<Response, ApiError> {
+    let (u, pw) = staff::from_body(&req.json_object()?)?;
+    app.store.read(|c| staff::check_username_free(c, &u.username))?;
+    let iterations = app.settings.hashing.password_iterations;
+    let hash = app.logins.gate.run(|| password::hash(&pw, iterations))?;
+    let id = app.store.write(|tx| staff::insert(tx, &u, &hash))?;
+    let user = app.store.read(|c| users::get(c, id))?.ok_or_else(ApiError::not_found)?;
+    log::info!("staff account {} ({}) created", user.username, user.role);
+    Ok(Response::json(201, &user.to_json()))
+}
+
+pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Response, ApiError> {
+    let current = app.store.read(|c| users::get(c, id))?.ok_or_else(ApiError::not_found)?;
+    match req.method() {
+        "GET" | "HEAD" => Ok(Response::json(200, &current.to_json())),
+        "DELETE" => {
+            operator_only(&who.user)?;
+            app.store.write(|tx| staff::delete(tx, &who.user, id))?;
+            Ok(Response::no_content())
+        }
+        _ => {
+            operator_only(&who.user)?;
+            let body = req.json_object()?;
+            let user = app.store.write(|tx| staff::update(tx, &who.user, id, &body))?;
+            Ok(Response::json(200, &user.to_json()))
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The live-updates endpoint, `/ws/scheduling/appointments/`, on the HTTP port: the
+//! WebSocket transport (`crate::ws`) put to work for a user.
+//!
+//! The server composition hands over the raw `TcpStream` of an upgrade request. Here: check the
+//! upgrade (`handshake`), refuse a foreign `Origin` with 403 before upgrading, check the
+//! token, answer 101, and then either close at once with 4001 (no or bad token: a
+//! browser can tell "log in again" from a network failure, which a refused handshake
+//! would not show) or run the session (`session`). Frames the server writes are built
+//! by `frame`. Close codes used, all documented in docs/LIVE_UPDATES.md:
+//! 4001 not authenticated / session ended, 4008 too slow, 1008 flood or too many sockets
+//! for the user, 1009 message too big, 1001 server shutting down or idle, 1011/1013
+//! server trouble.
+
+mod session;
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::http::{cors, Request, Response};
+use crate::ws::{frame, handshake};
+use std::io::Write;
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub const PATH: &str = "/ws/scheduling/appointments/";
+
+/// A write that does not finish in this time means the client stopped reading.
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves an upgrade request on `stream`. `answered` is told the HTTP status given to the
+/// handshake (101, or the refusal), for the access log.
+pub fn serve(
+    app: &Arc<App>,
+    mut stream: TcpStream,
+    req: Request,
+    leftover: Vec<u8>,
+    answered: Box<dyn FnOnce(u16) + Send>,
+) {
+    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let up = match handshake::check(&req) {
+        Ok(up) => up,
+        Err(resp) => {
+            answered(resp.status);
+            let _ = resp.write_to(&mut stream, false, false);
+            return;
+        }
+    };
+    if !cors::origin_allowed(&app.settings.allowed_origins, &req) {
+        log::warn!("refused a WebSocket from {} with a foreign Origin", req.peer.ip());
+        let e = ApiError::forbidden(
+            "This web origin may not open live updates; ask the administrator to add it to ROYAL_CARE_ALLOWED_ORIGINS.",
+        );
+        answered(403);
+        let _ = Response::from(e).write_to(&mut stream, false, false);
+        return;
+    }
+    if app.is_shutting_down() {
+        answered(503);
+        let _ = Response::from(ApiError::busy()).write_to(&mut stream, false, false);
+        return;
+    }
+    let who = up.token.as_deref().map(|t| app.auth().authenticate_token(t));
+    answered(101);
+    if stream.write_all(&handshake::accepted(&up)).is_err() {
+        return;
+    }
+    // The request is not needed any more; do not keep it for the socket's life.
+    let resume = session::Resume { since: req.query_param("since"), epoch: req.query_param("epoch") };
+    drop(req);
+    match who {
+        Some(Ok(p)) => session::run(app, stream, resume, p, leftover),
+        Some(Err(e)) if e.status() == 401 => close_now(stream, 4001, "invalid or expired token; log in again"),
+        Some(Err(_)) => close_now(stream, 1013, "server busy; try again"),
+        None => close_now(stream, 4001, "no token; log in first"),
+    }
+}
+
+/// Sends a close frame right after the handshake and ends the connection. Nothing was
+/// registered for this socket.
+fn close_now(mut stream: TcpStream, code: u16, reason: &str) {
+    let _ = stream.write_all(&frame::close(code, reason));
+    let _ = stream.shutdown(Shutdown::Write);
+    session::drain(&mut stream, Duration::from_secs(1));
+}

@@ -1,0 +1,145 @@
+//! The composition: the one place that knows every part. It accepts connections (one
+//! thread each, at most `max_connections`, small stacks), routes each request — a CORS
+//! preflight, the live socket's upgrade (`live`), an API route (`api`), or a file of the
+//! built-in UI (`web`) — and stops cleanly: stop accepting, close live sockets with 1001,
+//! wait for the connections in flight, then stop and join the maintenance and hub threads.
+//!
+//! A connection over the bound gets a 503 and is closed at once, so a flood cannot make
+//! the server spawn without limit.
+
+use crate::app::{App, Connections};
+use crate::config::Settings;
+use crate::http::{self, cors, Reply, Request, Response};
+use crate::store::Store;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Stack per connection thread. Handlers keep little on the stack; SQLite's deepest
+/// paths stay well under this. Only touched pages count toward memory use.
+pub const CONN_STACK_BYTES: usize = 256 * 1024;
+/// How long shutdown waits for requests in flight.
+const DRAIN: Duration = Duration::from_secs(3);
+
+/// Runs the server on `listener` until SIGINT/SIGTERM, then shuts down (module doc).
+pub fn run(settings: Settings, store: Store, listener: TcpListener, db: &Path) -> Result<(), String> {
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let app = App::new(settings, store)?;
+
+    let app2 = app.clone();
+    ctrlc::set_handler(move || {
+        if !app2.is_shutting_down() {
+            log::info!("shutting down");
+            app2.begin_shutdown();
+            // Wake the accept loop, which is blocked in accept().
+            let _ = TcpStream::connect_timeout(&local, Duration::from_secs(1));
+        }
+    })
+    .map_err(|e| format!("cannot install the signal handler: {e}"))?;
+
+    let maintenance = crate::maintenance::start(app.clone())?;
+    // After the signal handler: "listening" must mean SIGTERM is already handled.
+    log_startup(&app, db, local);
+
+    accept_loop(&app, listener);
+
+    app.hub.shutdown();
+    if !app.connections.wait_closed(Instant::now() + DRAIN) {
+        log::warn!("stopping with {} connection(s) still open", app.connections.count());
+    }
+    maintenance.stop();
+    log::info!("stopped");
+    Ok(())
+}
+
+/// Accepts until the app is shutting down.
+fn accept_loop(app: &Arc<App>, listener: TcpListener) {
+    for stream in listener.incoming() {
+        if app.is_shutting_down() {
+            break;
+        }
+        match stream {
+            Ok(s) => accept(app, s),
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                log::warn!("accept failed: {e}");
+                thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+fn accept(app: &Arc<App>, stream: TcpStream) {
+    let Ok(peer) = stream.peer_addr() else { return };
+    let slot = match Connections::open(app) {
+        Ok(slot) => slot,
+        Err(open) => {
+            log::warn!("refused a connection from {}: {open} connections open already", peer.ip());
+            http::conn::refuse_busy(stream);
+            return;
+        }
+    };
+    let app2 = app.clone();
+    let spawned = thread::Builder::new().name("conn".into()).stack_size(CONN_STACK_BYTES).spawn(move || {
+        let _slot = slot;
+        http::conn::run(&Router(&app2), &app2.settings, stream, peer);
+    });
+    if let Err(e) = spawned {
+        log::warn!("could not start a thread for {}: {e}", peer.ip());
+    }
+}
+
+/// Routes requests to the parts (module doc).
+struct Router<'a>(&'a Arc<App>);
+
+impl http::Service for Router<'_> {
+    fn route(&self, req: &Request) -> Reply {
+        let app = self.0;
+        let origins = &app.settings.allowed_origins;
+        if let Some(pre) = cors::preflight(origins, req) {
+            return Reply::Response(pre);
+        }
+        let path = req.path();
+        if path == crate::live::PATH {
+            return Reply::Upgrade;
+        }
+        let resp = match crate::api::find(path) {
+            Some((route, params)) => crate::api::call(app, req, route, &params),
+            None if path.starts_with("/api/") || path.starts_with("/ws/") => crate::api::no_such_path(),
+            None => crate::web::route(req).unwrap_or_else(Response::from),
+        };
+        Reply::Response(cors::decorate(origins, req, resp))
+    }
+
+    fn upgrade(&self, stream: TcpStream, req: Request, leftover: Vec<u8>, answered: Box<dyn FnOnce(u16) + Send>) {
+        crate::live::serve(self.0, stream, req, leftover, answered);
+    }
+
+    fn is_shutting_down(&self) -> bool {
+        self.0.is_shutting_down()
+    }
+}
+
+fn log_startup(app: &App, db: &Path, local: SocketAddr) {
+    let s = &app.settings;
+    log::info!("royal-care {}", env!("CARGO_PKG_VERSION"));
+    log::info!("database: {}", db.display());
+    if s.demo {
+        log::warn!("DEMO MODE: this database is a fresh copy of the example, with demo accounts whose passwords are public (see README). Do not enter real client data.");
+    }
+    log::info!(
+        "token TTL {}s (auto-refresh {}), max {} connections, {} sockets per user, origins: own{}",
+        s.token_ttl_secs,
+        if s.auto_refresh { "on" } else { "off" },
+        s.max_connections,
+        s.max_sockets_per_user,
+        if s.allowed_origins.is_empty() { String::new() } else { format!(", {}", s.allowed_origins.join(", ")) }
+    );
+    if s.hashing.password_iterations < crate::config::MIN_PASSWORD_ITERATIONS {
+        log::warn!("password hashing is weakened for tests ({} iterations)", s.hashing.password_iterations);
+    }
+    // Last, so that "listening" means ready (scripts and tests wait for this line).
+    log::info!("listening on http://{local}/");
+}
