@@ -21,6 +21,14 @@ fn answer(app: &App, who: &Principal, status: u16, a: &Appointment) -> Result<Re
     Ok(Response::json(status, &v).header("ETag", &format!("\"{}\"", a.version)))
 }
 
+/// A written appointment for the caller: the JSON the write built (the one its events
+/// carry) plus the caller's `allowed_actions`; nothing is read again.
+fn written(who: &Principal, status: u16, w: booking::Written) -> Response {
+    let mut v = w.json;
+    v["allowed_actions"] = serde_json::json!(w.appointment.allowed_actions(&who.user));
+    Response::json(status, &v).header("ETag", &format!("\"{}\"", w.appointment.version))
+}
+
 /// The body as an object; an action without fields may send no body at all.
 fn body_or_empty(req: &Request) -> Result<Map<String, Value>, ApiError> {
     if req.body.iter().all(u8::is_ascii_whitespace) {
@@ -34,8 +42,9 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
     auto_cancel_overdue(app)?;
     if req.method() == "POST" {
         let body = req.json_object()?;
-        let a = app.store.write(|tx| booking::create(tx, &who.user, &body))?;
-        return Ok(answer(app, who, 201, &a)?.header("Location", &format!("/api/scheduling/appointments/{}/", a.id)));
+        let w = app.store.write(|tx| booking::create(tx, &who.user, &body))?;
+        let location = format!("/api/scheduling/appointments/{}/", w.appointment.id);
+        return Ok(written(who, 201, w).header("Location", &location));
     }
     let page = Page::from_request(req)?;
     let q = list_query(req, who)?;
@@ -57,6 +66,15 @@ fn list_query(req: &Request, who: &Principal) -> Result<ListQuery, ApiError> {
     if let Some((f, uid)) = visibility::sql_filter(&who.user) {
         q.cond(f);
         q.param(":uid", uid);
+    }
+    // `?board=true`: only what the caller's live board holds (the socket's `initial_data`).
+    match req.query_param("board").as_deref() {
+        None | Some("") | Some("false") | Some("0") => {}
+        Some("true") | Some("1") => {
+            q.cond(visibility::board_sql(&who.user));
+            q.param(":today", visibility::today());
+        }
+        Some(_) => q.errors.add("board", "Must be true or false."),
     }
     for (name, op) in [("date", "="), ("date_after", ">="), ("date_before", "<=")] {
         if let Some(v) = req.query_param(name).filter(|v| !v.is_empty()) {
@@ -142,8 +160,8 @@ pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Respon
         m => {
             let body = req.json_object()?;
             let expected = expected_version(if_match, Some(&body))?;
-            let a = app.store.write(|tx| booking::update(tx, &who.user, id, &body, m == "PATCH", expected))?;
-            answer(app, who, 200, &a)
+            let w = app.store.write(|tx| booking::update(tx, &who.user, id, &body, m == "PATCH", expected))?;
+            Ok(written(who, 200, w))
         }
     }
 }
@@ -159,6 +177,6 @@ pub fn action(
     auto_cancel_overdue(app)?;
     let body = body_or_empty(req)?;
     let expected = expected_version(req.header("if-match"), Some(&body))?;
-    let a = app.store.write(|tx| booking::step(tx, &who.user, id, t, &body, expected))?;
-    answer(app, who, 200, &a)
+    let w = app.store.write(|tx| booking::step(tx, &who.user, id, t, &body, expected))?;
+    Ok(written(who, 200, w))
 }

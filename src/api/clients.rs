@@ -8,6 +8,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::scheduling::clients::{self, Client};
+use crate::scheduling::details::{with_details_events, Shown};
 use crate::scheduling::{operator_only, visibility};
 
 pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
@@ -40,7 +41,7 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
 }
 
 pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Response, ApiError> {
-    let current = app.store.read(|conn| clients::get_visible(conn, &who.user, id))?;
+    let current = app.store.read(|conn| clients::get_filtered(conn, id, visibility::client_sql_filter(&who.user)))?;
     match req.method() {
         "GET" | "HEAD" => Ok(Response::json(200, &current.to_json())),
         "DELETE" => {
@@ -51,7 +52,9 @@ pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Respon
         m => {
             operator_only(&who.user)?;
             let body = req.json_object()?;
-            let c = app.store.write(|tx| clients::update(tx, id, &body, m == "PUT"))?;
+            let c = app.store.write(|tx| {
+                with_details_events(tx, Shown::Client(id), |tx| clients::update(tx, id, &body, m == "PUT"))
+            })?;
             Ok(Response::json(200, &c.to_json()))
         }
     }

@@ -82,7 +82,9 @@ fn operation(r: &super::Route, method: &str, path: &str) -> Value {
             json!({"name": "ordering", "in": "query", "schema": {"type": "string"}}),
         ];
         if path.ends_with("appointments/") {
-            for n in ["date", "date_after", "date_before", "status", "status__in", "therapist", "driver", "client"] {
+            for n in
+                ["date", "date_after", "date_before", "status", "status__in", "therapist", "driver", "client", "board"]
+            {
                 params.push(json!({"name": n, "in": "query", "schema": {"type": "string"}}));
             }
         }

@@ -6,6 +6,7 @@ use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
+use crate::scheduling::details::{with_details_events, Shown};
 use crate::scheduling::operator_only;
 use crate::scheduling::services::{self, Service};
 
@@ -52,7 +53,9 @@ pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Respon
         m => {
             operator_only(&who.user)?;
             let body = req.json_object()?;
-            let s = app.store.write(|tx| services::update(tx, id, &body, m == "PUT"))?;
+            let s = app.store.write(|tx| {
+                with_details_events(tx, Shown::Service(id), |tx| services::update(tx, id, &body, m == "PUT"))
+            })?;
             Ok(Response::json(200, &s.to_json()))
         }
     }

@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::auth::{password, Principal};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
+use crate::scheduling::details::{with_details_events, Shown};
 use crate::scheduling::{operator_only, staff};
 use crate::store::users::{self, ROLES};
 
@@ -70,7 +71,9 @@ pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Respon
         _ => {
             operator_only(&who.user)?;
             let body = req.json_object()?;
-            let user = app.store.write(|tx| staff::update(tx, &who.user, id, &body))?;
+            let user = app
+                .store
+                .write(|tx| with_details_events(tx, Shown::Staff(id), |tx| staff::update(tx, &who.user, id, &body)))?;
             Ok(Response::json(200, &user.to_json()))
         }
     }

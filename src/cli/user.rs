@@ -53,9 +53,9 @@ pub fn run(db: &Path, cmd: UserCommand) -> Result<(), String> {
             // Like staff/ PATCH: appointments showing them get an event (through the log).
             store
                 .write(|tx| {
-                    crate::scheduling::booking::with_details_events(
+                    crate::scheduling::details::with_details_events(
                         tx,
-                        crate::scheduling::booking::Shown::Staff(user.id),
+                        crate::scheduling::details::Shown::Staff(user.id),
                         |tx| auth::deactivate(tx, user.id),
                     )
                 })

@@ -1,13 +1,11 @@
 //! A clinic's client as stored: the row, its JSON, reading one from a request body, and
 //! its writes. Operators read and write all of them; a therapist or driver reads only the
-//! clients of appointments they can see (`visibility::client_sql_filter`), so staff no
+//! clients of appointments they can see (`visibility::client_sql_filter`, which the
+//! caller passes in: this module sits below the visibility rule), so staff no
 //! longer receive the whole client list. The HTTP side is `api::clients`.
 
-use super::booking::{self, Shown};
 use super::validate::{Input, MAX_SHORT, MAX_TEXT};
-use super::visibility;
 use crate::error::ApiError;
-use crate::store::users::User;
 use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
@@ -73,12 +71,12 @@ pub fn get_many(conn: &Connection, ids: impl IntoIterator<Item = i64>) -> rusqli
     rows.map(|c| c.map(|c| (c.id, c))).collect()
 }
 
-/// The client if `who` may see it, else 404.
-pub fn get_visible(conn: &Connection, who: &User, id: i64) -> Result<Client, ApiError> {
+/// The client if it passes `filter` (`visibility::client_sql_filter` of the caller), else 404.
+pub fn get_filtered(conn: &Connection, id: i64, filter: Option<(&str, i64)>) -> Result<Client, ApiError> {
     let mut sql = format!("SELECT {COLUMNS} FROM clients c WHERE c.id = :id");
     let uid;
     let mut p: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":id", &id)];
-    if let Some((f, u)) = visibility::client_sql_filter(who) {
+    if let Some((f, u)) = filter {
         sql.push_str(" AND ");
         sql.push_str(f);
         uid = u;
@@ -99,17 +97,15 @@ pub fn insert(tx: &Tx, c: &Client) -> rusqlite::Result<i64> {
 
 /// Applies `body` to client `id` (PUT when `replace`, else PATCH) and returns it. Read
 /// inside the write transaction: a PATCH keeps what it does not name as it is now, not
-/// as first read. Drivers and therapists see the address and phone on their boards, so
-/// the appointments showing the client get `appointment_updated`.
-pub fn update(tx: &mut Tx, id: i64, body: &serde_json::Map<String, Value>, replace: bool) -> Result<Client, ApiError> {
+/// as first read. (Run it inside `details::with_details_events`: drivers and therapists
+/// see the address and phone on their boards.)
+pub fn update(tx: &Tx, id: i64, body: &serde_json::Map<String, Value>, replace: bool) -> Result<Client, ApiError> {
     let current = get(tx, id)?.ok_or_else(ApiError::not_found)?;
     let c = from_body(body, if replace { None } else { Some(&current) })?;
-    booking::with_details_events(tx, Shown::Client(id), |tx| {
-        tx.execute(
-            "UPDATE clients SET first_name = ?2, last_name = ?3, phone_number = ?4, email = ?5, address = ?6, notes = ?7, updated_at = ?8 WHERE id = ?1",
-            params![id, c.first_name, c.last_name, c.phone_number, c.email, c.address, c.notes, crate::time::now_iso()],
-        )
-    })?;
+    tx.execute(
+        "UPDATE clients SET first_name = ?2, last_name = ?3, phone_number = ?4, email = ?5, address = ?6, notes = ?7, updated_at = ?8 WHERE id = ?1",
+        params![id, c.first_name, c.last_name, c.phone_number, c.email, c.address, c.notes, crate::time::now_iso()],
+    )?;
     get(tx, id)?.ok_or_else(ApiError::not_found)
 }
 

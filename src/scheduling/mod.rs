@@ -9,6 +9,7 @@ pub mod appointment;
 pub mod booking;
 pub mod clients;
 pub mod demo;
+pub mod details;
 pub mod services;
 pub mod staff;
 pub mod validate;
@@ -24,5 +25,60 @@ pub fn initial_appointments(
     conn: &rusqlite::Connection,
     user: &crate::store::users::User,
 ) -> rusqlite::Result<Vec<serde_json::Value>> {
-    appointment::initial(conn, user)
+    appointment::to_json_many(conn, &appointment::load_many(conn, &visibility::board_ids(conn, user)?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::users::NewUser;
+    use crate::store::users::{self, User};
+    use crate::store::Store;
+    use serde_json::json;
+
+    fn user(store: &Store, name: &str, role: &str) -> User {
+        let u = NewUser { username: name.into(), role: role.into(), ..Default::default() };
+        let id = store.write(|tx| users::insert(tx, &u, "x")).unwrap();
+        store.read(|c| users::get(c, id)).unwrap().unwrap()
+    }
+
+    #[test]
+    fn initial_data_is_todays_and_upcoming_for_operators_and_own_active_for_staff() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let op = user(&store, "op", "operator");
+        let t1 = user(&store, "t1", "therapist");
+        let t2 = user(&store, "t2", "therapist");
+        let d1 = user(&store, "d1", "driver");
+        store
+            .write(|tx| {
+                tx.execute("INSERT INTO clients (first_name, created_at, updated_at) VALUES ('Maria', 'x', 'x')", [])
+            })
+            .unwrap();
+        let day = |n: i64| (crate::time::today() + chrono::Duration::days(n)).format("%Y-%m-%d").to_string();
+        let book = |date: String, t: i64, d: Option<i64>| {
+            let body = json!({"client": 1, "therapist": t, "driver": d, "date": date, "start_time": "10:00", "end_time": "11:00"});
+            store.write(|tx| booking::create(tx, &op, body.as_object().unwrap())).unwrap().appointment.id
+        };
+        let past = book(day(-1), t1.id, None);
+        let today = book(day(0), t1.id, Some(d1.id));
+        let later = book(day(3), t2.id, None);
+        let cancelled = book(day(1), t1.id, None);
+        store
+            .write(|tx| tx.execute("UPDATE appointments SET status = 'cancelled' WHERE id = ?1", [cancelled]))
+            .unwrap();
+
+        let ids = |u: &User| -> Vec<i64> {
+            store.read(|c| initial_appointments(c, u)).unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect()
+        };
+        assert_eq!(ids(&op), vec![today, cancelled, later]);
+        // t1's past pending one is still active (it waits for an answer); the cancelled one is not.
+        assert_eq!(ids(&t1), vec![past, today]);
+        assert_eq!(ids(&t2), vec![later]);
+        assert_eq!(ids(&d1), vec![today]);
+        let one = store.read(|c| initial_appointments(c, &d1)).unwrap().remove(0);
+        assert_eq!(one["allowed_actions_by_role"]["driver"], json!(["reject"]));
+        assert!(one.get("allowed_actions").is_none(), "events and initial data are not per caller");
+        assert_eq!(one["client_details"]["first_name"], "Maria");
+    }
 }

@@ -2,7 +2,6 @@
 //! member reads them; operators write. A service in use cannot be deleted (the
 //! appointments' prices would change); deactivate it instead, which stops new bookings.
 
-use super::booking::{self, Shown};
 use super::validate::{money, Input, MAX_SHORT, MAX_TEXT};
 use crate::error::ApiError;
 use crate::store::Tx;
@@ -73,17 +72,15 @@ pub fn insert(tx: &Tx, s: &Service) -> rusqlite::Result<i64> {
 }
 
 /// Applies `body` to service `id` (PUT when `replace`, else PATCH; read inside the write
-/// transaction) and returns it. Booked appointments show the service (and its price in
-/// `total_price`), so they get `appointment_updated`.
-pub fn update(tx: &mut Tx, id: i64, body: &Map<String, Value>, replace: bool) -> Result<Service, ApiError> {
+/// transaction) and returns it. (Run it inside `details::with_details_events`: booked
+/// appointments show the service, and its price in `total_price`.)
+pub fn update(tx: &Tx, id: i64, body: &Map<String, Value>, replace: bool) -> Result<Service, ApiError> {
     let current = get(tx, id)?.ok_or_else(ApiError::not_found)?;
     let s = from_body(body, if replace { None } else { Some(&current) })?;
-    booking::with_details_events(tx, Shown::Service(id), |tx| {
-        tx.execute(
-            "UPDATE services SET name = ?2, description = ?3, duration = ?4, price_cents = ?5, is_active = ?6 WHERE id = ?1",
-            params![id, s.name, s.description, s.duration, s.price_cents, s.is_active],
-        )
-    })?;
+    tx.execute(
+        "UPDATE services SET name = ?2, description = ?3, duration = ?4, price_cents = ?5, is_active = ?6 WHERE id = ?1",
+        params![id, s.name, s.description, s.duration, s.price_cents, s.is_active],
+    )?;
     get(tx, id)?.ok_or_else(ApiError::not_found)
 }
 

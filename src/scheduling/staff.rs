@@ -5,7 +5,6 @@
 //! ends the user's sessions and closes their sockets. Passwords are set at creation, and
 //! later with `user passwd`. The HTTP side is `api::staff`.
 
-use super::booking::{self, Shown};
 use super::validate::{Input, MAX_SHORT};
 use crate::auth;
 use crate::error::ApiError;
@@ -113,7 +112,9 @@ fn profile(
     }
 }
 
-/// Applies a PATCH/PUT body to account `id`, edited by `me`; returns the account.
+/// Applies a PATCH/PUT body to account `id`, edited by `me`; returns the account. (Run
+/// it inside `details::with_details_events`: appointments show staff — name, phone,
+/// is_active — in their `*_details`.)
 pub fn update(tx: &mut Tx, me: &User, id: i64, body: &Map<String, Value>) -> Result<User, ApiError> {
     {
         // Read inside the write transaction: a PATCH keeps what it does not name as it is
@@ -135,21 +136,17 @@ pub fn update(tx: &mut Tx, me: &User, id: i64, body: &Map<String, Value>) -> Res
             i.add("is_active", "You cannot deactivate your own account.");
         }
         i.finish()?;
-        // Appointments show staff (name, phone, is_active) in their *_details.
-        booking::with_details_events(tx, Shown::Staff(id), |tx| -> rusqlite::Result<()> {
-            tx.execute(
-                "UPDATE users SET first_name = ?2, last_name = ?3, email = ?4, phone_number = ?5, specialization = ?6 WHERE id = ?1",
-                params![id, u.first_name, u.last_name, u.email, u.phone_number, u.specialization],
-            )?;
-            match active {
-                Some(false) if u.is_active => auth::deactivate(tx, id)?,
-                Some(true) if !u.is_active => {
-                    users::set_active(tx, id, true)?;
-                }
-                _ => {}
+        tx.execute(
+            "UPDATE users SET first_name = ?2, last_name = ?3, email = ?4, phone_number = ?5, specialization = ?6 WHERE id = ?1",
+            params![id, u.first_name, u.last_name, u.email, u.phone_number, u.specialization],
+        )?;
+        match active {
+            Some(false) if u.is_active => auth::deactivate(tx, id)?,
+            Some(true) if !u.is_active => {
+                users::set_active(tx, id, true)?;
             }
-            Ok(())
-        })?;
+            _ => {}
+        }
         users::get(tx, id)?.ok_or_else(ApiError::not_found)
     }
 }

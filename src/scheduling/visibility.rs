@@ -1,10 +1,13 @@
 //! The ONE visibility rule (SPEC §4): operators see every appointment; a therapist sees
 //! those they are assigned to (lead or one of a group); a driver those they drive. From
 //! it follow the SQL filter for lists, the check for single appointments (anything else
-//! is 404, not 403), who may write (`operator_only`), the `Audience` of an appointment's events, and which clients a
-//! therapist or driver may read (those of appointments they can see).
+//! is 404, not 403), the `Audience` of an appointment's events, and which clients a
+//! therapist or driver may read (those of appointments they can see). Beside it: the
+//! board rule (which of those are on a user's live board: a socket's `initial_data` and
+//! the `?board=true` list filter) and who may write (`operator_only`).
 
-use super::appointment::Appointment;
+use super::appointment::{self, Appointment};
+use super::workflow;
 use crate::error::ApiError;
 use crate::events::Audience;
 use crate::store::users::User;
@@ -56,4 +59,49 @@ pub fn client_sql_filter(user: &User) -> Option<(&'static str, i64)> {
         "EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = c.id AND (a.driver_id = :uid OR EXISTS (SELECT 1 FROM appointment_therapists t WHERE t.appointment_id = a.id AND t.therapist_id = :uid)))",
         user.id,
     ))
+}
+
+/// Today's date as the boards' `:today`.
+pub fn today() -> String {
+    crate::time::today().format("%Y-%m-%d").to_string()
+}
+
+/// On an operator's board (SQL on alias `a`, parameter `:today`): today's and upcoming.
+const OPERATOR_BOARD: &str = "a.date >= :today";
+
+/// On a therapist's or driver's board (SQL on alias `a`, parameter `:today`): their
+/// active ones (a finished, paid session from an earlier day is no longer there).
+fn staff_board() -> String {
+    let inactive: Vec<String> = workflow::INACTIVE.iter().map(|s| format!("'{s}'")).collect();
+    format!("(a.status NOT IN ({}) AND (a.status != 'completed' OR a.date >= :today))", inactive.join(", "))
+}
+
+/// The board rule for `user` (SQL on alias `a`, parameter `:today`), to be combined
+/// with `sql_filter`: what `user`'s live board holds.
+pub fn board_sql(user: &User) -> String {
+    if user.is_operator() {
+        OPERATOR_BOARD.to_string()
+    } else {
+        staff_board()
+    }
+}
+
+/// Appointments that may be on somebody's live board (SQL on alias `a`, parameter
+/// `:today`): the union of every role's board, so events about changed details reach
+/// every screen that holds the appointment.
+pub fn on_a_board() -> String {
+    format!("({OPERATOR_BOARD} OR {})", staff_board())
+}
+
+/// The ids on `user`'s board, in board order (date, start, id).
+pub fn board_ids(conn: &rusqlite::Connection, user: &User) -> rusqlite::Result<Vec<i64>> {
+    let today = today();
+    let board = board_sql(user);
+    let order = "a.date, a.start_time, a.id";
+    match sql_filter(user) {
+        None => appointment::ids_where(conn, &board, order, &[(":today", &today)]),
+        Some((filter, uid)) => {
+            appointment::ids_where(conn, &format!("{filter} AND {board}"), order, &[(":uid", &uid), (":today", &today)])
+        }
+    }
 }

@@ -1,0 +1,7 @@
+//! An appointment: `model` is the row as stored and loaded; `json` its one JSON shape.
+
+mod json;
+mod model;
+
+pub use json::{for_user, to_json, to_json_many, with_rest_json, AppointmentJson};
+pub use model::{ids_where, load, load_many, Appointment, STAMPS};

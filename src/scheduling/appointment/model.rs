@@ -1,0 +1,213 @@
+//! An appointment as stored: its row, its therapists (lead first, with their
+//! confirmations) and services, loaded in batches (`load_many`: three queries whatever
+//! the number), and what follows from the row alone (assignees, `allowed_actions`).
+
+use super::super::workflow;
+use crate::store::id_list;
+use crate::store::users::User;
+use rusqlite::{Connection, Row};
+use std::collections::HashMap;
+
+/// The workflow timestamp columns, in workflow order.
+pub const STAMPS: &[&str] = &[
+    "therapist_confirmed_at",
+    "rejected_at",
+    "driver_confirmed_at",
+    "started_at",
+    "journey_started_at",
+    "arrived_at",
+    "dropped_off_at",
+    "session_started_at",
+    "awaiting_payment_at",
+    "payment_received_at",
+    "pickup_requested_at",
+    "pickup_assigned_at",
+    "return_journey_at",
+    "transport_completed_at",
+    "cancelled_at",
+];
+
+const COLUMNS: &str = "id, client_id, therapist_id, driver_id, operator_id, date, start_time, end_time, status, \
+    payment_status, payment_amount_cents, payment_method, location, notes, rejection_reason, pickup_urgency, \
+    cancellation_reason, pending_since, version, created_at, updated_at";
+
+#[derive(Debug, Clone)]
+pub struct Appointment {
+    pub id: i64,
+    pub client_id: i64,
+    /// The lead therapist.
+    pub therapist_id: Option<i64>,
+    /// Every assigned therapist (lead first) with when they confirmed.
+    pub therapists: Vec<(i64, Option<String>)>,
+    pub driver_id: Option<i64>,
+    pub operator_id: Option<i64>,
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub status: String,
+    pub payment_status: String,
+    pub payment_amount_cents: Option<i64>,
+    pub payment_method: String,
+    pub location: String,
+    pub notes: String,
+    pub rejection_reason: String,
+    pub pickup_urgency: String,
+    pub cancellation_reason: String,
+    pub pending_since: Option<String>,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    /// `STAMPS[i]` → its value.
+    pub stamps: Vec<Option<String>>,
+    pub service_ids: Vec<i64>,
+}
+
+impl Appointment {
+    fn from_row(r: &Row) -> rusqlite::Result<Appointment> {
+        let mut stamps = Vec::with_capacity(STAMPS.len());
+        for i in 0..STAMPS.len() {
+            stamps.push(r.get(21 + i)?);
+        }
+        Ok(Appointment {
+            id: r.get(0)?,
+            client_id: r.get(1)?,
+            therapist_id: r.get(2)?,
+            therapists: Vec::new(),
+            driver_id: r.get(3)?,
+            operator_id: r.get(4)?,
+            date: r.get(5)?,
+            start_time: r.get(6)?,
+            end_time: r.get(7)?,
+            status: r.get(8)?,
+            payment_status: r.get(9)?,
+            payment_amount_cents: r.get(10)?,
+            payment_method: r.get(11)?,
+            location: r.get(12)?,
+            notes: r.get(13)?,
+            rejection_reason: r.get(14)?,
+            pickup_urgency: r.get(15)?,
+            cancellation_reason: r.get(16)?,
+            pending_since: r.get(17)?,
+            version: r.get(18)?,
+            created_at: r.get(19)?,
+            updated_at: r.get(20)?,
+            stamps,
+            service_ids: Vec::new(),
+        })
+    }
+
+    /// Every therapist id, lead first.
+    pub fn therapist_ids(&self) -> Vec<i64> {
+        self.therapists.iter().map(|t| t.0).collect()
+    }
+
+    /// The therapists besides the lead (`therapists` in the JSON).
+    pub fn extra_therapist_ids(&self) -> Vec<i64> {
+        self.therapists.iter().map(|t| t.0).filter(|t| Some(*t) != self.therapist_id).collect()
+    }
+
+    /// Everyone assigned: therapists and the driver.
+    pub fn assignees(&self) -> Vec<i64> {
+        let mut v = self.therapist_ids();
+        if let Some(d) = self.driver_id {
+            if !v.contains(&d) {
+                v.push(d);
+            }
+        }
+        v
+    }
+
+    pub fn stamp(&self, column: &str) -> Option<&str> {
+        STAMPS.iter().position(|s| *s == column).and_then(|i| self.stamps[i].as_deref())
+    }
+
+    /// Has this therapist already confirmed?
+    pub fn confirmed_by(&self, therapist: i64) -> bool {
+        self.therapists.iter().any(|(t, at)| *t == therapist && at.is_some())
+    }
+
+    /// The actions `user` may take on this appointment now (the REST `allowed_actions`):
+    /// the table's rows for their role, among those they are assigned to take.
+    pub fn allowed_actions(&self, user: &User) -> Vec<&'static str> {
+        let is_therapist = self.therapists.iter().any(|t| t.0 == user.id);
+        let is_driver = self.driver_id == Some(user.id);
+        workflow::actions()
+            .filter(|t| t.from.contains(&self.status.as_str()) && t.who.allows_role(&user.role))
+            .filter(|t| match t.who {
+                workflow::Who::Operator => true,
+                workflow::Who::Therapist => is_therapist,
+                workflow::Who::Driver => is_driver,
+                workflow::Who::TherapistOrDriver => is_therapist || is_driver,
+                workflow::Who::Server => false,
+            })
+            .filter(|t| !(t.action == "therapist_confirm" && self.confirmed_by(user.id)))
+            .map(|t| t.action)
+            .collect()
+    }
+}
+
+/// Loads one appointment with its therapists and services (a batch of one).
+pub fn load(conn: &Connection, id: i64) -> rusqlite::Result<Option<Appointment>> {
+    Ok(load_many(conn, &[id])?.pop())
+}
+
+/// Loads appointments in the order of `ids`, with their therapists (lead first) and
+/// services: three queries whatever the number. Ids that do not exist are left out.
+pub fn load_many(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Appointment>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = id_list(ids.iter().copied());
+    let sql = format!(
+        "SELECT {COLUMNS}, {} FROM appointments WHERE id IN (SELECT value FROM json_each(?1))",
+        STAMPS.join(", ")
+    );
+    let mut by_id: HashMap<i64, Appointment> = {
+        let mut st = conn.prepare_cached(&sql)?;
+        let rows = st.query_map([&list], Appointment::from_row)?;
+        rows.map(|a| a.map(|a| (a.id, a))).collect::<Result<_, _>>()?
+    };
+    let mut st = conn.prepare_cached(
+        "SELECT appointment_id, therapist_id, confirmed_at FROM appointment_therapists
+         WHERE appointment_id IN (SELECT value FROM json_each(?1)) ORDER BY appointment_id, therapist_id",
+    )?;
+    let mut rows = st.query([&list])?;
+    while let Some(r) = rows.next()? {
+        if let Some(a) = by_id.get_mut(&r.get(0)?) {
+            a.therapists.push((r.get(1)?, r.get(2)?));
+        }
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT appointment_id, service_id FROM appointment_services
+         WHERE appointment_id IN (SELECT value FROM json_each(?1)) ORDER BY appointment_id, service_id",
+    )?;
+    let mut rows = st.query([&list])?;
+    while let Some(r) = rows.next()? {
+        if let Some(a) = by_id.get_mut(&r.get(0)?) {
+            a.service_ids.push(r.get(1)?);
+        }
+    }
+    let mut out = Vec::with_capacity(by_id.len());
+    for id in ids {
+        if let Some(mut a) = by_id.remove(id) {
+            // Lead first, then by id (a stable sort keeps the id order).
+            let lead = a.therapist_id;
+            a.therapists.sort_by_key(|t| Some(t.0) != lead);
+            out.push(a);
+        }
+    }
+    Ok(out)
+}
+
+/// Ids of appointments matching a `WHERE` clause (on alias `a`) with named params.
+pub fn ids_where(
+    conn: &Connection,
+    clause: &str,
+    order: &str,
+    params: &[(&str, &dyn rusqlite::ToSql)],
+) -> rusqlite::Result<Vec<i64>> {
+    let sql = format!("SELECT a.id FROM appointments a WHERE {clause} ORDER BY {order}");
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map(params, |r| r.get(0))?;
+    rows.collect()
+}

@@ -1,0 +1,358 @@
+//! The changes themselves, each in the caller's write transaction: create, update
+//! (PATCH/PUT), delete, a workflow step, and the server's auto-cancel. Each returns the
+//! appointment with its JSON built once (`Written`), the same JSON its events carry.
+
+use super::conflicts::check_conflicts;
+use super::events::{emit_update, notify, summary};
+use super::fields::{check_staff, read_fields, Fields, PAYMENT_METHODS, PICKUP_URGENCIES};
+use crate::error::{ApiError, ErrorCode};
+use crate::events::{Audience, EventDraft, APPOINTMENT_CREATED, APPOINTMENT_DELETED};
+use crate::scheduling::appointment::{self, Appointment};
+use crate::scheduling::validate::{Input, MAX_SHORT, MAX_TEXT};
+use crate::scheduling::{operator_only, visibility, workflow};
+use crate::store::users::User;
+use crate::store::Tx;
+use rusqlite::{params, Connection, ToSql};
+use serde_json::{json, Map, Value};
+
+/// A written appointment and its one JSON shape (as in its events), built once.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub appointment: Appointment,
+    pub json: Value,
+}
+
+fn check_version(a: &Appointment, expected: Option<i64>) -> Result<(), ApiError> {
+    match expected {
+        Some(v) if v != a.version => Err(ApiError::stale().with_extra("version", json!(a.version))),
+        _ => Ok(()),
+    }
+}
+
+/// The appointment if `who` may see it, else 404.
+pub fn load_visible(conn: &Connection, who: &User, id: i64) -> Result<Appointment, ApiError> {
+    match appointment::load(conn, id)? {
+        Some(a) if visibility::can_see(who, &a) => Ok(a),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+fn write_staff(tx: &Tx, id: i64, f: &Fields, keep: &[(i64, Option<String>)]) -> rusqlite::Result<()> {
+    tx.execute("DELETE FROM appointment_therapists WHERE appointment_id = ?1", [id])?;
+    for t in &f.therapists {
+        let confirmed = keep.iter().find(|k| k.0 == *t).and_then(|k| k.1.clone());
+        tx.execute(
+            "INSERT INTO appointment_therapists (appointment_id, therapist_id, confirmed_at) VALUES (?1, ?2, ?3)",
+            params![id, t, confirmed],
+        )?;
+    }
+    tx.execute("DELETE FROM appointment_services WHERE appointment_id = ?1", [id])?;
+    for s in &f.service_ids {
+        tx.execute("INSERT INTO appointment_services (appointment_id, service_id) VALUES (?1, ?2)", params![id, s])?;
+    }
+    Ok(())
+}
+
+fn reload(conn: &Connection, id: i64) -> Result<Appointment, ApiError> {
+    appointment::load(conn, id)?
+        .ok_or_else(|| ApiError::internal(format_args!("appointment {id} vanished in its own transaction")))
+}
+
+/// POST appointments/: returns the new appointment.
+pub fn create(tx: &mut Tx, who: &User, body: &Map<String, Value>) -> Result<Written, ApiError> {
+    operator_only(who)?;
+    let f = read_fields(tx, body, None)?;
+    check_conflicts(tx, None, &f)?;
+    let now = crate::time::now_iso();
+    tx.execute(
+        "INSERT INTO appointments (client_id, therapist_id, driver_id, operator_id, date, start_time, end_time, status,
+            payment_amount_cents, payment_method, location, notes, pending_since, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?12, ?12)",
+        params![
+            f.client_id,
+            f.therapist_id,
+            f.driver_id,
+            who.id,
+            f.date,
+            f.start_time,
+            f.end_time,
+            f.payment_amount_cents,
+            f.payment_method,
+            f.location,
+            f.notes,
+            now
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    write_staff(tx, id, &f, &[])?;
+    let a = reload(tx, id)?;
+    let j = appointment::to_json(tx, &a)?;
+    tx.emit(EventDraft {
+        kind: APPOINTMENT_CREATED,
+        appointment_id: Some(id),
+        audience: visibility::audience(&a),
+        payload: json!({"appointment": j, "created_by": who.id}),
+    })?;
+    notify(
+        tx,
+        Audience::only(a.assignees()),
+        id,
+        "appointment_assigned",
+        "New assignment",
+        format!("You were assigned to {}.", summary(&a)),
+        &j,
+    )?;
+    Ok(Written { appointment: a, json: j })
+}
+
+/// PATCH / PUT appointments/{id}/.
+pub fn update(
+    tx: &mut Tx,
+    who: &User,
+    id: i64,
+    body: &Map<String, Value>,
+    partial: bool,
+    expected: Option<i64>,
+) -> Result<Written, ApiError> {
+    let before = load_visible(tx, who, id)?;
+    operator_only(who)?;
+    check_version(&before, expected)?;
+    let f = read_fields(tx, body, if partial { Some(&before) } else { None })?;
+    if f == Fields::of(&before) {
+        let json = appointment::to_json(tx, &before)?;
+        return Ok(Written { appointment: before, json });
+    }
+    if workflow::is_active(&before.status) {
+        check_conflicts(tx, Some(id), &f)?;
+    }
+    // A new therapist on an appointment waiting for (or past) confirmation must confirm
+    // too: a `therapist_confirmed` appointment goes back to `pending`.
+    let now = crate::time::now_iso();
+    let new_therapist = f.therapists.iter().any(|t| !before.therapists.iter().any(|b| b.0 == *t));
+    let back_to_pending = new_therapist && before.status == "therapist_confirmed";
+    tx.execute(
+        "UPDATE appointments SET client_id = ?2, therapist_id = ?3, driver_id = ?4, date = ?5, start_time = ?6, end_time = ?7,
+            payment_amount_cents = ?8, payment_method = ?9, location = ?10, notes = ?11, version = version + 1, updated_at = ?12,
+            status = CASE WHEN ?13 THEN 'pending' ELSE status END,
+            pending_since = CASE WHEN ?13 THEN ?12 ELSE pending_since END,
+            therapist_confirmed_at = CASE WHEN ?13 THEN NULL ELSE therapist_confirmed_at END
+         WHERE id = ?1",
+        params![id, f.client_id, f.therapist_id, f.driver_id, f.date, f.start_time, f.end_time, f.payment_amount_cents, f.payment_method, f.location, f.notes, now, back_to_pending],
+    )?;
+    write_staff(tx, id, &f, &before.therapists)?;
+    let after = reload(tx, id)?;
+    let json = emit_update(tx, &before, &after)?;
+    Ok(Written { appointment: after, json })
+}
+
+/// DELETE appointments/{id}/.
+pub fn delete(tx: &mut Tx, who: &User, id: i64, expected: Option<i64>) -> Result<(), ApiError> {
+    let a = load_visible(tx, who, id)?;
+    operator_only(who)?;
+    check_version(&a, expected)?;
+    tx.emit(EventDraft {
+        kind: APPOINTMENT_DELETED,
+        appointment_id: Some(id),
+        audience: visibility::audience(&a),
+        payload: json!({"appointment_id": id, "deleted_by": who.id, "version": a.version}),
+    })?;
+    tx.execute("DELETE FROM appointments WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// POST appointments/{id}/<action>/: one step of the transition table.
+pub fn step(
+    tx: &mut Tx,
+    who: &User,
+    id: i64,
+    t: &workflow::Transition,
+    body: &Map<String, Value>,
+    expected: Option<i64>,
+) -> Result<Written, ApiError> {
+    let before = load_visible(tx, who, id)?;
+    let allowed = before.allowed_actions(who);
+    if !t.who.allows_role(&who.role) {
+        return Err(ApiError::forbidden(format!(
+            "Only the {} may do {}; see allowed_actions for what you may do.",
+            t.who.describe(),
+            t.action
+        ))
+        .with_extra("allowed_actions", json!(allowed)));
+    }
+    if !t.from.contains(&before.status.as_str()) || !allowed.contains(&t.action) {
+        let why = if t.action == "therapist_confirm" && before.confirmed_by(who.id) {
+            "You have already confirmed; the other therapists of the group still have to.".to_string()
+        } else {
+            format!(
+                "The appointment is {}, so it cannot {} now; {}.",
+                before.status.replace('_', " "),
+                t.action.replace('_', " "),
+                if allowed.is_empty() {
+                    "there is nothing for you to do on it".to_string()
+                } else {
+                    format!("you may: {}", allowed.join(", "))
+                }
+            )
+        };
+        return Err(ApiError::new(ErrorCode::InvalidStatus, why)
+            .with_extra("allowed_actions", json!(allowed))
+            .with_extra("status", json!(before.status)));
+    }
+    check_version(&before, expected)?;
+
+    let mut i = Input::new(body);
+    for r in t.required {
+        i.require(r);
+    }
+    // The columns this step sets besides status, version, updated_at and its stamp.
+    let mut sets: Vec<(&str, Box<dyn ToSql>)> = Vec::new();
+    let mut outcome = t.outcomes[0];
+    match t.action {
+        "reject" => {
+            if let Some(r) = i.text("rejection_reason", MAX_TEXT) {
+                sets.push(("rejection_reason", Box::new(r)));
+            }
+        }
+        "review_rejection" => {
+            if let Some(d) = i.choice("decision", &["accept", "deny"]) {
+                outcome = *t.outcomes.iter().find(|o| o.when == Some(d.as_str())).expect("table has both decisions");
+            }
+        }
+        "mark_payment_received" => {
+            if let Some(m) = i.choice("payment_method", PAYMENT_METHODS) {
+                sets.push(("payment_method", Box::new(m)));
+            }
+            if let Some(Some(c)) = i.money("payment_amount") {
+                sets.push(("payment_amount_cents", Box::new(c)));
+            }
+            sets.push(("payment_status", Box::new("paid")));
+        }
+        "request_pickup" => {
+            let u = if i.has("pickup_urgency") {
+                i.choice("pickup_urgency", PICKUP_URGENCIES)
+            } else {
+                Some("normal".into())
+            };
+            if let Some(u) = u {
+                sets.push(("pickup_urgency", Box::new(u)));
+            }
+        }
+        "assign_pickup" => {
+            if let Some(Some(d)) = i.id("driver") {
+                check_staff(tx, &mut i, "driver", d, "driver")?;
+                sets.push(("driver_id", Box::new(d)));
+            }
+        }
+        "cancel" => {
+            if let Some(r) = i.text("reason", MAX_SHORT * 4) {
+                sets.push(("cancellation_reason", Box::new(r)));
+            }
+        }
+        _ => {}
+    }
+    i.finish()?;
+
+    let now = crate::time::now_iso();
+    let mut to = outcome.to;
+    if t.action == "therapist_confirm" {
+        tx.execute(
+            "UPDATE appointment_therapists SET confirmed_at = ?3 WHERE appointment_id = ?1 AND therapist_id = ?2",
+            params![id, who.id, now],
+        )?;
+        let waiting: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM appointment_therapists WHERE appointment_id = ?1 AND confirmed_at IS NULL",
+            [id],
+            |r| r.get(0),
+        )?;
+        if waiting > 0 {
+            to = "pending"; // the group is not complete yet
+        }
+    }
+    if t.action == "review_rejection" && to == "pending" {
+        sets.push(("pending_since", Box::new(now.clone())));
+    }
+    if let Some(stamp) = outcome.stamp.filter(|_| to == outcome.to) {
+        sets.push((stamp, Box::new(now.clone())));
+    }
+    sets.push(("status", Box::new(to)));
+    sets.push(("updated_at", Box::new(now)));
+    let assignments: Vec<String> = sets.iter().enumerate().map(|(n, (c, _))| format!("{c} = ?{}", n + 2)).collect();
+    let sql = format!("UPDATE appointments SET {}, version = version + 1 WHERE id = ?1", assignments.join(", "));
+    let mut values: Vec<&dyn ToSql> = vec![&id];
+    values.extend(sets.iter().map(|(_, v)| v.as_ref()));
+    tx.execute(&sql, values.as_slice())?;
+
+    let after = reload(tx, id)?;
+    if workflow::is_active(&after.status) && !workflow::is_active(&before.status) {
+        check_conflicts(tx, Some(id), &Fields::of(&after))?;
+    }
+    let j = emit_update(tx, &before, &after)?;
+    match t.action {
+        "reject" => notify(
+            tx,
+            Audience::operators_and([]),
+            id,
+            "appointment_rejected",
+            "Appointment rejected",
+            format!("{} rejected {}: {}", who.full_name(), summary(&after), after.rejection_reason),
+            &j,
+        )?,
+        "request_pickup" => notify(
+            tx,
+            Audience::operators_and([]),
+            id,
+            "pickup_requested",
+            "Pickup requested",
+            format!("{} asks to be picked up after {} ({}).", who.full_name(), summary(&after), after.pickup_urgency),
+            &j,
+        )?,
+        _ => {}
+    }
+    Ok(Written { appointment: after, json: j })
+}
+
+/// Is any appointment `pending` since before `cutoff`?
+pub fn any_overdue(conn: &Connection, cutoff: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM appointments WHERE status = 'pending' AND pending_since < ?1)")?
+        .query_row([cutoff], |r| r.get(0))
+}
+
+/// Cancels appointments `pending` since before `cutoff`; returns how many.
+pub fn auto_cancel(tx: &mut Tx, cutoff: &str) -> rusqlite::Result<usize> {
+    let ids: Vec<i64> = {
+        let mut st = tx.prepare_cached(
+            "SELECT id FROM appointments WHERE status = 'pending' AND pending_since < ?1 ORDER BY id",
+        )?;
+        let rows = st.query_map([cutoff], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let t = workflow::TRANSITIONS.iter().find(|t| t.action == workflow::AUTO_CANCEL).expect("auto_cancel row");
+    let o = t.outcomes[0];
+    for id in &ids {
+        let Some(before) = appointment::load(tx, *id)? else {
+            continue;
+        };
+        let now = crate::time::now_iso();
+        tx.execute(
+            &format!(
+                "UPDATE appointments SET status = ?2, {} = ?3, updated_at = ?3, version = version + 1 WHERE id = ?1",
+                o.stamp.unwrap_or("updated_at")
+            ),
+            params![id, o.to, now],
+        )?;
+        let Some(after) = appointment::load(tx, *id)? else {
+            continue;
+        };
+        let j = emit_update(tx, &before, &after)?;
+        notify(
+            tx,
+            Audience::operators_and(after.assignees()),
+            *id,
+            "appointment_auto_cancelled",
+            "Appointment cancelled automatically",
+            format!("Nobody confirmed {} in time, so it was cancelled.", summary(&after)),
+            &j,
+        )?;
+    }
+    Ok(ids.len())
+}

@@ -1,0 +1,212 @@
+//! Reading an appointment body: every writable field checked against the database (in
+//! the write transaction, so what it checked still holds at commit), every problem
+//! reported at once, named by field.
+
+use crate::error::ApiError;
+use crate::scheduling::appointment::Appointment;
+use crate::scheduling::validate::{Input, MAX_TEXT};
+use crate::scheduling::{clients, services};
+use crate::store::users;
+use chrono::NaiveTime;
+use rusqlite::Connection;
+use serde_json::{Map, Value};
+
+pub const PAYMENT_METHODS: &[&str] = &["cash", "card", "gcash", "maya", "bank_transfer", "other"];
+pub const PICKUP_URGENCIES: &[&str] = &["normal", "urgent"];
+
+/// The writable fields of an appointment, after validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fields {
+    pub client_id: i64,
+    pub service_ids: Vec<i64>,
+    pub therapist_id: Option<i64>,
+    /// Every therapist, lead first.
+    pub therapists: Vec<i64>,
+    pub driver_id: Option<i64>,
+    pub date: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub payment_amount_cents: Option<i64>,
+    pub payment_method: String,
+    pub location: String,
+    pub notes: String,
+}
+
+impl Fields {
+    pub fn of(a: &Appointment) -> Fields {
+        Fields {
+            client_id: a.client_id,
+            service_ids: a.service_ids.clone(),
+            therapist_id: a.therapist_id,
+            therapists: a.therapist_ids(),
+            driver_id: a.driver_id,
+            date: a.date.clone(),
+            start_time: a.start_time.clone(),
+            end_time: a.end_time.clone(),
+            payment_amount_cents: a.payment_amount_cents,
+            payment_method: a.payment_method.clone(),
+            location: a.location.clone(),
+            notes: a.notes.clone(),
+        }
+    }
+}
+
+/// Reads and checks an appointment body against the database (in the write transaction,
+/// so what it checked still holds at commit). `base`: the current appointment for PATCH;
+/// `None` for POST and PUT, where client, date, start_time and a therapist are required.
+pub fn read_fields(
+    conn: &Connection,
+    body: &Map<String, Value>,
+    base: Option<&Appointment>,
+) -> Result<Fields, ApiError> {
+    let mut i = Input::new(body);
+    if base.is_none() {
+        i.require("client");
+        i.require("date");
+        i.require("start_time");
+        if !given(body, "therapist") && !given(body, "therapists") {
+            i.add("therapist", "Assign a therapist (therapist, or therapists for a group).");
+        }
+        if !given(body, "end_time") && !given(body, "services") {
+            i.add("end_time", "Give end_time, or services so it can be computed.");
+        }
+    }
+    if body.contains_key("status") {
+        i.add("status", "Change the status with the workflow actions, e.g. POST appointments/{id}/cancel/.");
+    }
+    let old = base.map(Fields::of);
+    let mut f = old.clone().unwrap_or(Fields {
+        client_id: 0,
+        service_ids: Vec::new(),
+        therapist_id: None,
+        therapists: Vec::new(),
+        driver_id: None,
+        date: String::new(),
+        start_time: String::new(),
+        end_time: String::new(),
+        payment_amount_cents: None,
+        payment_method: String::new(),
+        location: String::new(),
+        notes: String::new(),
+    });
+    match i.id("client") {
+        Some(Some(c)) => {
+            if clients::get(conn, c)?.is_none() {
+                i.add("client", format!("There is no client {c}."));
+            }
+            f.client_id = c;
+        }
+        Some(None) => i.add("client", "This field may not be null."),
+        None => {}
+    }
+    if let Some(list) = i.ids("services") {
+        for s in &list {
+            let already = old.as_ref().is_some_and(|o| o.service_ids.contains(s));
+            match services::get(conn, *s)? {
+                None => i.add("services", format!("There is no service {s}.")),
+                Some(svc) if !svc.is_active && !already => {
+                    i.add("services", format!("The service \"{}\" is no longer offered.", svc.name))
+                }
+                Some(_) => {}
+            }
+        }
+        f.service_ids = list;
+    }
+    let lead = i.id("therapist");
+    let extras = i.ids("therapists");
+    if lead.is_some() || extras.is_some() {
+        let lead = lead.unwrap_or(f.therapist_id);
+        let mut extras =
+            extras.unwrap_or_else(|| f.therapists.iter().copied().filter(|t| Some(*t) != f.therapist_id).collect());
+        extras.retain(|t| Some(*t) != lead);
+        let mut all: Vec<i64> = lead.into_iter().collect();
+        all.extend(extras);
+        // A group without a named lead: the first one leads.
+        f.therapist_id = lead.or_else(|| all.first().copied());
+        for t in &all {
+            let already = old.as_ref().is_some_and(|o| o.therapists.contains(t));
+            if !already {
+                check_staff(conn, &mut i, if Some(*t) == lead { "therapist" } else { "therapists" }, *t, "therapist")?;
+            }
+        }
+        if all.is_empty() {
+            i.add("therapist", "An appointment needs at least one therapist.");
+        }
+        f.therapists = all;
+    }
+    match i.id("driver") {
+        Some(Some(d)) => {
+            if old.as_ref().and_then(|o| o.driver_id) != Some(d) {
+                check_staff(conn, &mut i, "driver", d, "driver")?;
+            }
+            f.driver_id = Some(d);
+        }
+        Some(None) => f.driver_id = None,
+        None => {}
+    }
+    if let Some(d) = i.date("date") {
+        f.date = d.format("%Y-%m-%d").to_string();
+    }
+    if let Some(t) = i.time("start_time") {
+        f.start_time = t;
+    }
+    if let Some(t) = i.time("end_time") {
+        f.end_time = t;
+    } else if base.is_none() && !f.start_time.is_empty() && i.errors.is_empty() {
+        // No end_time: the services' total duration from start_time.
+        let mut minutes = 0;
+        for s in &f.service_ids {
+            minutes += services::get(conn, *s)?.map_or(0, |s| s.duration);
+        }
+        let start = NaiveTime::parse_from_str(&f.start_time, "%H:%M:%S").expect("validated");
+        let (end, wrapped) = start.overflowing_add_signed(chrono::Duration::minutes(minutes));
+        if wrapped != 0 {
+            i.add("end_time", "The services run past midnight; give an earlier start_time.");
+        }
+        f.end_time = end.format("%H:%M:%S").to_string();
+    }
+    if !f.start_time.is_empty() && !f.end_time.is_empty() && f.end_time <= f.start_time {
+        i.add("end_time", "Must be after start_time.");
+    }
+    if let Some(m) = i.money("payment_amount") {
+        f.payment_amount_cents = m;
+    }
+    match body.get("payment_method") {
+        None => {}
+        Some(Value::Null) => f.payment_method.clear(),
+        Some(Value::String(m)) if m.is_empty() => f.payment_method.clear(),
+        Some(_) => {
+            if let Some(m) = i.choice("payment_method", PAYMENT_METHODS) {
+                f.payment_method = m;
+            }
+        }
+    }
+    if let Some(v) = i.text("location", MAX_TEXT) {
+        f.location = v;
+    }
+    if let Some(v) = i.text("notes", MAX_TEXT) {
+        f.notes = v;
+    }
+    i.finish()?;
+    Ok(f)
+}
+
+/// Is `name` in the body, not null and not an empty list?
+fn given(body: &Map<String, Value>, name: &str) -> bool {
+    match body.get(name) {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// Records a field error unless user `id` exists, is active and has `role`.
+pub(super) fn check_staff(conn: &Connection, i: &mut Input, field: &str, id: i64, role: &str) -> rusqlite::Result<()> {
+    match users::get(conn, id)? {
+        None => i.add(field, format!("There is no staff member {id}.")),
+        Some(u) if u.role != role => i.add(field, format!("{} is a {}, not a {role}.", u.full_name(), u.role)),
+        Some(u) if !u.is_active => i.add(field, format!("{} is deactivated.", u.full_name())),
+        Some(_) => {}
+    }
+    Ok(())
+}
