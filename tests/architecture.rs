@@ -102,7 +102,7 @@ fn expand(path: &str, out: &mut Vec<String>) {
     let path = path.trim();
     match path.find('{') {
         None => {
-            let p: String = path.split(|c: char| c == ',' || c == '}' || c == ' ' || c == '\n').next().unwrap().into();
+            let p: String = path.split([',', '}', ' ', '\n']).next().unwrap().into();
             out.push(p.trim_end_matches("::").to_string());
         }
         Some(open) => {

@@ -50,3 +50,111 @@ pub fn check_conflicts(conn: &Connection, id: Option<i64>, f: &Fields) -> Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::clinic;
+    use super::*;
+    use crate::scheduling::appointment::Appointment;
+    use serde_json::json;
+
+    /// The fields of a new booking for `therapists` (lead first) and `driver`.
+    fn slot(therapists: &[i64], driver: Option<i64>, date: &str, start: &str, end: &str) -> Fields {
+        Fields {
+            client_id: 1,
+            service_ids: vec![],
+            therapist_id: therapists.first().copied(),
+            therapists: therapists.to_vec(),
+            driver_id: driver,
+            date: date.into(),
+            start_time: format!("{start}:00"),
+            end_time: format!("{end}:00"),
+            payment_amount_cents: None,
+            payment_method: String::new(),
+            location: String::new(),
+            notes: String::new(),
+        }
+    }
+
+    fn clash(c: &super::super::fixture::Clinic, id: Option<i64>, f: &Fields) -> Option<serde_json::Value> {
+        match c.store.read(|conn| check_conflicts(conn, id, f)) {
+            Ok(()) => None,
+            Err(e) => {
+                assert_eq!(e.code, crate::error::ErrorCode::Conflict);
+                Some(e.extra.map(|x| x["conflicts"][0].clone()).unwrap_or_default())
+            }
+        }
+    }
+
+    fn booked(c: &super::super::fixture::Clinic, body: serde_json::Value) -> Appointment {
+        c.book(body)
+    }
+
+    #[test]
+    fn touching_is_free_and_any_overlap_is_a_conflict() {
+        let c = clinic();
+        let t = c.t[0].id;
+        let a = booked(&c, json!({"therapist": t, "date": "2030-05-01", "start_time": "10:00", "end_time": "11:00"}));
+        for (start, end) in [("11:00", "12:00"), ("09:00", "10:00"), ("08:00", "09:59")] {
+            assert_eq!(clash(&c, None, &slot(&[t], None, "2030-05-01", start, end)), None, "{start}-{end} is free");
+        }
+        for (start, end) in
+            [("10:59", "11:30"), ("09:30", "10:01"), ("09:00", "12:00"), ("10:15", "10:45"), ("10:00", "11:00")]
+        {
+            let hit = clash(&c, None, &slot(&[t], None, "2030-05-01", start, end)).expect("a conflict");
+            assert_eq!(hit, json!({"user": t, "role": "therapist", "appointment": a.id}), "{start}-{end}");
+        }
+        assert_eq!(clash(&c, None, &slot(&[t], None, "2030-05-02", "10:00", "11:00")), None, "another day");
+        assert_eq!(
+            clash(&c, None, &slot(&[c.t[1].id], None, "2030-05-01", "10:00", "11:00")),
+            None,
+            "another therapist"
+        );
+        // An appointment never conflicts with itself (an edit of its own slot).
+        assert_eq!(clash(&c, Some(a.id), &slot(&[t], None, "2030-05-01", "10:30", "11:30")), None);
+    }
+
+    #[test]
+    fn every_member_of_a_group_and_the_driver_are_checked() {
+        let c = clinic();
+        let (t1, t2, t3) = (c.t[0].id, c.t[1].id, c.t[2].id);
+        let d = c.d[0].id;
+        let group = booked(
+            &c,
+            json!({"therapist": t1, "therapists": [t2], "driver": d, "date": "2030-05-01", "start_time": "10:00", "end_time": "11:00"}),
+        );
+        // The group's second therapist, as a lead elsewhere.
+        let hit = clash(&c, None, &slot(&[t2], None, "2030-05-01", "10:30", "11:30")).unwrap();
+        assert_eq!(hit["user"], t2);
+        // A new group whose second member is busy.
+        let hit = clash(&c, None, &slot(&[t3, t1], None, "2030-05-01", "10:30", "11:30")).unwrap();
+        assert_eq!(hit["user"], t1);
+        assert_eq!(hit["appointment"], group.id);
+        // The driver, with free therapists.
+        let hit = clash(&c, None, &slot(&[t3], Some(d), "2030-05-01", "10:30", "11:30")).unwrap();
+        assert_eq!(hit, json!({"user": d, "role": "driver", "appointment": group.id}));
+        assert_eq!(clash(&c, None, &slot(&[t3], Some(c.d[1].id), "2030-05-01", "10:30", "11:30")), None);
+    }
+
+    #[test]
+    fn only_active_statuses_hold_a_slot() {
+        let c = clinic();
+        let t = c.t[0].id;
+        let a = booked(&c, json!({"therapist": t, "date": "2030-05-01", "start_time": "10:00", "end_time": "11:00"}));
+        let f = slot(&[t], None, "2030-05-01", "10:00", "11:00");
+        for status in workflow::STATUSES {
+            c.set_status(a.id, status);
+            let active = workflow::is_active(status);
+            assert_eq!(
+                clash(&c, None, &f).is_some(),
+                active,
+                "{status} should {}hold the slot",
+                if active { "" } else { "not " }
+            );
+        }
+        // At least the documented inactive ones were tried.
+        for s in ["rejected", "cancelled", "auto_cancelled", "transport_completed"] {
+            assert!(!workflow::is_active(s));
+        }
+    }
+}

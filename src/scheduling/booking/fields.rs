@@ -210,3 +210,102 @@ pub(super) fn check_staff(conn: &Connection, i: &mut Input, field: &str, id: i64
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::clinic;
+    use super::*;
+    use serde_json::json;
+
+    /// The field names an error names (none when the body reads).
+    fn problems(c: &super::super::fixture::Clinic, body: Value, base: Option<&Appointment>) -> Vec<String> {
+        let body = body.as_object().unwrap().clone();
+        match c.store.read(|conn| read_fields(conn, &body, base)) {
+            Ok(_) => vec![],
+            Err(e) => e.fields.map(|f| f.keys().cloned().collect()).unwrap_or_default(),
+        }
+    }
+
+    fn read(c: &super::super::fixture::Clinic, body: Value, base: Option<&Appointment>) -> Fields {
+        let body = body.as_object().unwrap().clone();
+        c.store.read(|conn| read_fields(conn, &body, base)).expect("valid body")
+    }
+
+    #[test]
+    fn a_new_booking_names_every_missing_field_at_once() {
+        let c = clinic();
+        assert_eq!(problems(&c, json!({}), None), ["client", "date", "end_time", "start_time", "therapist"]);
+        let p = problems(
+            &c,
+            json!({"client": 1, "therapist": c.t[0].id, "date": "2030-05-01", "start_time": "10:00", "end_time": "11:00", "status": "completed"}),
+            None,
+        );
+        assert_eq!(p, ["status"], "the status moves only with the workflow actions");
+    }
+
+    #[test]
+    fn references_must_exist_be_active_and_have_the_right_role() {
+        let c = clinic();
+        let ok = json!({"client": 1, "therapist": c.t[0].id, "date": "2030-05-01", "start_time": "10:00", "end_time": "11:00"});
+        let with = |k: &str, v: Value| {
+            let mut b = ok.clone();
+            b[k] = v;
+            b
+        };
+        assert_eq!(problems(&c, ok.clone(), None), Vec::<String>::new());
+        assert_eq!(problems(&c, with("client", json!(99)), None), ["client"]);
+        assert_eq!(problems(&c, with("services", json!([99])), None), ["services"]);
+        assert_eq!(problems(&c, with("services", json!([2])), None), ["services"], "no longer offered");
+        assert_eq!(problems(&c, with("therapist", json!(c.d[0].id)), None), ["therapist"], "a driver is no therapist");
+        assert_eq!(problems(&c, with("driver", json!(c.t[1].id)), None), ["driver"]);
+        c.store.write(|tx| users::set_active(tx, c.d[1].id, false)).unwrap();
+        assert_eq!(problems(&c, with("driver", json!(c.d[1].id)), None), ["driver"], "deactivated");
+        assert_eq!(problems(&c, with("payment_method", json!("bitcoin")), None), ["payment_method"]);
+        assert_eq!(problems(&c, with("end_time", json!("09:00")), None), ["end_time"], "before the start");
+        assert_eq!(problems(&c, with("date", json!("2030-02-30")), None), ["date"]);
+    }
+
+    #[test]
+    fn the_end_follows_the_services_unless_given() {
+        let c = clinic();
+        let body =
+            json!({"client": 1, "therapist": c.t[0].id, "date": "2030-05-01", "start_time": "10:00", "services": [1]});
+        assert_eq!(read(&c, body.clone(), None).end_time, "11:00:00");
+        let mut late = body.clone();
+        late["start_time"] = json!("23:30");
+        assert_eq!(problems(&c, late, None), ["end_time"], "past midnight");
+        let mut given = body;
+        given["end_time"] = json!("10:30");
+        assert_eq!(read(&c, given, None).end_time, "10:30:00");
+    }
+
+    #[test]
+    fn a_group_has_one_lead_and_no_duplicates() {
+        let c = clinic();
+        let (t1, t2, t3) = (c.t[0].id, c.t[1].id, c.t[2].id);
+        let base = json!({"client": 1, "date": "2030-05-01", "start_time": "10:00", "end_time": "11:00"});
+        let mut no_lead = base.clone();
+        no_lead["therapists"] = json!([t2, t3]);
+        let f = read(&c, no_lead, None);
+        assert_eq!((f.therapist_id, f.therapists.clone()), (Some(t2), vec![t2, t3]), "the first one leads");
+        let mut lead_twice = base;
+        lead_twice["therapist"] = json!(t1);
+        lead_twice["therapists"] = json!([t1, t2]);
+        let f = read(&c, lead_twice, None);
+        assert_eq!((f.therapist_id, f.therapists), (Some(t1), vec![t1, t2]));
+    }
+
+    #[test]
+    fn a_patch_keeps_what_it_does_not_name() {
+        let c = clinic();
+        let a = c.book(json!({"therapist": c.t[0].id, "therapists": [c.t[1].id], "driver": c.d[0].id, "services": [1],
+            "date": "2030-05-01", "start_time": "10:00", "location": "Makati"}));
+        // The service is withdrawn after booking: the appointment may keep it.
+        c.store.write(|tx| tx.execute("UPDATE services SET is_active = 0 WHERE id = 1", [])).unwrap();
+        let f = read(&c, json!({"notes": "gate code 12", "services": [1]}), Some(&a));
+        assert_eq!(f.notes, "gate code 12");
+        assert_eq!(Fields { notes: String::new(), ..f }, Fields::of(&a));
+        assert_eq!(read(&c, json!({"driver": null}), Some(&a)).driver_id, None);
+        assert_eq!(read(&c, json!({"payment_amount": "12.50"}), Some(&a)).payment_amount_cents, Some(1250));
+    }
+}
