@@ -20,4 +20,5 @@ pub mod scheduling;
 pub mod store;
 pub mod time;
 pub mod web;
+pub mod wire;
 pub mod ws;

@@ -19,6 +19,7 @@ pub use subscriber::{Close, Out, Queue, Subscriber, Subscription, QUEUE_FRAMES};
 use crate::config::Settings;
 use crate::events::{Event, SESSION_REVOKED};
 use crate::store::Store;
+use crate::wire::{frame, CloseCode};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
@@ -35,11 +36,6 @@ const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 const INBOX_BATCHES: usize = 4096;
 /// Events read from the log per query when catching up.
 const CATCH_UP_CHUNK: usize = 500;
-
-/// Close codes the hub asks sockets to close with.
-pub const CLOSE_AUTH: u16 = 4001;
-pub const CLOSE_SLOW: u16 = 4008;
-pub const CLOSE_GOING_AWAY: u16 = 1001;
 
 enum Msg {
     Events(Vec<Event>),
@@ -137,7 +133,7 @@ impl Hub {
     pub fn shutdown(&self) {
         self.shared.shutting_down.store(true, Ordering::SeqCst);
         for s in self.shared.snapshot() {
-            s.close(Close::new(CLOSE_GOING_AWAY, "server shutting down; reconnect shortly"));
+            s.close(Close::new(CloseCode::GoingAway, "server shutting down; reconnect shortly"));
         }
     }
 }
@@ -230,7 +226,7 @@ impl Dispatcher {
             return;
         }
         // Serialised once; every recipient's queue holds the same bytes.
-        let frame: Arc<[u8]> = crate::ws::frame::text(ev.message().as_bytes()).into();
+        let frame: Arc<[u8]> = frame::text(ev.message().as_bytes()).into();
         let reg = self.shared.subs.lock().unwrap_or_else(|p| p.into_inner());
         for sub in reg.by_id.values() {
             if ev.audience.includes(sub.user_id, sub.is_operator) {
@@ -250,7 +246,7 @@ impl Dispatcher {
             v["digests"].as_array().map(|a| a.iter().filter_map(|d| d.as_str()).collect()).unwrap_or_default();
         for s in self.shared.snapshot() {
             if s.user_id == user_id && (all || digests.contains(&s.digest.as_str())) {
-                s.close(Close::new(CLOSE_AUTH, "session ended; log in again"));
+                s.close(Close::new(CloseCode::Auth, "session ended; log in again"));
             }
         }
     }
@@ -265,7 +261,7 @@ impl Dispatcher {
             }
             match self.store.read(|c| crate::store::tokens::expiry(c, &s.digest)) {
                 Ok(Some(e)) if e > now => s.set_expiry(e),
-                Ok(_) => s.close(Close::new(CLOSE_AUTH, "session expired; log in again")),
+                Ok(_) => s.close(Close::new(CloseCode::Auth, "session expired; log in again")),
                 Err(e) => log::warn!("hub could not read a token's expiry: {e}"),
             }
         }

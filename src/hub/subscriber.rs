@@ -2,7 +2,8 @@
 //! revocation), its bounded outbound queue, and a "close with this code" slot that the
 //! socket's writer thread obeys before sending anything else.
 
-use super::{Shared, CLOSE_SLOW};
+use super::Shared;
+use crate::wire::CloseCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -33,15 +34,15 @@ pub enum Out {
     Wake,
 }
 
-/// How a socket should close. Code 1006 means "the connection is gone": send no frame.
+/// How a socket should close. `CloseCode::Gone` means "the connection is gone": send no frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Close {
-    pub code: u16,
+    pub code: CloseCode,
     pub reason: String,
 }
 
 impl Close {
-    pub fn new(code: u16, reason: impl Into<String>) -> Close {
+    pub fn new(code: CloseCode, reason: impl Into<String>) -> Close {
         Close { code, reason: reason.into() }
     }
 }
@@ -93,7 +94,7 @@ impl Subscriber {
     pub fn send(&self, out: Out) {
         if self.queued.fetch_add(1, Ordering::AcqRel) >= QUEUE_FRAMES {
             self.queued.fetch_sub(1, Ordering::AcqRel);
-            self.close(Close::new(CLOSE_SLOW, "too slow to keep up; reconnect with since"));
+            self.close(Close::new(CloseCode::Slow, "too slow to keep up; reconnect with since"));
         } else if self.queue.send(out).is_err() {
             self.queued.fetch_sub(1, Ordering::AcqRel); // the writer is gone
         }

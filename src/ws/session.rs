@@ -14,7 +14,7 @@
 //! read transaction yields the snapshot (or the replay) and the log's last `seq` S;
 //! the writer then skips queued events with seq <= S.
 
-use super::frame;
+use super::{frame, CloseCode};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::events::{self, Event};
@@ -58,10 +58,10 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, resume: Resume, who: Principal
             Err(Refused::TooManyForUser) => {
                 log::warn!("refused a socket of user {}: over the per-user limit", user.username);
                 let reason = "too many live connections for this user; close other tabs";
-                return super::close_now(stream, 1008, reason);
+                return super::close_now(stream, CloseCode::Policy, reason);
             }
             Err(Refused::ShuttingDown) => {
-                return super::close_now(stream, 1001, "server shutting down; reconnect shortly")
+                return super::close_now(stream, CloseCode::GoingAway, "server shutting down; reconnect shortly")
             }
         };
     let sub = subscription.sub.clone();
@@ -69,7 +69,7 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, resume: Resume, who: Principal
         Ok(s) => s,
         Err(e) => {
             log::error!("could not read the start of a live connection: {e}");
-            return super::close_now(stream, 1011, "server error; try again");
+            return super::close_now(stream, CloseCode::ServerError, "server error; try again");
         }
     };
     log::info!("ws {} open: {} ({}), {}", sub.id, user.username, user.role, start.describe);
@@ -98,7 +98,7 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, resume: Resume, who: Principal
         std::thread::Builder::new().name("ws-writer".into()).stack_size(WRITER_STACK).spawn(move || writer.run())
     {
         log::warn!("could not start a socket writer: {e}");
-        return super::close_now(stream, 1013, "server busy; try again");
+        return super::close_now(stream, CloseCode::TryAgain, "server busy; try again");
     }
     let _ = read_stream.set_read_timeout(Some(Duration::from_secs(app.settings.ws_idle_secs)));
     let config = WebSocketConfig::default()
@@ -209,9 +209,9 @@ impl Writer {
     fn run(mut self) {
         let sub = self.subscription.sub.clone();
         let why = self.serve(&sub);
-        if why.code != 1006 {
+        if why.code.is_sent() {
             // Best effort: a client that stopped reading cannot take it anyway.
-            let _ = self.stream.write_all(&frame::close(why.code, &why.reason));
+            let _ = self.stream.write_all(&frame::close(why.code.code(), &why.reason));
         }
         let _ = self.stream.shutdown(Shutdown::Write);
         // Let the reader collect the client's close reply, then end the connection.
@@ -230,7 +230,7 @@ impl Writer {
             let now = Instant::now();
             let idle_at = self.link.last_heard() + self.idle;
             if now >= idle_at {
-                return Close::new(1001, "no answer from the client; reconnect");
+                return Close::new(CloseCode::GoingAway, "no answer from the client; reconnect");
             }
             if now >= next_ping {
                 if self.write(&frame::ping()).is_err() {
@@ -263,7 +263,7 @@ impl Writer {
 }
 
 fn gone() -> Close {
-    Close::new(1006, "connection lost")
+    Close::new(CloseCode::Gone, "connection lost")
 }
 
 /// The reader's view of the socket: reads from the stream; writes (tungstenite's
@@ -300,14 +300,20 @@ fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, link: &Link) {
                 continue; // the writer decides when silence is too long
             }
             Err(Error::ConnectionClosed | Error::AlreadyClosed) => return sub.close(gone()),
-            Err(Error::Capacity(_)) => return close_and_drain(ws, sub, 1009, "message too big; the limit is 64 KiB"),
-            Err(Error::Utf8(_)) => return close_and_drain(ws, sub, 1007, "text message is not valid UTF-8"),
-            Err(Error::Protocol(_)) => return close_and_drain(ws, sub, 1002, "WebSocket protocol error"),
+            Err(Error::Capacity(_)) => {
+                return close_and_drain(ws, sub, CloseCode::TooBig, "message too big; the limit is 64 KiB")
+            }
+            Err(Error::Utf8(_)) => {
+                return close_and_drain(ws, sub, CloseCode::InvalidData, "text message is not valid UTF-8")
+            }
+            Err(Error::Protocol(_)) => {
+                return close_and_drain(ws, sub, CloseCode::Protocol, "WebSocket protocol error")
+            }
             Err(_) => return sub.close(gone()),
         };
         link.heard();
         if matches!(msg, Message::Text(_) | Message::Binary(_) | Message::Ping(_)) && flood.hit() {
-            return close_and_drain(ws, sub, 1008, "too many messages; slow down");
+            return close_and_drain(ws, sub, CloseCode::Policy, "too many messages; slow down");
         }
         match msg {
             Message::Text(t) => sub.send(Out::Frame(answer(&t))),
@@ -315,7 +321,7 @@ fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, link: &Link) {
             Message::Ping(p) => sub.send(Out::Frame(frame::pong(&p))),
             // The client closes: answer with a normal close; tungstenite reports
             // ConnectionClosed on the next read.
-            Message::Close(_) => sub.close(Close::new(1000, "")),
+            Message::Close(_) => sub.close(Close::new(CloseCode::Normal, "")),
             Message::Pong(_) | Message::Frame(_) => {}
         }
     }
@@ -324,7 +330,7 @@ fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, link: &Link) {
 /// Asks the writer to close with `code`, then reads and drops what the client still
 /// sends for a moment, so the close does not reset the connection under unread bytes
 /// (which could lose the close frame on the way to the client).
-fn close_and_drain(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, code: u16, reason: &str) {
+fn close_and_drain(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, code: CloseCode, reason: &str) {
     sub.close(Close::new(code, reason));
     drain(&mut ws.get_mut().0, Duration::from_secs(1));
 }
