@@ -25,20 +25,19 @@ pub struct App {
 }
 
 impl App {
-    /// Wires the store's commit hook to the hub, so every commit reaches the sockets.
-    pub fn new(settings: Settings, store: Store) -> Arc<App> {
+    /// Starts the hub on the store's commit feed, so every commit reaches the sockets;
+    /// fails if the hub cannot start.
+    pub fn new(settings: Settings, store: Store) -> Result<Arc<App>, String> {
         let store = Arc::new(store);
-        let hub = Hub::new(&settings, store.clone());
-        let hub2 = hub.clone();
-        store.set_commit_hook(Box::new(move |events| hub2.publish(events)));
-        Arc::new(App {
+        let hub = Hub::new(&settings, store.clone())?;
+        Ok(Arc::new(App {
             settings,
             store,
             hub,
             logins: Logins::new(),
             connections: AtomicUsize::new(0),
             shutting_down: AtomicBool::new(false),
-        })
+        }))
     }
 
     pub fn is_shutting_down(&self) -> bool {

@@ -24,7 +24,7 @@ pub fn run(db: Option<PathBuf>, settings: Settings) -> Result<(), String> {
         format!("cannot listen on {}: {e}; stop the other program using it or choose another --addr.", settings.addr)
     })?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let app = App::new(settings, store);
+    let app = App::new(settings, store)?;
 
     let app2 = app.clone();
     ctrlc::set_handler(move || {

@@ -53,8 +53,6 @@ pub struct Subscriber {
     pub is_operator: bool,
     /// The token's stored digest (never the token), to match `session_revoked`.
     pub digest: String,
-    /// The token's expiry as last read; refreshed by the hub's expiry check.
-    expiry: Mutex<String>,
     queue: Sender<Out>,
     /// Frames in `queue` now (see `QUEUE_FRAMES`).
     queued: Arc<AtomicUsize>,
@@ -63,25 +61,11 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    pub(super) fn new(
-        id: u64,
-        user_id: i64,
-        is_operator: bool,
-        digest: String,
-        expiry: String,
-    ) -> (Arc<Subscriber>, Queue) {
+    pub(super) fn new(id: u64, user_id: i64, is_operator: bool, digest: String) -> (Arc<Subscriber>, Queue) {
         let (queue, rx) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
-        let s = Subscriber {
-            id,
-            user_id,
-            is_operator,
-            digest,
-            expiry: Mutex::new(expiry),
-            queue,
-            queued: queued.clone(),
-            closing: Mutex::new(None),
-        };
+        let s =
+            Subscriber { id, user_id, is_operator, digest, queue, queued: queued.clone(), closing: Mutex::new(None) };
         (Arc::new(s), Queue { rx, queued })
     }
 
@@ -119,14 +103,6 @@ impl Subscriber {
     /// The close request, if any.
     pub fn closing(&self) -> Option<Close> {
         self.closing.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn expiry(&self) -> String {
-        self.expiry.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub(super) fn set_expiry(&self, e: String) {
-        *self.expiry.lock().unwrap_or_else(|p| p.into_inner()) = e;
     }
 }
 
