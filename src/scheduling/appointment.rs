@@ -9,6 +9,7 @@
 
 use super::validate::money;
 use super::{clients, services, visibility, workflow};
+use crate::events::Audience;
 use crate::store::id_list;
 use crate::store::users::{self, User};
 use rusqlite::{Connection, Row};
@@ -457,15 +458,70 @@ pub fn today() -> String {
 /// What a socket starts with (`initial_data`): operators get today's and upcoming
 /// appointments; therapists and drivers their own active ones.
 pub fn initial(conn: &Connection, user: &User) -> rusqlite::Result<Vec<Value>> {
-    let today = today();
-    let ids = match visibility::sql_filter(user) {
-        None => ids_where(conn, OPERATOR_BOARD, "a.date, a.start_time, a.id", &[(":today", &today)])?,
+    to_json_many(conn, &load_many(conn, &initial_ids(conn, user, &today())?)?)
+}
+
+/// The ids of `initial`'s appointments on day `today`, in board order.
+fn initial_ids(conn: &Connection, user: &User, today: &str) -> rusqlite::Result<Vec<i64>> {
+    match visibility::sql_filter(user) {
+        None => ids_where(conn, OPERATOR_BOARD, "a.date, a.start_time, a.id", &[(":today", &today)]),
         Some((filter, uid)) => {
             let clause = format!("{filter} AND {}", staff_board());
-            ids_where(conn, &clause, "a.date, a.start_time, a.id", &[(":uid", &uid), (":today", &today)])?
+            ids_where(conn, &clause, "a.date, a.start_time, a.id", &[(":uid", &uid), (":today", &today)])
         }
-    };
-    to_json_many(conn, &load_many(conn, &ids)?)
+    }
+}
+
+/// `initial`'s appointments on day `today` in the REST shape for `user` (with their
+/// `allowed_actions`), as one JSON array text ready to be spliced into `initial_data`.
+pub fn initial_rest_json(conn: &Connection, user: &User, today: &str) -> rusqlite::Result<String> {
+    let appts = load_many(conn, &initial_ids(conn, user, today)?)?;
+    with_rest_json(conn, &appts, user, |j| serde_json::to_string(j).expect("an appointment serialises"))
+}
+
+/// Any operator, for what operators may do with an appointment (it depends only on its
+/// status: an operator is never one of its therapists or its driver).
+fn an_operator() -> User {
+    User {
+        id: 0,
+        username: String::new(),
+        email: String::new(),
+        first_name: String::new(),
+        last_name: String::new(),
+        role: "operator".into(),
+        phone_number: String::new(),
+        specialization: String::new(),
+        is_active: true,
+        date_joined: String::new(),
+    }
+}
+
+/// What each recipient of an event about `a` may do with it now: the event's
+/// `allowed_actions_for` (`events::ACTIONS_FOR`), `{"operators": [...]}` when `audience`
+/// has the operators and `"<user id>": [...]` for each listed user, each exactly the
+/// REST `allowed_actions` (`Appointment::allowed_actions`) of that user.
+pub fn actions_for(conn: &Connection, a: &Appointment, audience: &Audience) -> rusqlite::Result<Value> {
+    let mut m = Map::new();
+    if audience.operators {
+        m.insert("operators".into(), json!(a.allowed_actions(&an_operator())));
+    }
+    for (id, u) in users::get_many(conn, audience.users.iter().copied())? {
+        m.insert(id.to_string(), json!(a.allowed_actions(&u)));
+    }
+    Ok(Value::Object(m))
+}
+
+/// `payload` (an object) of an event about `a` to `audience`, with its
+/// `allowed_actions_for` added.
+pub fn with_actions_for(
+    conn: &Connection,
+    a: &Appointment,
+    audience: &Audience,
+    payload: Value,
+) -> rusqlite::Result<Value> {
+    let mut payload = payload;
+    payload[crate::events::ACTIONS_FOR] = actions_for(conn, a, audience)?;
+    Ok(payload)
 }
 
 #[cfg(test)]

@@ -320,17 +320,18 @@ fn notify(
     if audience.users.is_empty() && !audience.operators {
         return Ok(());
     }
-    tx.emit(EventDraft {
-        kind: NOTIFICATION,
-        appointment_id: Some(appointment_id),
-        audience,
-        payload: json!({
-            "notification_type": kind,
-            "title": title,
-            "message": message,
-            "data": {"appointment_id": appointment_id, "appointment": appt},
-        }),
-    })?;
+    let payload = json!({
+        "notification_type": kind,
+        "title": title,
+        "message": message,
+        "data": {"appointment_id": appointment_id, "appointment": appt},
+    });
+    // Each recipient's `allowed_actions` in `data.appointment` (read in this transaction).
+    let payload = match appointment::load(tx, appointment_id)? {
+        Some(a) => appointment::with_actions_for(tx, &a, &audience, payload)?,
+        None => payload,
+    };
+    tx.emit(EventDraft { kind: NOTIFICATION, appointment_id: Some(appointment_id), audience, payload })?;
     Ok(())
 }
 
@@ -351,12 +352,10 @@ fn is_shown_detail(key: &str) -> bool {
 
 /// The one `appointment_updated` event: `json` (the one shape of `a`) to `a`'s audience.
 fn emit_updated(tx: &mut Tx, a: &Appointment, json: &Value, updated_fields: &[String]) -> rusqlite::Result<()> {
-    tx.emit(EventDraft {
-        kind: APPOINTMENT_UPDATED,
-        appointment_id: Some(a.id),
-        audience: visibility::audience(a),
-        payload: json!({"appointment": json, "updated_fields": updated_fields}),
-    })?;
+    let audience = visibility::audience(a);
+    let payload = json!({"appointment": json, "updated_fields": updated_fields});
+    let payload = appointment::with_actions_for(tx, a, &audience, payload)?;
+    tx.emit(EventDraft { kind: APPOINTMENT_UPDATED, appointment_id: Some(a.id), audience, payload })?;
     Ok(())
 }
 
@@ -501,12 +500,9 @@ pub fn create(tx: &mut Tx, who: &User, body: &Map<String, Value>) -> Result<Appo
     write_staff(tx, id, &f, &[])?;
     let a = reload(tx, id)?;
     let j = appointment::to_json(tx, &a)?;
-    tx.emit(EventDraft {
-        kind: APPOINTMENT_CREATED,
-        appointment_id: Some(id),
-        audience: visibility::audience(&a),
-        payload: json!({"appointment": j, "created_by": who.id}),
-    })?;
+    let audience = visibility::audience(&a);
+    let payload = appointment::with_actions_for(tx, &a, &audience, json!({"appointment": j, "created_by": who.id}))?;
+    tx.emit(EventDraft { kind: APPOINTMENT_CREATED, appointment_id: Some(id), audience, payload })?;
     notify(
         tx,
         Audience::only(a.assignees()),

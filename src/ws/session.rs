@@ -124,7 +124,9 @@ struct Start {
     describe: String,
 }
 
-/// Subscribed already; reads the snapshot or the replay in ONE read transaction.
+/// Subscribed already; reads the snapshot or the replay in ONE read transaction. Each
+/// appointment carries this user's `allowed_actions`; operators at the same point of the
+/// log on the same day share one serialised board (`hub::OperatorSnapshot`).
 fn start_frames(
     app: &App,
     who: &Principal,
@@ -133,6 +135,9 @@ fn start_frames(
     epoch: Option<String>,
 ) -> rusqlite::Result<Start> {
     let user = &who.user;
+    // Read before the transaction, so the board it reads is at least this current.
+    let commits = app.store.commits();
+    let today = crate::scheduling::appointment::today();
     app.store.read(|c| {
         let tx = c.unchecked_transaction()?;
         let last = events::last_seq(&tx)?;
@@ -151,27 +156,36 @@ fn start_frames(
             let frames: Vec<Vec<u8>> = evs
                 .iter()
                 .filter(|e| e.seq <= last && !e.is_internal() && e.audience.includes(user.id, user.is_operator()))
-                .map(|e| frame::text(e.message().as_bytes()))
+                .map(|e| frame::text(e.message_for(user.id, user.is_operator()).as_bytes()))
                 .collect();
             let describe = format!("resumed after seq {s}, {} events replayed up to {last}", frames.len());
             return Ok(Start { frames, seq: last, describe });
         }
-        let appointments = crate::scheduling::initial_appointments(&tx, user)?;
-        let mut msg = json!({
-            "type": "initial_data",
-            "timestamp": crate::time::now_iso(),
-            "appointments": appointments,
-            "connection_id": id.to_string(),
-            "seq": last,
-            "epoch": current_epoch,
-        });
+        let board = || crate::scheduling::appointment::initial_rest_json(&tx, user, &today);
+        let appointments: Arc<str> = if user.is_operator() {
+            let key = crate::hub::SnapshotKey { seq: last, commits, day: today.clone() };
+            app.hub.operators_board().get_or_build(key, board)?
+        } else {
+            board()?.into()
+        };
         let resync = since.is_some();
-        if resync {
-            msg["resync"] = json!(true);
-        }
+        let msg = initial_data(&appointments, id, &current_epoch, resync, last);
         let describe = format!("initial_data at seq {last}{}", if resync { " (resync)" } else { "" });
-        Ok(Start { frames: vec![frame::text(msg.to_string().as_bytes())], seq: last, describe })
+        Ok(Start { frames: vec![frame::text(msg.as_bytes())], seq: last, describe })
     })
+}
+
+/// The `initial_data` message around `appointments` (a JSON array's text), its members in
+/// sorted key order as a JSON object's would be.
+fn initial_data(appointments: &str, id: u64, epoch: &str, resync: bool, seq: i64) -> String {
+    let s = |v: &str| Value::String(v.to_string()).to_string();
+    format!(
+        "{{\"appointments\":{appointments},\"connection_id\":{},\"epoch\":{},{}\"seq\":{seq},\"timestamp\":{},\"type\":\"initial_data\"}}",
+        s(&id.to_string()),
+        s(epoch),
+        if resync { "\"resync\":true," } else { "" },
+        s(&crate::time::now_iso()),
+    )
 }
 
 /// What both threads of a socket share.
