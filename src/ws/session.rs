@@ -401,3 +401,88 @@ fn error(message: &str) -> Vec<u8> {
     let msg = json!({"type": "error", "timestamp": crate::time::now_iso(), "message": message});
     frame::text(msg.to_string().as_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::store::users::{self, NewUser};
+    use crate::store::Store;
+
+    fn principal(app: &App, name: &str, role: &str) -> Principal {
+        let u = NewUser { username: name.into(), role: role.into(), ..Default::default() };
+        let id = app.store.write(|tx| users::insert(tx, &u, "x")).unwrap();
+        let user = app.store.read(|c| users::get(c, id)).unwrap().unwrap();
+        Principal { user, digest: format!("d-{name}"), expiry: "2999-01-01T00:00:00Z".into() }
+    }
+
+    fn appointments(start: &Start) -> Value {
+        let f = &start.frames[0];
+        let header = match f[1] {
+            126 => 4,
+            127 => 10,
+            _ => 2,
+        };
+        let v: Value = serde_json::from_slice(&f[header..]).unwrap();
+        assert_eq!(v["type"], "initial_data");
+        v["appointments"].clone()
+    }
+
+    /// Two operators at the same seq share the board's bytes; a write makes a new one.
+    #[test]
+    fn operators_share_one_cached_board_until_a_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::new(Settings::default(), Store::open(&dir.path().join("t.db")).unwrap()).unwrap();
+        let (a, b) = (principal(&app, "olga", "operator"), principal(&app, "omar", "operator"));
+        let t = principal(&app, "tess", "therapist");
+        app.store
+            .write(|tx| {
+                tx.execute("INSERT INTO clients (first_name, created_at, updated_at) VALUES ('M', 'x', 'x')", [])
+            })
+            .unwrap();
+        let book = |start: &str, end: &str| {
+            let body = json!({"client": 1, "therapist": t.user.id, "date": crate::scheduling::appointment::today(),
+                "start_time": start, "end_time": end});
+            app.store.write(|tx| crate::scheduling::booking::create(tx, &a.user, body.as_object().unwrap())).unwrap();
+        };
+        book("21:00", "21:30");
+        let board_key = || crate::hub::SnapshotKey {
+            seq: app.store.read(events::last_seq).unwrap(),
+            commits: app.store.commits(),
+            day: crate::scheduling::appointment::today(),
+        };
+        let first = start_frames(&app, &a, 1, None, None).unwrap();
+        let cached = app.hub.operators_board().get_or_build(board_key(), || Err(rusqlite::Error::InvalidQuery));
+        let cached = cached.expect("the first operator's board is cached");
+        let second = start_frames(&app, &b, 2, None, None).unwrap();
+        let again = app.hub.operators_board().get_or_build(board_key(), || Err(rusqlite::Error::InvalidQuery));
+        assert!(Arc::ptr_eq(&cached, &again.unwrap()), "the second operator reused it");
+        assert_eq!(appointments(&first), appointments(&second));
+        assert_eq!(appointments(&first)[0]["allowed_actions"], json!(["cancel"]));
+        // The therapist's own board has her own actions, not the operators'.
+        let hers = start_frames(&app, &t, 3, None, None).unwrap();
+        assert_eq!(appointments(&hers)[0]["allowed_actions"], json!(["therapist_confirm", "reject"]));
+
+        book("22:00", "22:30");
+        let stale = app.hub.operators_board().get_or_build(board_key(), || Err(rusqlite::Error::InvalidQuery));
+        assert!(stale.is_err(), "a write invalidates the board");
+        let third = start_frames(&app, &b, 4, None, None).unwrap();
+        assert_eq!(appointments(&third).as_array().unwrap().len(), 2);
+    }
+
+    /// The hand-built message is the JSON object the socket sent before.
+    #[test]
+    fn initial_data_has_the_same_members_as_before() {
+        let v: Value = serde_json::from_str(&initial_data("[{\"id\":1}]", 7, "ep", true, 12)).unwrap();
+        assert_eq!(v["appointments"], json!([{"id": 1}]));
+        assert_eq!((v["connection_id"].as_str(), v["epoch"].as_str()), (Some("7"), Some("ep")));
+        assert_eq!(
+            (v["seq"].as_i64(), v["resync"].as_bool(), v["type"].as_str()),
+            (Some(12), Some(true), Some("initial_data"))
+        );
+        assert!(v["timestamp"].is_string());
+        let v: Value = serde_json::from_str(&initial_data("[]", 7, "ep", false, 0)).unwrap();
+        assert!(v.get("resync").is_none());
+        assert_eq!(v.as_object().unwrap().len(), 6);
+    }
+}
