@@ -195,16 +195,22 @@ impl Renderings<'_> {
         }
     }
 
-    /// Every rendering some recipient may get: `Shared` alone for an event without
-    /// per-recipient actions.
+    /// Every rendering some recipient of the event may get: `Shared` alone for an event
+    /// without per-recipient actions; for one with them, `Shared` only if some recipient
+    /// has no entry.
     pub fn keys(&self) -> Vec<Rendering> {
-        let mut keys = vec![Rendering::Shared];
-        if let Some(s) = &self.split {
-            if s.operators.is_some() {
-                keys.push(Rendering::Operators);
-            }
-            keys.extend(s.users.keys().map(|u| Rendering::User(*u)));
+        let Some(s) = &self.split else {
+            return vec![Rendering::Shared];
+        };
+        let a = &self.ev.audience;
+        let mut keys = Vec::new();
+        if (a.operators && s.operators.is_none()) || a.users.iter().any(|u| !s.users.contains_key(u)) {
+            keys.push(Rendering::Shared);
         }
+        if s.operators.is_some() {
+            keys.push(Rendering::Operators);
+        }
+        keys.extend(s.users.keys().map(|u| Rendering::User(*u)));
         keys
     }
 
@@ -332,7 +338,7 @@ mod tests {
         assert_eq!(r.key(1, true), Rendering::Operators);
         assert_eq!(r.key(5, false), Rendering::User(5));
         assert_eq!(r.key(7, false), Rendering::Shared);
-        assert_eq!(r.keys().len(), 4);
+        assert_eq!(r.keys().len(), 3, "everyone in the audience has an entry: no shared message");
         let msg = |u: i64, op: bool| -> Value { serde_json::from_str(&ev.message_for(u, op)).unwrap() };
         assert_eq!(msg(1, true)["appointment"]["allowed_actions"], serde_json::json!(["cancel"]));
         assert_eq!(msg(5, false)["appointment"]["allowed_actions"], serde_json::json!(["reject"]));
