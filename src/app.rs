@@ -22,12 +22,11 @@ pub struct App {
 }
 
 impl App {
-    /// Starts the hub on `store`'s commits; fails if its dispatcher cannot start.
+    /// Starts the hub on the store's commit feed, so every commit reaches the sockets;
+    /// fails if the hub cannot start.
     pub fn new(settings: Settings, store: Store) -> Result<Arc<App>, String> {
         let store = Arc::new(store);
-        let hub = Hub::new(&settings, store.clone());
-        let hub2 = hub.clone();
-        store.set_commit_hook(Box::new(move |events| hub2.publish(events)));
+        let hub = Hub::new(&settings, store.clone())?;
         Ok(Arc::new(App {
             settings,
             store,

@@ -5,10 +5,17 @@
 //! another process) to close a user's sockets, and are never sent to clients.
 //!
 //! An event's client message is `{"type", "timestamp", "seq", ...payload}`, built once per
-//! event by `Event::message`, however many sockets receive it.
+//! event by `Event::message`, however many sockets receive it. An event about an
+//! appointment also carries `allowed_actions_for` (`ACTIONS_FOR`): what each recipient may
+//! do with it, as REST's `allowed_actions` would say at that moment. That member is never
+//! sent; `Event::renderings` gives the operators one shared message (their actions depend
+//! only on the status) and each listed staff recipient their own, with the appointment
+//! object's `allowed_actions` filled in. Live dispatch and a `?since=` replay both use it,
+//! so neither re-reads appointments.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde_json::Value;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 pub const APPOINTMENT_CREATED: &str = "appointment_created";
 pub const APPOINTMENT_UPDATED: &str = "appointment_updated";
@@ -16,6 +23,11 @@ pub const APPOINTMENT_DELETED: &str = "appointment_deleted";
 pub const NOTIFICATION: &str = "notification";
 /// Internal: payload `{"user_id", "digests": [..]}` or `{"user_id", "all": true}`.
 pub const SESSION_REVOKED: &str = "session_revoked";
+/// Payload member of an event about an appointment (see module doc):
+/// `{"operators": [...], "<user id>": [...]}`. Stripped from client messages; the
+/// recipient's entry becomes `allowed_actions` of the payload's `appointment` (or of
+/// `data.appointment`, in a notification).
+pub const ACTIONS_FOR: &str = "allowed_actions_for";
 
 /// Who may receive an event: all operators and/or the listed users.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,8 +93,42 @@ impl Event {
         self.kind == SESSION_REVOKED
     }
 
-    /// The client message: `{"type","timestamp","seq", ...payload}`, as JSON text.
+    /// The client message: `{"type","timestamp","seq", ...payload}`, as JSON text, for
+    /// an event that carries no `allowed_actions_for` (else see `renderings`).
     pub fn message(&self) -> String {
+        self.with_head(&self.payload)
+    }
+
+    /// The client message that `user_id` receives (see `renderings`).
+    pub fn message_for(&self, user_id: i64, is_operator: bool) -> String {
+        let r = self.renderings();
+        r.message(r.key(user_id, is_operator))
+    }
+
+    /// The event's client messages, one per `Rendering` (see module doc).
+    pub fn renderings(&self) -> Renderings<'_> {
+        // Cheap test first: most events carry no per-recipient actions.
+        let split = if self.payload.contains("\"allowed_actions_for\"") {
+            match serde_json::from_str::<Value>(&self.payload) {
+                Ok(Value::Object(mut p)) => p.remove(ACTIONS_FOR).map(|a| {
+                    let mut actions = match a {
+                        Value::Object(a) => a,
+                        _ => Map::new(),
+                    };
+                    let operators = actions.remove("operators");
+                    let users = actions.into_iter().filter_map(|(k, v)| Some((k.parse().ok()?, v))).collect();
+                    Split { payload: p, operators, users }
+                }),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        Renderings { ev: self, split }
+    }
+
+    /// `{"type","timestamp","seq"` followed by the members of `payload` (object text).
+    fn with_head(&self, payload: &str) -> String {
         let head = format!(
             "{{\"type\":{},\"timestamp\":{},\"seq\":{}",
             Value::String(self.kind.clone()),
@@ -90,7 +136,9 @@ impl Event {
             self.seq
         );
         // The payload is an object we serialised ourselves: splice its members in.
-        let inner = self.payload.trim().trim_start_matches('{').trim_end_matches('}').trim();
+        // Exactly one brace off each end: the last member may itself end in `}`.
+        let outer = payload.trim();
+        let inner = outer.strip_prefix('{').and_then(|p| p.strip_suffix('}')).unwrap_or(outer).trim();
         if inner.is_empty() {
             format!("{head}}}")
         } else {
@@ -108,6 +156,88 @@ impl Event {
             payload: r.get(6)?,
         })
     }
+}
+
+/// Which of an event's messages a recipient gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rendering {
+    /// The one message of an event without per-recipient actions (or, for one with them,
+    /// the message without `allowed_actions`, for a recipient it has no entry for).
+    Shared,
+    /// The operators' message: one for all of them.
+    Operators,
+    /// A listed staff recipient's own message.
+    User(i64),
+}
+
+/// An event's messages by recipient (`Event::renderings`).
+pub struct Renderings<'a> {
+    ev: &'a Event,
+    split: Option<Split>,
+}
+
+/// A payload with `allowed_actions_for` taken apart.
+struct Split {
+    /// The payload without `allowed_actions_for`.
+    payload: Map<String, Value>,
+    operators: Option<Value>,
+    users: HashMap<i64, Value>,
+}
+
+impl Renderings<'_> {
+    /// Which message a recipient with this id and role gets.
+    pub fn key(&self, user_id: i64, is_operator: bool) -> Rendering {
+        match &self.split {
+            None => Rendering::Shared,
+            Some(s) if is_operator && self.ev.audience.operators && s.operators.is_some() => Rendering::Operators,
+            Some(s) if s.users.contains_key(&user_id) => Rendering::User(user_id),
+            Some(_) => Rendering::Shared,
+        }
+    }
+
+    /// Every rendering some recipient of the event may get: `Shared` alone for an event
+    /// without per-recipient actions; for one with them, `Shared` only if some recipient
+    /// has no entry.
+    pub fn keys(&self) -> Vec<Rendering> {
+        let Some(s) = &self.split else {
+            return vec![Rendering::Shared];
+        };
+        let a = &self.ev.audience;
+        let mut keys = Vec::new();
+        if (a.operators && s.operators.is_none()) || a.users.iter().any(|u| !s.users.contains_key(u)) {
+            keys.push(Rendering::Shared);
+        }
+        if s.operators.is_some() {
+            keys.push(Rendering::Operators);
+        }
+        keys.extend(s.users.keys().map(|u| Rendering::User(*u)));
+        keys
+    }
+
+    /// The client message in rendering `r`, as JSON text.
+    pub fn message(&self, r: Rendering) -> String {
+        let Some(s) = &self.split else {
+            return self.ev.message();
+        };
+        let actions = match r {
+            Rendering::Shared => None,
+            Rendering::Operators => s.operators.as_ref(),
+            Rendering::User(u) => s.users.get(&u),
+        };
+        let mut payload = s.payload.clone();
+        if let (Some(actions), Some(appt)) = (actions, appointment_object(&mut payload)) {
+            appt.insert("allowed_actions".into(), actions.clone());
+        }
+        self.ev.with_head(&Value::Object(payload).to_string())
+    }
+}
+
+/// The appointment object of a payload: `appointment`, or a notification's `data.appointment`.
+fn appointment_object(p: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
+    if p.get("appointment").is_some_and(Value::is_object) {
+        return p.get_mut("appointment")?.as_object_mut();
+    }
+    p.get_mut("data")?.get_mut("appointment")?.as_object_mut()
 }
 
 const COLUMNS: &str = "seq, created_at, kind, appointment_id, audience_operators, audience_users, payload";
@@ -185,6 +315,52 @@ mod tests {
         let empty = Event { payload: "{}".into(), ..ev };
         let v: Value = serde_json::from_str(&empty.message()).unwrap();
         assert_eq!(v["seq"], 7);
+    }
+
+    /// Operators share one message, each listed staff member gets their own, and nobody
+    /// sees `allowed_actions_for`.
+    #[test]
+    fn per_recipient_actions_fill_in_allowed_actions() {
+        let payload = serde_json::json!({
+            "appointment": {"id": 3, "status": "pending"},
+            "updated_fields": ["status"],
+            ACTIONS_FOR: {"operators": ["cancel"], "5": ["reject"], "6": ["therapist_confirm", "reject"]},
+        });
+        let ev = Event {
+            seq: 9,
+            created_at: "t".into(),
+            kind: APPOINTMENT_UPDATED.into(),
+            appointment_id: Some(3),
+            audience: Audience::operators_and([5, 6]),
+            payload: payload.to_string(),
+        };
+        let r = ev.renderings();
+        assert_eq!(r.key(1, true), Rendering::Operators);
+        assert_eq!(r.key(5, false), Rendering::User(5));
+        assert_eq!(r.key(7, false), Rendering::Shared);
+        assert_eq!(r.keys().len(), 3, "everyone in the audience has an entry: no shared message");
+        let msg = |u: i64, op: bool| -> Value { serde_json::from_str(&ev.message_for(u, op)).unwrap() };
+        assert_eq!(msg(1, true)["appointment"]["allowed_actions"], serde_json::json!(["cancel"]));
+        assert_eq!(msg(5, false)["appointment"]["allowed_actions"], serde_json::json!(["reject"]));
+        assert_eq!(msg(6, false)["appointment"]["allowed_actions"], serde_json::json!(["therapist_confirm", "reject"]));
+        for m in [msg(1, true), msg(5, false), msg(7, false)] {
+            assert!(m.get(ACTIONS_FOR).is_none(), "{m}");
+            assert_eq!((m["seq"].as_i64(), m["updated_fields"][0].as_str()), (Some(9), Some("status")));
+        }
+        assert!(msg(7, false)["appointment"].get("allowed_actions").is_none());
+        // A notification's appointment is `data.appointment`.
+        let n = Event {
+            kind: NOTIFICATION.into(),
+            payload: serde_json::json!({"data": {"appointment": {"id": 3}}, ACTIONS_FOR: {"5": ["reject"]}})
+                .to_string(),
+            ..ev.clone()
+        };
+        let v: Value = serde_json::from_str(&n.message_for(5, false)).unwrap();
+        assert_eq!(v["data"]["appointment"]["allowed_actions"], serde_json::json!(["reject"]));
+        // Without the member, one message for all, as before.
+        let plain = Event { payload: r#"{"appointment":{"id":3}}"#.into(), ..ev };
+        assert_eq!(plain.renderings().keys(), vec![Rendering::Shared]);
+        assert_eq!(plain.message_for(5, false), plain.message());
     }
 
     #[test]

@@ -1,49 +1,49 @@
 //! The hub: fans committed events out to live WebSocket subscribers.
 //!
-//! `publish` is called by the store right after each commit, under the writer lock and in
-//! `seq` order, so it only hands the batch to the dispatcher thread. The dispatcher owns
-//! the order: it keeps `last` (the newest seq dispatched), fills any gap from the event
-//! log before dispatching a handed event, and polls the log every `POLL_EVERY` for events
-//! written by other processes (`royal-care user deactivate`). Each event's WebSocket frame
-//! is built once (`frame::text`, an `Arc<[u8]>`) and queued to every subscriber whose user
-//! is in the event's audience. Internal `session_revoked` events close the matching
-//! sockets with 4001 instead. Once a second it closes sockets whose token expired.
+//! The store puts each commit's events on its commit feed (a bounded channel the store
+//! owns, `Store::commit_feed`), under the writer lock and in `seq` order, and never waits:
+//! when the feed is full the batch is dropped and the dispatcher finds those events in
+//! the log. The hub's dispatcher thread owns the order: it keeps `last` (the newest seq
+//! dispatched), fills any gap from the event log before dispatching a fed event, and
+//! polls the log every `POLL_EVERY` for events written by other processes (`royal-care
+//! user deactivate`). Each event's WebSocket frames are built once (`ws::frame::text`,
+//! an `Arc<[u8]>`): one for all operators and, when the event carries per-recipient
+//! `allowed_actions` (`events::ACTIONS_FOR`), one per assigned staff recipient; each is
+//! queued to every subscriber it is for. Internal `session_revoked` events close the
+//! matching sockets with 4001 instead. Once a second it closes the sockets of tokens that
+//! expired, looking only at tokens whose expiry has passed (`expiry::Expiries`), each once.
+//! It also keeps the operators' `initial_data` board (`OperatorSnapshot`).
 //!
 //! What this module does not do: touch sockets. `ws::session` owns them; a subscriber is
-//! just a bounded queue plus a "please close" slot that the session's writer obeys.
+//! just a bounded queue plus a "please close" slot that the session's writer obeys. It
+//! uses only the transport-level `wire` module (frames, close codes), not `ws`.
 
+mod expiry;
+mod snapshot;
 mod subscriber;
 
+pub use snapshot::{OperatorSnapshot, SnapshotKey};
 pub use subscriber::{Close, Out, Queue, Subscriber, Subscription, QUEUE_FRAMES};
 
 use crate::config::Settings;
-use crate::events::{Event, SESSION_REVOKED};
-use crate::store::Store;
+use crate::events::{Event, Rendering, SESSION_REVOKED};
+use crate::store::{FeedWaker, Store};
+use crate::ws::{frame, CloseCode};
+use expiry::Expiries;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often the dispatcher looks in the log for events it was not handed (other
-/// processes' writes, or batches dropped because its inbox was full).
+/// processes' writes, or batches dropped because the commit feed was full).
 const POLL_EVERY: Duration = Duration::from_millis(250);
-/// How often sockets are checked for an expired token.
+/// How often tokens are checked for expiry.
 const EXPIRY_EVERY: Duration = Duration::from_secs(1);
-/// Batches waiting for the dispatcher. `publish` never blocks the writer: when this is
-/// full the batch is dropped and the dispatcher finds its events in the log instead.
-const INBOX_BATCHES: usize = 4096;
 /// Events read from the log per query when catching up.
 const CATCH_UP_CHUNK: usize = 500;
-
-/// Close codes the hub asks sockets to close with.
-pub const CLOSE_AUTH: u16 = 4001;
-pub const CLOSE_SLOW: u16 = 4008;
-pub const CLOSE_GOING_AWAY: u16 = 1001;
-
-enum Msg {
-    Events(Vec<Event>),
-}
 
 /// Why a socket may not subscribe.
 #[derive(Debug, PartialEq, Eq)]
@@ -58,49 +58,57 @@ pub enum Refused {
 pub(crate) struct Registry {
     by_id: HashMap<u64, Arc<Subscriber>>,
     per_user: HashMap<i64, usize>,
+    /// The subscribers' tokens by expiry.
+    expiries: Expiries,
 }
 
 pub(crate) struct Shared {
     pub(crate) subs: Mutex<Registry>,
     shutting_down: AtomicBool,
+    /// Tells the dispatcher to end (it is woken through the feed).
+    stop: AtomicBool,
 }
 
 pub struct Hub {
     shared: Arc<Shared>,
-    inbox: SyncSender<Msg>,
     next_id: AtomicU64,
     per_user_cap: usize,
+    waker: FeedWaker,
+    dispatcher: Mutex<Option<JoinHandle<()>>>,
+    operators_board: OperatorSnapshot,
 }
 
 impl Hub {
-    /// Starts the dispatcher thread, beginning after the log's current last `seq`.
-    pub fn new(settings: &Settings, store: Arc<Store>) -> Arc<Hub> {
-        let shared = Arc::new(Shared { subs: Mutex::new(Registry::default()), shutting_down: AtomicBool::new(false) });
-        let (inbox, rx) = mpsc::sync_channel(INBOX_BATCHES);
-        let last = store.read(crate::events::last_seq).unwrap_or(0);
+    /// Takes the store's commit feed and starts the dispatcher thread, beginning after
+    /// the log's current last `seq`. Fails when either cannot be had: a server without
+    /// live updates must not start.
+    pub fn new(settings: &Settings, store: Arc<Store>) -> Result<Arc<Hub>, String> {
+        let feed = store.commit_feed()?;
+        let last = store.read(crate::events::last_seq).map_err(|e| format!("cannot read the event log: {e}"))?;
+        let shared = Arc::new(Shared {
+            subs: Mutex::new(Registry::default()),
+            shutting_down: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+        });
+        let waker = feed.waker();
         let shared2 = shared.clone();
-        let spawned = std::thread::Builder::new()
+        let dispatcher = std::thread::Builder::new()
             .name("hub".into())
             .stack_size(256 * 1024)
-            .spawn(move || Dispatcher { shared: shared2, store, last }.run(rx));
-        if let Err(e) = spawned {
-            log::error!("could not start the live-update dispatcher: {e}");
-        }
-        Arc::new(Hub { shared, inbox, next_id: AtomicU64::new(1), per_user_cap: settings.max_sockets_per_user })
-    }
-
-    /// Called by the store after each commit, under the writer lock, in `seq` order.
-    pub fn publish(&self, events: &[Event]) {
-        match self.inbox.try_send(Msg::Events(events.to_vec())) {
-            Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-            Err(TrySendError::Full(_)) => {
-                log::debug!("hub inbox full; the dispatcher will read the log")
-            }
-        }
+            .spawn(move || Dispatcher { shared: shared2, store, last }.run(feed.events))
+            .map_err(|e| format!("cannot start the live-update dispatcher: {e}"))?;
+        Ok(Arc::new(Hub {
+            shared,
+            next_id: AtomicU64::new(1),
+            per_user_cap: settings.max_sockets_per_user,
+            waker,
+            dispatcher: Mutex::new(Some(dispatcher)),
+            operators_board: OperatorSnapshot::default(),
+        }))
     }
 
     /// Registers a socket of `user`; its events start queueing at once. The returned
-    /// `Subscription` unregisters it when dropped.
+    /// `Subscription` unregisters it when dropped. `digest` and `expiry` are its token's.
     pub fn subscribe(
         self: &Arc<Self>,
         user_id: i64,
@@ -112,44 +120,74 @@ impl Hub {
             return Err(Refused::ShuttingDown);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (sub, rx) = Subscriber::new(id, user_id, is_operator, digest, expiry);
-        let mut reg = self.shared.subs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reg = self.shared.lock();
         let n = reg.per_user.entry(user_id).or_insert(0);
         if *n >= self.per_user_cap {
             return Err(Refused::TooManyForUser);
         }
         *n += 1;
+        reg.expiries.add(&digest, &expiry, id);
+        let (sub, rx) = Subscriber::new(id, user_id, is_operator, digest);
         reg.by_id.insert(id, sub.clone());
         drop(reg);
         Ok((Subscription { shared: self.shared.clone(), sub }, rx))
     }
 
+    /// The operators' `initial_data` board cache.
+    pub fn operators_board(&self) -> &OperatorSnapshot {
+        &self.operators_board
+    }
+
     /// Live sockets right now.
     pub fn len(&self) -> usize {
-        self.shared.subs.lock().unwrap_or_else(|p| p.into_inner()).by_id.len()
+        self.shared.lock().by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Closes every socket with 1001 (server going away) and refuses new ones.
+    /// Closes every socket with 1001 (server going away), refuses new ones, and stops
+    /// and joins the dispatcher.
     pub fn shutdown(&self) {
         self.shared.shutting_down.store(true, Ordering::SeqCst);
         for s in self.shared.snapshot() {
-            s.close(Close::new(CLOSE_GOING_AWAY, "server shutting down; reconnect shortly"));
+            s.close(Close::new(CloseCode::GoingAway, "server shutting down; reconnect shortly"));
+        }
+        self.stop_dispatcher();
+    }
+
+    fn stop_dispatcher(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.waker.wake();
+        let handle = self.dispatcher.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            if h.join().is_err() {
+                log::error!("the live-update dispatcher panicked");
+            }
         }
     }
 }
 
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.stop_dispatcher();
+    }
+}
+
 impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Registry> {
+        self.subs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn snapshot(&self) -> Vec<Arc<Subscriber>> {
-        self.subs.lock().unwrap_or_else(|p| p.into_inner()).by_id.values().cloned().collect()
+        self.lock().by_id.values().cloned().collect()
     }
 
     pub(crate) fn remove(&self, sub: &Subscriber) {
-        let mut reg = self.subs.lock().unwrap_or_else(|p| p.into_inner());
+        let mut reg = self.lock();
         if reg.by_id.remove(&sub.id).is_some() {
+            reg.expiries.remove(&sub.digest, sub.id);
             if let Some(n) = reg.per_user.get_mut(&sub.user_id) {
                 *n -= 1;
                 if *n == 0 {
@@ -168,13 +206,17 @@ struct Dispatcher {
 }
 
 impl Dispatcher {
-    fn run(mut self, rx: Receiver<Msg>) {
+    fn run(mut self, feed: Receiver<Vec<Event>>) {
         let mut next_poll = Instant::now() + POLL_EVERY;
         let mut next_expiry = Instant::now() + EXPIRY_EVERY;
         loop {
+            if self.shared.stop.load(Ordering::SeqCst) {
+                return;
+            }
             let wait = next_poll.min(next_expiry).saturating_duration_since(Instant::now());
-            match rx.recv_timeout(wait) {
-                Ok(Msg::Events(evs)) => {
+            match feed.recv_timeout(wait) {
+                // An empty batch is a wake-up (see `Hub::shutdown`).
+                Ok(evs) => {
                     for ev in evs {
                         if ev.seq <= self.last {
                             continue; // already found in the log
@@ -229,12 +271,18 @@ impl Dispatcher {
             }
             return;
         }
-        // Serialised once; every recipient's queue holds the same bytes.
-        let frame: Arc<[u8]> = crate::ws::frame::text(ev.message().as_bytes()).into();
-        let reg = self.shared.subs.lock().unwrap_or_else(|p| p.into_inner());
+        // Each rendering serialised once, before taking the lock: all operators share one
+        // frame, each listed staff recipient has their own.
+        let r = ev.renderings();
+        let frames: Vec<(Rendering, Arc<[u8]>)> =
+            r.keys().into_iter().map(|k| (k, frame::text(r.message(k).as_bytes()).into())).collect();
+        let reg = self.shared.lock();
         for sub in reg.by_id.values() {
             if ev.audience.includes(sub.user_id, sub.is_operator) {
-                sub.deliver(ev.seq, &frame);
+                let key = r.key(sub.user_id, sub.is_operator);
+                if let Some((_, f)) = frames.iter().find(|(k, _)| *k == key) {
+                    sub.deliver(ev.seq, f);
+                }
             }
         }
     }
@@ -245,27 +293,41 @@ impl Dispatcher {
         let Some(user_id) = v["user_id"].as_i64() else {
             return;
         };
-        let all = v["all"].as_bool() == Some(true);
-        let digests: Vec<&str> =
-            v["digests"].as_array().map(|a| a.iter().filter_map(|d| d.as_str()).collect()).unwrap_or_default();
-        for s in self.shared.snapshot() {
-            if s.user_id == user_id && (all || digests.contains(&s.digest.as_str())) {
-                s.close(Close::new(CLOSE_AUTH, "session ended; log in again"));
+        let reg = self.shared.lock();
+        let ended = || Close::new(CloseCode::Auth, "session ended; log in again");
+        if v["all"].as_bool() == Some(true) {
+            for s in reg.by_id.values().filter(|s| s.user_id == user_id) {
+                s.close(ended());
+            }
+            return;
+        }
+        for digest in v["digests"].as_array().into_iter().flatten().filter_map(|d| d.as_str()) {
+            for id in reg.expiries.sockets(digest) {
+                match reg.by_id.get(&id) {
+                    Some(s) if s.user_id == user_id => s.close(ended()),
+                    _ => {}
+                }
             }
         }
     }
 
-    /// Closes sockets whose token has expired. The stored expiry is re-read first, since
-    /// auto-refresh (a REST call with the same token) may have extended it.
+    /// Closes the sockets of tokens whose expiry has passed. Only such tokens are looked
+    /// at, each once however many sockets use it; its stored expiry is re-read first,
+    /// since auto-refresh (a REST call with the same token) may have extended it.
     fn close_expired(&self) {
         let now = crate::time::now_iso();
-        for s in self.shared.snapshot() {
-            if s.expiry() > now {
-                continue;
-            }
-            match self.store.read(|c| crate::store::tokens::expiry(c, &s.digest)) {
-                Ok(Some(e)) if e > now => s.set_expiry(e),
-                Ok(_) => s.close(Close::new(CLOSE_AUTH, "session expired; log in again")),
+        let due = self.shared.lock().expiries.due(&now);
+        for (_, digest) in due {
+            match self.store.read(|c| crate::store::tokens::expiry(c, &digest)) {
+                Ok(Some(e)) if e > now => self.shared.lock().expiries.extend(&digest, &e),
+                Ok(_) => {
+                    let mut reg = self.shared.lock();
+                    for id in reg.expiries.take(&digest) {
+                        if let Some(s) = reg.by_id.get(&id) {
+                            s.close(Close::new(CloseCode::Auth, "session expired; log in again"));
+                        }
+                    }
+                }
                 Err(e) => log::warn!("hub could not read a token's expiry: {e}"),
             }
         }
@@ -291,9 +353,7 @@ mod tests {
     fn an_event_is_serialised_once_for_all_its_recipients() {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
-        let hub = Hub::new(&Settings::default(), store.clone());
-        let h2 = hub.clone();
-        store.set_commit_hook(Box::new(move |evs| h2.publish(evs)));
+        let hub = Hub::new(&Settings::default(), store.clone()).unwrap();
         let (_a, qa) = hub.subscribe(1, true, "da".into(), "9999".into()).unwrap();
         let (_b, qb) = hub.subscribe(2, false, "db".into(), "9999".into()).unwrap();
         let (_c, qc) = hub.subscribe(3, false, "dc".into(), "9999".into()).unwrap();
@@ -316,7 +376,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
         let settings = Settings { max_sockets_per_user: 2, ..Settings::default() };
-        let hub = Hub::new(&settings, store);
+        let hub = Hub::new(&settings, store).unwrap();
         let a = hub.subscribe(1, false, "d".into(), "x".into()).unwrap();
         let _b = hub.subscribe(1, false, "d".into(), "x".into()).unwrap();
         assert_eq!(hub.subscribe(1, false, "d".into(), "x".into()).err(), Some(Refused::TooManyForUser));
@@ -325,5 +385,90 @@ mod tests {
         assert!(hub.subscribe(1, false, "d".into(), "x".into()).is_ok());
         hub.shutdown();
         assert_eq!(hub.subscribe(3, false, "d".into(), "x".into()).err(), Some(Refused::ShuttingDown));
+    }
+
+    /// Operators share one frame with their `allowed_actions`; each assigned staff
+    /// member gets their own; `allowed_actions_for` itself reaches nobody.
+    #[test]
+    fn per_recipient_actions_give_operators_one_frame_and_staff_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
+        let hub = Hub::new(&Settings::default(), store.clone()).unwrap();
+        let (_a, qa) = hub.subscribe(1, true, "da".into(), "9999".into()).unwrap();
+        let (_b, qb) = hub.subscribe(2, true, "db".into(), "9999".into()).unwrap();
+        let (_c, qc) = hub.subscribe(3, false, "dc".into(), "9999".into()).unwrap();
+        let (_d, qd) = hub.subscribe(4, false, "dd".into(), "9999".into()).unwrap();
+        let draft = EventDraft {
+            kind: APPOINTMENT_UPDATED,
+            appointment_id: Some(7),
+            audience: Audience::operators_and([3, 4]),
+            payload: serde_json::json!({"appointment": {"id": 7}, "updated_fields": [],
+                "allowed_actions_for": {"operators": ["cancel"], "3": ["reject"], "4": []}}),
+        };
+        store.write(|tx| tx.emit(draft)).unwrap();
+        let (_, fa) = recv_event(&qa);
+        let (_, fb) = recv_event(&qb);
+        let (_, fc) = recv_event(&qc);
+        let (_, fd) = recv_event(&qd);
+        assert!(Arc::ptr_eq(&fa, &fb), "operators share one frame");
+        let actions = |f: &[u8]| -> serde_json::Value {
+            let text = std::str::from_utf8(&f[if f[1] == 126 { 4 } else { 2 }..]).unwrap();
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert!(v.get("allowed_actions_for").is_none(), "{v}");
+            v["appointment"]["allowed_actions"].clone()
+        };
+        assert_eq!(actions(&fa), serde_json::json!(["cancel"]));
+        assert_eq!(actions(&fc), serde_json::json!(["reject"]));
+        assert_eq!(actions(&fd), serde_json::json!([]));
+    }
+
+    fn close_code(q: &Queue, sub: &Subscriber, within: Duration) -> Option<CloseCode> {
+        let until = Instant::now() + within;
+        while Instant::now() < until {
+            if let Some(c) = sub.closing() {
+                return Some(c.code);
+            }
+            let _ = q.recv_timeout(Duration::from_millis(50));
+        }
+        sub.closing().map(|c| c.code)
+    }
+
+    /// Every socket of an expired token is closed with 4001; a later-expiring token's
+    /// sockets stay. (The index looks at the expired token once, not per socket:
+    /// `expiry::tests`.)
+    #[test]
+    fn an_expired_token_closes_all_its_sockets_and_only_those() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
+        let settings = Settings { max_sockets_per_user: 100, ..Settings::default() };
+        let hub = Hub::new(&settings, store).unwrap();
+        // Not in the tokens table: re-reading their expiry finds nothing, so they end.
+        let expired: Vec<_> =
+            (0..40).map(|_| hub.subscribe(1, false, "old".into(), "2000-01-01T00:00:00Z".into()).unwrap()).collect();
+        let later: Vec<_> =
+            (0..5).map(|_| hub.subscribe(1, false, "new".into(), "2999-01-01T00:00:00Z".into()).unwrap()).collect();
+        for (s, q) in &expired {
+            assert_eq!(close_code(q, &s.sub, Duration::from_secs(5)), Some(CloseCode::Auth));
+        }
+        for (s, q) in &later {
+            assert_eq!(close_code(q, &s.sub, Duration::from_millis(10)), None);
+        }
+        assert_eq!(hub.len(), 45, "closing is the session's job; the hub only asks");
+        drop(expired);
+        assert_eq!(hub.len(), 5);
+        assert_eq!(hub.shared.lock().expiries.sockets("old").len(), 0);
+    }
+
+    /// `shutdown` ends the dispatcher thread and waits for it.
+    #[test]
+    fn shutdown_joins_the_dispatcher() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
+        let hub = Hub::new(&Settings::default(), store.clone()).unwrap();
+        let (s, q) = hub.subscribe(1, true, "d".into(), "2999".into()).unwrap();
+        hub.shutdown();
+        assert!(hub.dispatcher.lock().unwrap().is_none());
+        assert_eq!(close_code(&q, &s.sub, Duration::from_millis(10)), Some(CloseCode::GoingAway));
+        assert!(Hub::new(&Settings::default(), store).is_err(), "the store's feed is handed out once");
     }
 }

@@ -2,7 +2,8 @@
 //! revocation), its bounded outbound queue, and a "close with this code" slot that the
 //! socket's writer thread obeys before sending anything else.
 
-use super::{Shared, CLOSE_SLOW};
+use super::Shared;
+use crate::ws::CloseCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -33,15 +34,15 @@ pub enum Out {
     Wake,
 }
 
-/// How a socket should close. Code 1006 means "the connection is gone": send no frame.
+/// How a socket should close. `CloseCode::Gone` means "the connection is gone": send no frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Close {
-    pub code: u16,
+    pub code: CloseCode,
     pub reason: String,
 }
 
 impl Close {
-    pub fn new(code: u16, reason: impl Into<String>) -> Close {
+    pub fn new(code: CloseCode, reason: impl Into<String>) -> Close {
         Close { code, reason: reason.into() }
     }
 }
@@ -52,8 +53,6 @@ pub struct Subscriber {
     pub is_operator: bool,
     /// The token's stored digest (never the token), to match `session_revoked`.
     pub digest: String,
-    /// The token's expiry as last read; refreshed by the hub's expiry check.
-    expiry: Mutex<String>,
     queue: Sender<Out>,
     /// Frames in `queue` now (see `QUEUE_FRAMES`).
     queued: Arc<AtomicUsize>,
@@ -62,25 +61,11 @@ pub struct Subscriber {
 }
 
 impl Subscriber {
-    pub(super) fn new(
-        id: u64,
-        user_id: i64,
-        is_operator: bool,
-        digest: String,
-        expiry: String,
-    ) -> (Arc<Subscriber>, Queue) {
+    pub(super) fn new(id: u64, user_id: i64, is_operator: bool, digest: String) -> (Arc<Subscriber>, Queue) {
         let (queue, rx) = mpsc::channel();
         let queued = Arc::new(AtomicUsize::new(0));
-        let s = Subscriber {
-            id,
-            user_id,
-            is_operator,
-            digest,
-            expiry: Mutex::new(expiry),
-            queue,
-            queued: queued.clone(),
-            closing: Mutex::new(None),
-        };
+        let s =
+            Subscriber { id, user_id, is_operator, digest, queue, queued: queued.clone(), closing: Mutex::new(None) };
         (Arc::new(s), Queue { rx, queued })
     }
 
@@ -93,7 +78,7 @@ impl Subscriber {
     pub fn send(&self, out: Out) {
         if self.queued.fetch_add(1, Ordering::AcqRel) >= QUEUE_FRAMES {
             self.queued.fetch_sub(1, Ordering::AcqRel);
-            self.close(Close::new(CLOSE_SLOW, "too slow to keep up; reconnect with since"));
+            self.close(Close::new(CloseCode::Slow, "too slow to keep up; reconnect with since"));
         } else if self.queue.send(out).is_err() {
             self.queued.fetch_sub(1, Ordering::AcqRel); // the writer is gone
         }
@@ -118,14 +103,6 @@ impl Subscriber {
     /// The close request, if any.
     pub fn closing(&self) -> Option<Close> {
         self.closing.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub fn expiry(&self) -> String {
-        self.expiry.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    pub(super) fn set_expiry(&self, e: String) {
-        *self.expiry.lock().unwrap_or_else(|p| p.into_inner()) = e;
     }
 }
 

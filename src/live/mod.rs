@@ -6,17 +6,15 @@
 //! token, answer 101, and then either close at once with 4001 (no or bad token: a
 //! browser can tell "log in again" from a network failure, which a refused handshake
 //! would not show) or run the session (`session`). Frames the server writes are built
-//! by `frame`. Close codes used, all documented in docs/LIVE_UPDATES.md:
-//! 4001 not authenticated / session ended, 4008 too slow, 1008 flood or too many sockets
-//! for the user, 1009 message too big, 1001 server shutting down or idle, 1011/1013
-//! server trouble.
+//! by `crate::ws::frame`; close codes are `crate::ws::CloseCode`, documented in
+//! docs/LIVE_UPDATES.md.
 
 mod session;
 
 use crate::app::App;
 use crate::error::ApiError;
 use crate::http::{cors, Request, Response};
-use crate::ws::{frame, handshake};
+use crate::ws::{frame, handshake, CloseCode};
 use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
@@ -69,16 +67,18 @@ pub fn serve(
     drop(req);
     match who {
         Some(Ok(p)) => session::run(app, stream, resume, p, leftover),
-        Some(Err(e)) if e.status() == 401 => close_now(stream, 4001, "invalid or expired token; log in again"),
-        Some(Err(_)) => close_now(stream, 1013, "server busy; try again"),
-        None => close_now(stream, 4001, "no token; log in first"),
+        Some(Err(e)) if e.status() == 401 => {
+            close_now(stream, CloseCode::Auth, "invalid or expired token; log in again")
+        }
+        Some(Err(_)) => close_now(stream, CloseCode::TryAgain, "server busy; try again"),
+        None => close_now(stream, CloseCode::Auth, "no token; log in first"),
     }
 }
 
 /// Sends a close frame right after the handshake and ends the connection. Nothing was
 /// registered for this socket.
-fn close_now(mut stream: TcpStream, code: u16, reason: &str) {
-    let _ = stream.write_all(&frame::close(code, reason));
+fn close_now(mut stream: TcpStream, code: CloseCode, reason: &str) {
+    let _ = stream.write_all(&frame::close(code.code(), reason));
     let _ = stream.shutdown(Shutdown::Write);
     session::drain(&mut stream, Duration::from_secs(1));
 }

@@ -18,7 +18,7 @@ use crate::app::App;
 use crate::auth::Principal;
 use crate::events::{self, Event};
 use crate::hub::{Close, Out, Queue, Refused, Subscriber, Subscription};
-use crate::ws::frame;
+use crate::ws::{frame, CloseCode};
 use serde_json::{json, Value};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -58,10 +58,10 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, resume: Resume, who: Principal
             Err(Refused::TooManyForUser) => {
                 log::warn!("refused a socket of user {}: over the per-user limit", user.username);
                 let reason = "too many live connections for this user; close other tabs";
-                return super::close_now(stream, 1008, reason);
+                return super::close_now(stream, CloseCode::Policy, reason);
             }
             Err(Refused::ShuttingDown) => {
-                return super::close_now(stream, 1001, "server shutting down; reconnect shortly")
+                return super::close_now(stream, CloseCode::GoingAway, "server shutting down; reconnect shortly")
             }
         };
     let sub = subscription.sub.clone();
@@ -69,7 +69,7 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, resume: Resume, who: Principal
         Ok(s) => s,
         Err(e) => {
             log::error!("could not read the start of a live connection: {e}");
-            return super::close_now(stream, 1011, "server error; try again");
+            return super::close_now(stream, CloseCode::ServerError, "server error; try again");
         }
     };
     log::info!("ws {} open: {} ({}), {}", sub.id, user.username, user.role, start.describe);
@@ -98,7 +98,7 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, resume: Resume, who: Principal
         std::thread::Builder::new().name("ws-writer".into()).stack_size(WRITER_STACK).spawn(move || writer.run())
     {
         log::warn!("could not start a socket writer: {e}");
-        return super::close_now(stream, 1013, "server busy; try again");
+        return super::close_now(stream, CloseCode::TryAgain, "server busy; try again");
     }
     let _ = read_stream.set_read_timeout(Some(Duration::from_secs(app.settings.ws_idle_secs)));
     let config = WebSocketConfig::default()
@@ -124,7 +124,9 @@ struct Start {
     describe: String,
 }
 
-/// Subscribed already; reads the snapshot or the replay in ONE read transaction.
+/// Subscribed already; reads the snapshot or the replay in ONE read transaction. Each
+/// appointment carries this user's `allowed_actions`; operators at the same point of the
+/// log on the same day share one serialised board (`hub::OperatorSnapshot`).
 fn start_frames(
     app: &App,
     who: &Principal,
@@ -133,6 +135,9 @@ fn start_frames(
     epoch: Option<String>,
 ) -> rusqlite::Result<Start> {
     let user = &who.user;
+    // Read before the transaction, so the board it reads is at least this current.
+    let commits = app.store.commits();
+    let today = crate::scheduling::visibility::today();
     app.store.read(|c| {
         let tx = c.unchecked_transaction()?;
         let last = events::last_seq(&tx)?;
@@ -151,27 +156,36 @@ fn start_frames(
             let frames: Vec<Vec<u8>> = evs
                 .iter()
                 .filter(|e| e.seq <= last && !e.is_internal() && e.audience.includes(user.id, user.is_operator()))
-                .map(|e| frame::text(e.message().as_bytes()))
+                .map(|e| frame::text(e.message_for(user.id, user.is_operator()).as_bytes()))
                 .collect();
             let describe = format!("resumed after seq {s}, {} events replayed up to {last}", frames.len());
             return Ok(Start { frames, seq: last, describe });
         }
-        let appointments = crate::scheduling::initial_appointments(&tx, user)?;
-        let mut msg = json!({
-            "type": "initial_data",
-            "timestamp": crate::time::now_iso(),
-            "appointments": appointments,
-            "connection_id": id.to_string(),
-            "seq": last,
-            "epoch": current_epoch,
-        });
+        let board = || crate::scheduling::initial_rest_json(&tx, user, &today);
+        let appointments: Arc<str> = if user.is_operator() {
+            let key = crate::hub::SnapshotKey { seq: last, commits, day: today.clone() };
+            app.hub.operators_board().get_or_build(key, board)?
+        } else {
+            board()?.into()
+        };
         let resync = since.is_some();
-        if resync {
-            msg["resync"] = json!(true);
-        }
+        let msg = initial_data(&appointments, id, &current_epoch, resync, last);
         let describe = format!("initial_data at seq {last}{}", if resync { " (resync)" } else { "" });
-        Ok(Start { frames: vec![frame::text(msg.to_string().as_bytes())], seq: last, describe })
+        Ok(Start { frames: vec![frame::text(msg.as_bytes())], seq: last, describe })
     })
+}
+
+/// The `initial_data` message around `appointments` (a JSON array's text), its members in
+/// sorted key order as a JSON object's would be.
+fn initial_data(appointments: &str, id: u64, epoch: &str, resync: bool, seq: i64) -> String {
+    let s = |v: &str| Value::String(v.to_string()).to_string();
+    format!(
+        "{{\"appointments\":{appointments},\"connection_id\":{},\"epoch\":{},{}\"seq\":{seq},\"timestamp\":{},\"type\":\"initial_data\"}}",
+        s(&id.to_string()),
+        s(epoch),
+        if resync { "\"resync\":true," } else { "" },
+        s(&crate::time::now_iso()),
+    )
 }
 
 /// What both threads of a socket share.
@@ -209,9 +223,9 @@ impl Writer {
     fn run(mut self) {
         let sub = self.subscription.sub.clone();
         let why = self.serve(&sub);
-        if why.code != 1006 {
+        if why.code.is_sent() {
             // Best effort: a client that stopped reading cannot take it anyway.
-            let _ = self.stream.write_all(&frame::close(why.code, &why.reason));
+            let _ = self.stream.write_all(&frame::close(why.code.code(), &why.reason));
         }
         let _ = self.stream.shutdown(Shutdown::Write);
         // Let the reader collect the client's close reply, then end the connection.
@@ -230,7 +244,7 @@ impl Writer {
             let now = Instant::now();
             let idle_at = self.link.last_heard() + self.idle;
             if now >= idle_at {
-                return Close::new(1001, "no answer from the client; reconnect");
+                return Close::new(CloseCode::GoingAway, "no answer from the client; reconnect");
             }
             if now >= next_ping {
                 if self.write(&frame::ping()).is_err() {
@@ -263,7 +277,7 @@ impl Writer {
 }
 
 fn gone() -> Close {
-    Close::new(1006, "connection lost")
+    Close::new(CloseCode::Gone, "connection lost")
 }
 
 /// The reader's view of the socket: reads from the stream; writes (tungstenite's
@@ -300,14 +314,20 @@ fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, link: &Link) {
                 continue; // the writer decides when silence is too long
             }
             Err(Error::ConnectionClosed | Error::AlreadyClosed) => return sub.close(gone()),
-            Err(Error::Capacity(_)) => return close_and_drain(ws, sub, 1009, "message too big; the limit is 64 KiB"),
-            Err(Error::Utf8(_)) => return close_and_drain(ws, sub, 1007, "text message is not valid UTF-8"),
-            Err(Error::Protocol(_)) => return close_and_drain(ws, sub, 1002, "WebSocket protocol error"),
+            Err(Error::Capacity(_)) => {
+                return close_and_drain(ws, sub, CloseCode::TooBig, "message too big; the limit is 64 KiB")
+            }
+            Err(Error::Utf8(_)) => {
+                return close_and_drain(ws, sub, CloseCode::InvalidData, "text message is not valid UTF-8")
+            }
+            Err(Error::Protocol(_)) => {
+                return close_and_drain(ws, sub, CloseCode::Protocol, "WebSocket protocol error")
+            }
             Err(_) => return sub.close(gone()),
         };
         link.heard();
         if matches!(msg, Message::Text(_) | Message::Binary(_) | Message::Ping(_)) && flood.hit() {
-            return close_and_drain(ws, sub, 1008, "too many messages; slow down");
+            return close_and_drain(ws, sub, CloseCode::Policy, "too many messages; slow down");
         }
         match msg {
             Message::Text(t) => sub.send(Out::Frame(answer(&t))),
@@ -315,7 +335,7 @@ fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, link: &Link) {
             Message::Ping(p) => sub.send(Out::Frame(frame::pong(&p))),
             // The client closes: answer with a normal close; tungstenite reports
             // ConnectionClosed on the next read.
-            Message::Close(_) => sub.close(Close::new(1000, "")),
+            Message::Close(_) => sub.close(Close::new(CloseCode::Normal, "")),
             Message::Pong(_) | Message::Frame(_) => {}
         }
     }
@@ -324,7 +344,7 @@ fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, link: &Link) {
 /// Asks the writer to close with `code`, then reads and drops what the client still
 /// sends for a moment, so the close does not reset the connection under unread bytes
 /// (which could lose the close frame on the way to the client).
-fn close_and_drain(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, code: u16, reason: &str) {
+fn close_and_drain(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, code: CloseCode, reason: &str) {
     sub.close(Close::new(code, reason));
     drain(&mut ws.get_mut().0, Duration::from_secs(1));
 }
@@ -380,4 +400,89 @@ fn answer(text: &str) -> Vec<u8> {
 fn error(message: &str) -> Vec<u8> {
     let msg = json!({"type": "error", "timestamp": crate::time::now_iso(), "message": message});
     frame::text(msg.to_string().as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::store::users::{self, NewUser};
+    use crate::store::Store;
+
+    fn principal(app: &App, name: &str, role: &str) -> Principal {
+        let u = NewUser { username: name.into(), role: role.into(), ..Default::default() };
+        let id = app.store.write(|tx| users::insert(tx, &u, "x")).unwrap();
+        let user = app.store.read(|c| users::get(c, id)).unwrap().unwrap();
+        Principal { user, digest: format!("d-{name}"), expiry: "2999-01-01T00:00:00Z".into() }
+    }
+
+    fn appointments(start: &Start) -> Value {
+        let f = &start.frames[0];
+        let header = match f[1] {
+            126 => 4,
+            127 => 10,
+            _ => 2,
+        };
+        let v: Value = serde_json::from_slice(&f[header..]).unwrap();
+        assert_eq!(v["type"], "initial_data");
+        v["appointments"].clone()
+    }
+
+    /// Two operators at the same seq share the board's bytes; a write makes a new one.
+    #[test]
+    fn operators_share_one_cached_board_until_a_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::new(Settings::default(), Store::open(&dir.path().join("t.db")).unwrap()).unwrap();
+        let (a, b) = (principal(&app, "olga", "operator"), principal(&app, "omar", "operator"));
+        let t = principal(&app, "tess", "therapist");
+        app.store
+            .write(|tx| {
+                tx.execute("INSERT INTO clients (first_name, created_at, updated_at) VALUES ('M', 'x', 'x')", [])
+            })
+            .unwrap();
+        let book = |start: &str, end: &str| {
+            let body = json!({"client": 1, "therapist": t.user.id, "date": crate::scheduling::visibility::today(),
+                "start_time": start, "end_time": end});
+            app.store.write(|tx| crate::scheduling::booking::create(tx, &a.user, body.as_object().unwrap())).unwrap();
+        };
+        book("21:00", "21:30");
+        let board_key = || crate::hub::SnapshotKey {
+            seq: app.store.read(events::last_seq).unwrap(),
+            commits: app.store.commits(),
+            day: crate::scheduling::visibility::today(),
+        };
+        let first = start_frames(&app, &a, 1, None, None).unwrap();
+        let cached = app.hub.operators_board().get_or_build(board_key(), || Err(rusqlite::Error::InvalidQuery));
+        let cached = cached.expect("the first operator's board is cached");
+        let second = start_frames(&app, &b, 2, None, None).unwrap();
+        let again = app.hub.operators_board().get_or_build(board_key(), || Err(rusqlite::Error::InvalidQuery));
+        assert!(Arc::ptr_eq(&cached, &again.unwrap()), "the second operator reused it");
+        assert_eq!(appointments(&first), appointments(&second));
+        assert_eq!(appointments(&first)[0]["allowed_actions"], json!(["cancel"]));
+        // The therapist's own board has her own actions, not the operators'.
+        let hers = start_frames(&app, &t, 3, None, None).unwrap();
+        assert_eq!(appointments(&hers)[0]["allowed_actions"], json!(["therapist_confirm", "reject"]));
+
+        book("22:00", "22:30");
+        let stale = app.hub.operators_board().get_or_build(board_key(), || Err(rusqlite::Error::InvalidQuery));
+        assert!(stale.is_err(), "a write invalidates the board");
+        let third = start_frames(&app, &b, 4, None, None).unwrap();
+        assert_eq!(appointments(&third).as_array().unwrap().len(), 2);
+    }
+
+    /// The hand-built message is the JSON object the socket sent before.
+    #[test]
+    fn initial_data_has_the_same_members_as_before() {
+        let v: Value = serde_json::from_str(&initial_data("[{\"id\":1}]", 7, "ep", true, 12)).unwrap();
+        assert_eq!(v["appointments"], json!([{"id": 1}]));
+        assert_eq!((v["connection_id"].as_str(), v["epoch"].as_str()), (Some("7"), Some("ep")));
+        assert_eq!(
+            (v["seq"].as_i64(), v["resync"].as_bool(), v["type"].as_str()),
+            (Some(12), Some(true), Some("initial_data"))
+        );
+        assert!(v["timestamp"].is_string());
+        let v: Value = serde_json::from_str(&initial_data("[]", 7, "ep", false, 0)).unwrap();
+        assert!(v.get("resync").is_none());
+        assert_eq!(v.as_object().unwrap().len(), 6);
+    }
 }

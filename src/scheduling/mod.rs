@@ -18,14 +18,16 @@ pub mod workflow;
 
 pub use visibility::operator_only;
 
-/// The appointments a freshly connected socket starts with (`initial_data`): for an
-/// operator today's and upcoming ones, for a therapist or driver their own active ones,
-/// each in the one appointment JSON shape.
-pub fn initial_appointments(
+/// The appointments a freshly connected socket starts with (`initial_data`): those on
+/// `user`'s board on day `today` (`visibility::board_ids`), in the REST shape for `user`
+/// (with their `allowed_actions`), as one JSON array text ready to be spliced in.
+pub fn initial_rest_json(
     conn: &rusqlite::Connection,
     user: &crate::store::users::User,
-) -> rusqlite::Result<Vec<serde_json::Value>> {
-    appointment::to_json_many(conn, &appointment::load_many(conn, &visibility::board_ids(conn, user)?)?)
+    today: &str,
+) -> rusqlite::Result<String> {
+    let appts = appointment::load_many(conn, &visibility::board_ids(conn, user, today)?)?;
+    appointment::with_rest_json(conn, &appts, user, |j| serde_json::to_string(j).expect("an appointment serialises"))
 }
 
 #[cfg(test)]
@@ -68,17 +70,20 @@ mod tests {
             .write(|tx| tx.execute("UPDATE appointments SET status = 'cancelled' WHERE id = ?1", [cancelled]))
             .unwrap();
 
+        let initial = |c: &rusqlite::Connection, u: &User| -> rusqlite::Result<Vec<serde_json::Value>> {
+            Ok(serde_json::from_str(&initial_rest_json(c, u, &visibility::today())?).unwrap())
+        };
         let ids = |u: &User| -> Vec<i64> {
-            store.read(|c| initial_appointments(c, u)).unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect()
+            store.read(|c| initial(c, u)).unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect()
         };
         assert_eq!(ids(&op), vec![today, cancelled, later]);
         // t1's past pending one is still active (it waits for an answer); the cancelled one is not.
         assert_eq!(ids(&t1), vec![past, today]);
         assert_eq!(ids(&t2), vec![later]);
         assert_eq!(ids(&d1), vec![today]);
-        let one = store.read(|c| initial_appointments(c, &d1)).unwrap().remove(0);
+        let one = store.read(|c| initial(c, &d1)).unwrap().remove(0);
         assert_eq!(one["allowed_actions_by_role"]["driver"], json!(["reject"]));
-        assert!(one.get("allowed_actions").is_none(), "events and initial data are not per caller");
+        assert_eq!(one["allowed_actions"], json!(["reject"]), "each user's own actions, as REST gives them");
         assert_eq!(one["client_details"]["first_name"], "Maria");
     }
 }

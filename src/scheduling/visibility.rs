@@ -93,9 +93,8 @@ pub fn on_a_board() -> String {
     format!("({OPERATOR_BOARD} OR {})", staff_board())
 }
 
-/// The ids on `user`'s board, in board order (date, start, id).
-pub fn board_ids(conn: &rusqlite::Connection, user: &User) -> rusqlite::Result<Vec<i64>> {
-    let today = today();
+/// The ids on `user`'s board on day `today` (`today()`), in board order (date, start, id).
+pub fn board_ids(conn: &rusqlite::Connection, user: &User, today: &str) -> rusqlite::Result<Vec<i64>> {
     let board = board_sql(user);
     let order = "a.date, a.start_time, a.id";
     match sql_filter(user) {

@@ -2,8 +2,11 @@
 //!
 //! **Writes** go through `Store::write`: one connection behind a mutex, each call one
 //! `BEGIN IMMEDIATE` transaction. A change and its `events` rows commit together; right
-//! after the commit, still holding the writer lock, the events are handed to the commit
-//! hook (the hub), so the hub receives them in `seq` order. Other processes (the CLI's
+//! after the commit, still holding the writer lock, the events are put on the commit feed
+//! (a bounded channel the store owns; its receiver is handed out once, to the hub), so
+//! the hub receives them in `seq` order. Putting a batch on the feed never blocks the
+//! writer: when the feed is full the batch is dropped, and the hub finds those events in
+//! the log instead. Other processes (the CLI's
 //! `user deactivate`) write through their own `Store`; `BEGIN IMMEDIATE` plus the busy
 //! timeout serialise them with the server, and the hub finds their events in the log.
 //! **Reads** go through `Store::read`: a small pool of `query_only` connections that
@@ -21,6 +24,8 @@ use crate::events::{Event, EventDraft};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -29,7 +34,33 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Read connections kept open for reuse; more are opened under load and closed after.
 const POOLED_READERS: usize = 8;
 
-type CommitHook = Box<dyn Fn(&[Event]) + Send + Sync>;
+/// Committed batches waiting on the feed (see module doc).
+const FEED_BATCHES: usize = 4096;
+
+/// The receiving end of the commit feed: each commit's events, in `seq` order.
+pub struct CommitFeed {
+    pub events: Receiver<Vec<Event>>,
+    /// A sender on the same channel, for its owner to wake its own receiver (an empty
+    /// batch) without waiting for a commit.
+    waker: SyncSender<Vec<Event>>,
+}
+
+impl CommitFeed {
+    /// Something that wakes a receiver waiting on `events` with an empty batch.
+    pub fn waker(&self) -> FeedWaker {
+        FeedWaker(self.waker.clone())
+    }
+}
+
+/// Wakes the receiver of a `CommitFeed` (see `CommitFeed::waker`).
+pub struct FeedWaker(SyncSender<Vec<Event>>);
+
+impl FeedWaker {
+    /// Sends an empty batch; never blocks (a full feed wakes its receiver anyway).
+    pub fn wake(&self) {
+        let _ = self.0.try_send(Vec::new());
+    }
+}
 
 pub struct Store {
     path: PathBuf,
@@ -38,8 +69,10 @@ pub struct Store {
     writer: Mutex<Connection>,
     /// Idle read connections.
     readers: Mutex<Vec<Connection>>,
-    /// Called after each commit with its events, under the writer lock (see module doc).
-    on_commit: OnceLock<CommitHook>,
+    /// Set once the feed's receiver was handed out; until then commits feed nobody.
+    feed: OnceLock<SyncSender<Vec<Event>>>,
+    /// Transactions this process has committed (see `commits`).
+    commits: AtomicU64,
 }
 
 /// A write transaction. Derefs to the connection for queries; `emit` appends an event
@@ -77,7 +110,8 @@ impl Store {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
-            on_commit: OnceLock::new(),
+            feed: OnceLock::new(),
+            commits: AtomicU64::new(0),
         })
     }
 
@@ -85,9 +119,19 @@ impl Store {
         &self.path
     }
 
-    /// Sets the hook that receives each commit's events (once, at start-up).
-    pub fn set_commit_hook(&self, hook: CommitHook) {
-        let _ = self.on_commit.set(hook);
+    /// The commit feed's receiving end (see module doc). Handed out once: a second call
+    /// is an error, since two receivers would each get only some of the batches.
+    pub fn commit_feed(&self) -> Result<CommitFeed, String> {
+        let (tx, rx) = mpsc::sync_channel(FEED_BATCHES);
+        self.feed.set(tx.clone()).map_err(|_| "the store's commit feed was already taken".to_string())?;
+        Ok(CommitFeed { events: rx, waker: tx })
+    }
+
+    /// How many write transactions this process has committed: read before a read
+    /// transaction, a cache of what it reads is current while this and the log's last
+    /// seq stay the same (`hub::OperatorSnapshot`).
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::SeqCst)
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits if it returns `Ok`, rolls
@@ -101,9 +145,13 @@ impl Store {
         let out = f(&mut t)?;
         let Tx { tx, events } = t;
         tx.commit()?;
+        self.commits.fetch_add(1, Ordering::SeqCst);
         if !events.is_empty() {
-            if let Some(hook) = self.on_commit.get() {
-                hook(&events);
+            if let Some(feed) = self.feed.get() {
+                match feed.try_send(events) {
+                    Ok(()) | Err(TrySendError::Disconnected(_)) => {}
+                    Err(TrySendError::Full(_)) => log::debug!("commit feed full; the hub will read the log"),
+                }
             }
         }
         Ok(out)

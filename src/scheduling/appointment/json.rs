@@ -7,6 +7,7 @@
 //! fixed number of queries whatever its size, and a single appointment is a batch of one.
 
 use super::model::{Appointment, STAMPS};
+use crate::events::Audience;
 use crate::scheduling::validate::money;
 use crate::scheduling::{clients, services, workflow};
 use crate::store::users::{self, User};
@@ -223,6 +224,51 @@ impl Serialize for Field<'_> {
 struct Confirmation<'a> {
     confirmed_at: &'a Option<String>,
     therapist: i64,
+}
+
+/// Any operator, for what operators may do with an appointment (it depends only on its
+/// status: an operator is never one of its therapists or its driver).
+fn an_operator() -> User {
+    User {
+        id: 0,
+        username: String::new(),
+        email: String::new(),
+        first_name: String::new(),
+        last_name: String::new(),
+        role: "operator".into(),
+        phone_number: String::new(),
+        specialization: String::new(),
+        is_active: true,
+        date_joined: String::new(),
+    }
+}
+
+/// What each recipient of an event about `a` may do with it now: the event's
+/// `allowed_actions_for` (`events::ACTIONS_FOR`), `{"operators": [...]}` when `audience`
+/// has the operators and `"<user id>": [...]` for each listed user, each exactly the
+/// REST `allowed_actions` (`Appointment::allowed_actions`) of that user.
+pub fn actions_for(conn: &Connection, a: &Appointment, audience: &Audience) -> rusqlite::Result<Value> {
+    let mut m = Map::new();
+    if audience.operators {
+        m.insert("operators".into(), json!(a.allowed_actions(&an_operator())));
+    }
+    for (id, u) in users::get_many(conn, audience.users.iter().copied())? {
+        m.insert(id.to_string(), json!(a.allowed_actions(&u)));
+    }
+    Ok(Value::Object(m))
+}
+
+/// `payload` (an object) of an event about `a` to `audience`, with its
+/// `allowed_actions_for` added.
+pub fn with_actions_for(
+    conn: &Connection,
+    a: &Appointment,
+    audience: &Audience,
+    payload: Value,
+) -> rusqlite::Result<Value> {
+    let mut payload = payload;
+    payload[crate::events::ACTIONS_FOR] = actions_for(conn, a, audience)?;
+    Ok(payload)
 }
 
 #[cfg(test)]

@@ -87,16 +87,13 @@ pub fn create(tx: &mut Tx, who: &User, body: &Map<String, Value>) -> Result<Writ
     write_staff(tx, id, &f, &[])?;
     let a = reload(tx, id)?;
     let j = appointment::to_json(tx, &a)?;
-    tx.emit(EventDraft {
-        kind: APPOINTMENT_CREATED,
-        appointment_id: Some(id),
-        audience: visibility::audience(&a),
-        payload: json!({"appointment": j, "created_by": who.id}),
-    })?;
+    let audience = visibility::audience(&a);
+    let payload = appointment::with_actions_for(tx, &a, &audience, json!({"appointment": j, "created_by": who.id}))?;
+    tx.emit(EventDraft { kind: APPOINTMENT_CREATED, appointment_id: Some(id), audience, payload })?;
     notify(
         tx,
         Audience::only(a.assignees()),
-        id,
+        &a,
         "appointment_assigned",
         "New assignment",
         format!("You were assigned to {}.", summary(&a)),
@@ -291,7 +288,7 @@ pub fn step(
         "reject" => notify(
             tx,
             Audience::operators_and([]),
-            id,
+            &after,
             "appointment_rejected",
             "Appointment rejected",
             format!("{} rejected {}: {}", who.full_name(), summary(&after), after.rejection_reason),
@@ -300,7 +297,7 @@ pub fn step(
         "request_pickup" => notify(
             tx,
             Audience::operators_and([]),
-            id,
+            &after,
             "pickup_requested",
             "Pickup requested",
             format!("{} asks to be picked up after {} ({}).", who.full_name(), summary(&after), after.pickup_urgency),
@@ -347,7 +344,7 @@ pub fn auto_cancel(tx: &mut Tx, cutoff: &str) -> rusqlite::Result<usize> {
         notify(
             tx,
             Audience::operators_and(after.assignees()),
-            *id,
+            &after,
             "appointment_auto_cancelled",
             "Appointment cancelled automatically",
             format!("Nobody confirmed {} in time, so it was cancelled.", summary(&after)),

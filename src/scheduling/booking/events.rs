@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 pub(super) fn notify(
     tx: &mut Tx,
     audience: Audience,
-    appointment_id: i64,
+    a: &Appointment,
     kind: &str,
     title: &str,
     message: String,
@@ -20,17 +20,15 @@ pub(super) fn notify(
     if audience.users.is_empty() && !audience.operators {
         return Ok(());
     }
-    tx.emit(EventDraft {
-        kind: NOTIFICATION,
-        appointment_id: Some(appointment_id),
-        audience,
-        payload: json!({
-            "notification_type": kind,
-            "title": title,
-            "message": message,
-            "data": {"appointment_id": appointment_id, "appointment": appt},
-        }),
-    })?;
+    let payload = json!({
+        "notification_type": kind,
+        "title": title,
+        "message": message,
+        "data": {"appointment_id": a.id, "appointment": appt},
+    });
+    // Each recipient's `allowed_actions` in `data.appointment`.
+    let payload = appointment::with_actions_for(tx, a, &audience, payload)?;
+    tx.emit(EventDraft { kind: NOTIFICATION, appointment_id: Some(a.id), audience, payload })?;
     Ok(())
 }
 
@@ -56,12 +54,10 @@ pub(crate) fn emit_updated(
     json: &Value,
     updated_fields: &[String],
 ) -> rusqlite::Result<()> {
-    tx.emit(EventDraft {
-        kind: APPOINTMENT_UPDATED,
-        appointment_id: Some(a.id),
-        audience: visibility::audience(a),
-        payload: json!({"appointment": json, "updated_fields": updated_fields}),
-    })?;
+    let audience = visibility::audience(a);
+    let payload = json!({"appointment": json, "updated_fields": updated_fields});
+    let payload = appointment::with_actions_for(tx, a, &audience, payload)?;
+    tx.emit(EventDraft { kind: APPOINTMENT_UPDATED, appointment_id: Some(a.id), audience, payload })?;
     Ok(())
 }
 
@@ -89,7 +85,7 @@ pub(super) fn emit_update(tx: &mut Tx, before: &Appointment, after: &Appointment
     notify(
         tx,
         Audience::only(added),
-        after.id,
+        after,
         "appointment_assigned",
         "New assignment",
         format!("You were assigned to {}.", summary(after)),
