@@ -6,11 +6,12 @@
 
 pub mod auth;
 pub mod schema;
+pub mod workflow;
 
 use crate::app::App;
 use crate::error::ApiError;
 use crate::http::{cors, Reply, Request, Response};
-use crate::scheduling::{self, workflow};
+use crate::scheduling;
 use serde_json::json;
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use std::sync::Arc;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Params {
     pub id: i64,
-    pub action: Option<&'static workflow::Transition>,
+    pub action: Option<&'static scheduling::workflow::Transition>,
 }
 
 pub type Handler = fn(&App, &Request, &Params) -> Result<Response, ApiError>;
@@ -160,6 +161,15 @@ pub const ROUTES: &[Route] = &[
         summary: "Read, edit or delete an appointment.",
     },
     Route {
+        path: "/api/scheduling/workflow/",
+        methods: &["GET"],
+        handler: |_, r, _| workflow::table(r),
+        auth: false,
+        tag: "workflow",
+        summary:
+            "The workflow as data: statuses (labels, groups) and actions (who, from, to, inputs and their choices).",
+    },
+    Route {
         path: "/api/scheduling/appointments/{id}/{action}/",
         methods: &["POST"],
         handler: |a, r, p| match p.action {
@@ -187,7 +197,7 @@ pub fn find(path: &str) -> Option<(&'static Route, Params)> {
                     Ok(n) if n > 0 && !got.starts_with('+') => p.id = n,
                     _ => continue 'routes,
                 },
-                "{action}" => match workflow::find(got) {
+                "{action}" => match scheduling::workflow::find(got) {
                     Some(t) => p.action = Some(t),
                     None => continue 'routes,
                 },

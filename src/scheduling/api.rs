@@ -69,6 +69,19 @@ fn list_query(req: &Request, who: &Principal) -> Result<ListQuery, ApiError> {
             }
         }
     }
+    // `?board=1`: what the caller's live board holds (the socket's `initial_data`).
+    match req.query_param("board").as_deref() {
+        None | Some("" | "0" | "false") => {}
+        Some("1" | "true") => {
+            q.cond(if who.user.is_operator() {
+                appointment::OPERATOR_BOARD.to_string()
+            } else {
+                appointment::staff_board()
+            });
+            q.param(":today", appointment::today());
+        }
+        Some(_) => q.errors.add("board", "Must be 1 (only what is on your live board) or 0."),
+    }
     let mut statuses: Vec<String> = Vec::new();
     if let Some(s) = req.query_param("status").filter(|v| !v.is_empty()) {
         statuses.push(s);

@@ -143,8 +143,11 @@ impl Appointment {
         }
         let is_therapist = self.therapists.iter().any(|t| t.0 == user.id);
         let is_driver = self.driver_id == Some(user.id);
+        let Some(status) = workflow::Status::parse(&self.status) else {
+            return Vec::new();
+        };
         workflow::actions()
-            .filter(|t| t.from.contains(&self.status.as_str()) && t.who.allows_role(&user.role))
+            .filter(|t| t.from.contains(&status) && t.who.allows_role(&user.role))
             .filter(|t| match t.who {
                 workflow::Who::Operator => true,
                 workflow::Who::Therapist => is_therapist,
@@ -152,8 +155,8 @@ impl Appointment {
                 workflow::Who::TherapistOrDriver => is_therapist || is_driver,
                 workflow::Who::Server => false,
             })
-            .filter(|t| !(t.action == "therapist_confirm" && self.confirmed_by(user.id)))
-            .map(|t| t.action)
+            .filter(|t| !(t.per_therapist && self.confirmed_by(user.id)))
+            .map(|t| t.action.as_str())
             .collect()
     }
 }
@@ -433,11 +436,11 @@ pub fn ids_where(
 }
 
 /// On an operator's board (SQL on alias `a`, parameter `:today`): today's and upcoming.
-const OPERATOR_BOARD: &str = "a.date >= :today";
+pub const OPERATOR_BOARD: &str = "a.date >= :today";
 
 /// On a therapist's or driver's board (SQL on alias `a`, parameter `:today`): their
 /// active ones (a finished, paid session from an earlier day is no longer there).
-fn staff_board() -> String {
+pub fn staff_board() -> String {
     let inactive: Vec<String> = workflow::INACTIVE.iter().map(|s| format!("'{s}'")).collect();
     format!("(a.status NOT IN ({}) AND (a.status != 'completed' OR a.date >= :today))", inactive.join(", "))
 }
