@@ -715,7 +715,7 @@ impl Input {
         s
     }
 
-    fn to_json(&self) -> Value {
+    fn json(&self) -> Value {
         let mut j = json!({
             "name": self.name,
             "label": self.label,
@@ -752,7 +752,7 @@ impl Transition {
         to
     }
 
-    fn to_json(&self) -> Value {
+    fn json(&self) -> Value {
         let picker = self.inputs.iter().find(|i| i.target == Target::Outcome).map(|i| i.name);
         json!({
             "name": self.action,
@@ -772,7 +772,7 @@ impl Transition {
                 "stamp": o.stamp,
             })).collect::<Vec<_>>(),
             "per_therapist": self.per_therapist,
-            "inputs": self.inputs.iter().map(Input::to_json).collect::<Vec<_>>(),
+            "inputs": self.inputs.iter().map(Input::json).collect::<Vec<_>>(),
             "required": self.required().collect::<Vec<_>>(),
             "optional": self.optional().collect::<Vec<_>>(),
             "shows": self.shows.iter().map(|(name, label)| json!({"name": name, "label": label})).collect::<Vec<_>>(),
@@ -806,7 +806,7 @@ impl Status {
 pub fn to_json() -> Value {
     json!({
         "statuses": Status::ALL.iter().map(|s| s.to_json()).collect::<Vec<_>>(),
-        "actions": TRANSITIONS.iter().map(Transition::to_json).collect::<Vec<_>>(),
+        "actions": TRANSITIONS.iter().map(Transition::json).collect::<Vec<_>>(),
         "roles": ROLES.iter().map(|(name, label)| json!({"name": name, "label": label})).collect::<Vec<_>>(),
         "stamps": STAMP_LABELS.iter().map(|(name, label)| json!({"name": name, "label": label})).collect::<Vec<_>>(),
     })
