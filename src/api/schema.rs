@@ -77,7 +77,7 @@ fn operation(r: &super::Route, method: &str, path: &str) -> Value {
     } else if matches!(method, "POST" | "PUT" | "PATCH") {
         op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object"}}}});
     }
-    if method == "GET" && !path.contains("{id}") && path.starts_with("/api/scheduling/") {
+    if method == "GET" && !path.contains("{id}") && path.starts_with("/api/scheduling/") && schema != Some("Workflow") {
         let mut params = vec![
             json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}),
             json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": super::super::scheduling::page::MAX_PAGE_SIZE}}),
