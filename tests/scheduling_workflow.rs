@@ -185,3 +185,160 @@ fn overdue_pending_appointments_are_cancelled_by_the_server() {
     let (s, _) = k.act(&k.t1, id, "therapist_confirm", json!({}));
     assert_eq!(s, 409);
 }
+
+#[test]
+fn the_workflow_table_is_published_with_every_action_its_inputs_and_the_status_groups() {
+    let k = Clinic::new();
+    // No login needed, like /api/schema/.
+    let r = k.srv.request("GET", "/api/scheduling/workflow/", None, None, &[]);
+    assert_eq!(r.status, 200);
+    let etag = r.header("etag").expect("an ETag").to_string();
+    let t = r.json();
+    assert_eq!(k.srv.request("GET", "/api/scheduling/workflow/", None, None, &[("If-None-Match", &etag)]).status, 304);
+
+    // Every action the API routes (from the OpenAPI document) is in the table.
+    let (_, schema) = k.srv.call("GET", "/api/schema/", None, None);
+    let actions = t["actions"].as_array().unwrap();
+    let action = |name: &str| actions.iter().find(|a| a["name"] == name).unwrap_or_else(|| panic!("{name} missing"));
+    let prefix = "/api/scheduling/appointments/{id}/";
+    let routed: Vec<String> = schema["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter_map(|p| p.strip_prefix(prefix).map(|a| a.trim_end_matches('/').to_string()))
+        .filter(|a| !a.is_empty())
+        .collect();
+    assert_eq!(routed.len(), 16, "{routed:?}");
+    for a in &routed {
+        let row = action(a);
+        assert_eq!(row["rest"], true);
+        assert!(row["label"].as_str().is_some_and(|l| !l.is_empty()), "{a} label");
+        assert!(!row["from"].as_array().unwrap().is_empty() && !row["to"].as_array().unwrap().is_empty(), "{a}");
+        // The OpenAPI request body lists the same inputs.
+        let body =
+            &schema["paths"][format!("{prefix}{a}/")]["post"]["requestBody"]["content"]["application/json"]["schema"];
+        let names: Vec<&str> = row["inputs"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+        let mut documented: Vec<&str> = body["properties"].as_object().unwrap().keys().map(|s| s.as_str()).collect();
+        documented.sort();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(documented, sorted, "{a}");
+    }
+    assert_eq!(action("auto_cancel")["rest"], false);
+    assert_eq!(action("auto_cancel")["roles"], json!([]));
+
+    // Each input: name, whether required, kind, and choices where it has them.
+    let inputs = |a: &str| -> Vec<(String, bool, String, Vec<String>)> {
+        action(a)["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let choices = i["choices"]
+                    .as_array()
+                    .map_or(Vec::new(), |c| c.iter().map(|c| c["value"].as_str().unwrap().to_string()).collect());
+                for c in i["choices"].as_array().into_iter().flatten() {
+                    assert!(c["label"].as_str().is_some_and(|l| !l.is_empty()), "{a} choice label");
+                }
+                assert!(i["label"].as_str().is_some_and(|l| !l.is_empty()), "{a} input label");
+                (i["name"].as_str().unwrap().into(), i["required"] == true, i["kind"].as_str().unwrap().into(), choices)
+            })
+            .collect()
+    };
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    assert_eq!(inputs("reject"), vec![("rejection_reason".into(), true, "text".into(), vec![])]);
+    assert_eq!(action("reject")["inputs"][0]["max_length"], 4000);
+    assert_eq!(inputs("review_rejection"), vec![("decision".into(), true, "choice".into(), s(&["accept", "deny"]))]);
+    assert_eq!(
+        action("review_rejection")["outcomes"],
+        json!([
+            {"to": "cancelled", "when": {"decision": "accept"}, "stamp": "cancelled_at"},
+            {"to": "pending", "when": {"decision": "deny"}, "stamp": null},
+        ])
+    );
+    assert_eq!(
+        inputs("mark_payment_received"),
+        vec![
+            (
+                "payment_method".into(),
+                true,
+                "choice".into(),
+                s(&["cash", "card", "gcash", "maya", "bank_transfer", "other"])
+            ),
+            ("payment_amount".into(), true, "money".into(), vec![]),
+        ]
+    );
+    assert_eq!(
+        inputs("request_pickup"),
+        vec![("pickup_urgency".into(), false, "choice".into(), s(&["normal", "urgent"]))]
+    );
+    assert_eq!(action("request_pickup")["inputs"][0]["default"], "normal");
+    assert_eq!(inputs("assign_pickup"), vec![("driver".into(), true, "staff".into(), vec![])]);
+    assert_eq!(action("assign_pickup")["inputs"][0]["role"], "driver");
+    assert_eq!(inputs("cancel"), vec![("reason".into(), false, "text".into(), vec![])]);
+    for a in ["therapist_confirm", "driver_confirm", "start_appointment", "complete_return_journey"] {
+        assert!(inputs(a).is_empty(), "{a}");
+    }
+    assert_eq!(action("therapist_confirm")["per_therapist"], true);
+    assert_eq!(action("cancel")["roles"], json!(["operator"]));
+    assert_eq!(action("reject")["roles"], json!(["therapist", "driver"]));
+
+    // The statuses in workflow order, with their groups.
+    let statuses = t["statuses"].as_array().unwrap();
+    assert_eq!(statuses.len(), 17);
+    assert_eq!(statuses[0]["name"], "pending");
+    let group = |g: &str| -> Vec<&str> {
+        statuses.iter().filter(|s| s[g] == true).map(|s| s["name"].as_str().unwrap()).collect()
+    };
+    assert_eq!(group("finished"), ["completed", "transport_completed", "cancelled", "auto_cancelled"]);
+    let inactive: Vec<&str> =
+        statuses.iter().filter(|s| s["active"] == false).map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(inactive, ["rejected", "transport_completed", "cancelled", "auto_cancelled"]);
+    let cancellable = group("cancellable");
+    assert_eq!((cancellable.len(), cancellable.last()), (10, Some(&"awaiting_payment")));
+    assert_eq!(action("cancel")["from"], json!(cancellable));
+    assert_eq!(group("leaves_staff_board_after_its_day"), ["completed"]);
+    for st in statuses {
+        assert!(st["label"].is_string() && st["tone"].is_string(), "{st}");
+        assert_eq!(st["on_staff_board"], st["active"]);
+    }
+    assert_eq!(statuses[0]["labels_by_role"]["therapist"], "Needs your answer");
+    let roles: Vec<&str> = t["roles"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["operator", "therapist", "driver"]);
+
+    // What an appointment offers each role is what the table says for its status.
+    let a = k.book(&k.booking("2030-01-15", "10:00", "11:00"));
+    for role in roles {
+        let expected: Vec<&Value> = actions
+            .iter()
+            .filter(|x| x["from"].as_array().unwrap().contains(&json!("pending")))
+            .filter(|x| x["roles"].as_array().unwrap().contains(&json!(role)))
+            .map(|x| &x["name"])
+            .collect();
+        assert_eq!(a["allowed_actions_by_role"][role].as_array().unwrap().iter().collect::<Vec<_>>(), expected);
+    }
+}
+
+#[test]
+fn board_filter_lists_what_the_live_board_holds() {
+    let k = Clinic::new();
+    let today = chrono::Local::now().date_naive();
+    let day = |n: i64| (today + chrono::Duration::days(n)).format("%Y-%m-%d").to_string();
+    let past = k.book(&k.booking(&day(-1), "10:00", "11:00"))["id"].as_i64().unwrap();
+    let upcoming = k.book(&k.booking(&day(1), "10:00", "11:00"))["id"].as_i64().unwrap();
+    let cancelled = k.book(&k.booking(&day(2), "10:00", "11:00"))["id"].as_i64().unwrap();
+    assert_eq!(k.act(&k.op, cancelled, "cancel", json!({})).0, 200);
+    let ids = |token: &str, q: &str| -> Vec<i64> {
+        let (s, page) = k.srv.call("GET", &format!("/api/scheduling/appointments/{q}"), Some(token), None);
+        assert_eq!(s, 200, "{page}");
+        page["results"].as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect()
+    };
+    // Operators: today's and upcoming; staff: their active ones, whatever the day.
+    assert_eq!(ids(&k.op, "?board=1"), vec![upcoming, cancelled]);
+    assert_eq!(ids(&k.t1, "?board=1"), vec![past, upcoming]);
+    assert_eq!(ids(&k.t2, "?board=1"), Vec::<i64>::new());
+    assert_eq!(ids(&k.t1, "?board=0").len(), 3);
+    let (s, e) = k.srv.call("GET", "/api/scheduling/appointments/?board=yes", Some(&k.op), None);
+    assert_eq!(s, 400);
+    assert!(e["fields"]["board"].is_array(), "{e}");
+}

@@ -69,12 +69,12 @@ fn list_query(req: &Request, who: &Principal) -> Result<ListQuery, ApiError> {
     }
     // `?board=true`: only what the caller's live board holds (the socket's `initial_data`).
     match req.query_param("board").as_deref() {
-        None | Some("") | Some("false") | Some("0") => {}
-        Some("true") | Some("1") => {
+        None | Some("" | "0" | "false") => {}
+        Some("1" | "true") => {
             q.cond(visibility::board_sql(&who.user));
             q.param(":today", visibility::today());
         }
-        Some(_) => q.errors.add("board", "Must be true or false."),
+        Some(_) => q.errors.add("board", "Must be true (only what is on your live board) or false."),
     }
     for (name, op) in [("date", "="), ("date_after", ">="), ("date_before", "<=")] {
         if let Some(v) = req.query_param(name).filter(|v| !v.is_empty()) {

@@ -12,12 +12,13 @@ pub mod page;
 pub mod schema;
 pub mod services;
 pub mod staff;
+pub mod workflow;
 
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::http::{Request, Response};
-use crate::scheduling::workflow;
+use crate::scheduling;
 use serde_json::json;
 
 /// What a route's path pattern captured: `{id}` (a positive integer) and `{action}` (a
@@ -25,7 +26,7 @@ use serde_json::json;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Params {
     pub id: i64,
-    pub action: Option<&'static workflow::Transition>,
+    pub action: Option<&'static scheduling::workflow::Transition>,
 }
 
 type Answer = Result<Response, ApiError>;
@@ -164,6 +165,14 @@ pub const ROUTES: &[Route] = &[
         summary: "Read, edit or delete an appointment.",
     },
     Route {
+        path: "/api/scheduling/workflow/",
+        methods: &["GET"],
+        handler: Handler::Public(|_, r, _| workflow::table(r)),
+        tag: "workflow",
+        summary:
+            "The workflow as data: statuses (labels, groups) and actions (who, from, to, inputs and their choices).",
+    },
+    Route {
         path: "/api/scheduling/appointments/{id}/{action}/",
         methods: &["POST"],
         handler: Handler::Auth(|a, r, w, p| match p.action {
@@ -190,7 +199,7 @@ pub fn find(path: &str) -> Option<(&'static Route, Params)> {
                     Ok(n) if n > 0 && !got.starts_with('+') => p.id = n,
                     _ => continue 'routes,
                 },
-                "{action}" => match workflow::find(got) {
+                "{action}" => match scheduling::workflow::find(got) {
                     Some(t) => p.action = Some(t),
                     None => continue 'routes,
                 },

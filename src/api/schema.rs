@@ -13,7 +13,7 @@ pub fn paths() -> Vec<(String, &'static super::Route)> {
     for r in ROUTES {
         if r.path.contains("{action}") {
             for t in workflow::actions() {
-                out.push((r.path.replace("{action}", t.action), r));
+                out.push((r.path.replace("{action}", t.action.as_str()), r));
             }
         } else {
             out.push((r.path.to_string(), r));
@@ -32,7 +32,8 @@ fn operation(r: &super::Route, method: &str, path: &str) -> Value {
             "404": {"description": "Not found, or not visible to you."},
         },
     });
-    if let Some(schema) = schema_for(r.tag) {
+    let schema = if r.path == "/api/scheduling/workflow/" { Some("Workflow") } else { schema_for(r.tag) };
+    if let Some(schema) = schema {
         let one = json!({"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}});
         let listing = method == "GET" && !path.contains("{id}");
         op["responses"]["200"]["content"] = if listing {
@@ -62,19 +63,21 @@ fn operation(r: &super::Route, method: &str, path: &str) -> Value {
     {
         let action = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
         if let Some(t) = workflow::find(action) {
-            let from = t.from.join(", ");
-            let to: Vec<&str> = t.outcomes.iter().map(|o| o.to).collect();
-            op["summary"] = json!(format!("{}: {} → {} ({})", t.action, from, to.join(" / "), t.who.describe()));
+            let from: Vec<&str> = t.from.iter().map(|s| s.as_str()).collect();
+            let to: Vec<&str> = t.targets().iter().map(|s| s.as_str()).collect();
+            op["summary"] =
+                json!(format!("{}: {} → {} ({})", t.action, from.join(", "), to.join(" / "), t.who.describe()));
             let mut props = Map::new();
-            for f in t.required.iter().chain(t.optional) {
-                props.insert((*f).into(), json!({"type": "string"}));
+            for i in t.inputs {
+                props.insert(i.name.into(), i.openapi());
             }
-            op["requestBody"] = json!({"required": !t.required.is_empty(), "content": {"application/json": {"schema": {"type": "object", "required": t.required, "properties": props}}}});
+            let required: Vec<&str> = t.required().collect();
+            op["requestBody"] = json!({"required": !required.is_empty(), "content": {"application/json": {"schema": {"type": "object", "required": required, "properties": props}}}});
         }
     } else if matches!(method, "POST" | "PUT" | "PATCH") {
         op["requestBody"] = json!({"content": {"application/json": {"schema": {"type": "object"}}}});
     }
-    if method == "GET" && !path.contains("{id}") && path.starts_with("/api/scheduling/") {
+    if method == "GET" && !path.contains("{id}") && path.starts_with("/api/scheduling/") && schema != Some("Workflow") {
         let mut params = vec![
             json!({"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}),
             json!({"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": super::page::MAX_PAGE_SIZE}}),
@@ -124,7 +127,7 @@ fn object(props: &[(&str, &str)]) -> Value {
             "objects" => json!({"type": "array", "items": {"type": "object"}}),
             "object" => json!({"type": "object", "nullable": true}),
             "actions" => {
-                json!({"type": "array", "items": {"type": "string", "enum": workflow::actions().map(|t| t.action).collect::<Vec<_>>()}})
+                json!({"type": "array", "items": {"type": "string", "enum": workflow::actions().map(|t| t.action.as_str()).collect::<Vec<_>>()}})
             }
             "status" => json!({"type": "string", "enum": workflow::STATUSES}),
             other => json!({"type": other}),
@@ -176,6 +179,16 @@ fn schemas() -> Value {
         "Page": object(&[("count", "integer"), ("total_pages", "integer"), ("current_page", "integer"), ("page_size", "integer"),
             ("next", "string"), ("previous", "string"), ("has_next", "boolean"), ("has_previous", "boolean")]),
         "Appointment": object(&appt),
+        "Workflow": {
+            "type": "object",
+            "description": "Statuses in workflow order {name, label, tone, labels_by_role, active, finished, cancellable, on_staff_board, leaves_staff_board_after_its_day}; actions {name, label, title, danger, note, who, who_label, roles, rest, from, to, outcomes [{to, when, stamp}], per_therapist, inputs [{name, label, required, kind (text|money|choice|staff), max_length, multiline, choices [{value, label}], role, default, hint, prefill}], required, optional, shows}; roles {name, label}; stamps {name, label}. See docs/WORKFLOW.md.",
+            "properties": {
+                "statuses": {"type": "array", "items": {"type": "object"}},
+                "actions": {"type": "array", "items": {"type": "object"}},
+                "roles": {"type": "array", "items": {"type": "object"}},
+                "stamps": {"type": "array", "items": {"type": "object"}},
+            },
+        },
         "Client": object(&[("id", "integer"), ("first_name", "string"), ("last_name", "string"), ("phone_number", "string"),
             ("email", "string"), ("address", "string"), ("notes", "string"), ("created_at", "datetime"), ("updated_at", "datetime")]),
         "Service": object(&[("id", "integer"), ("name", "string"), ("description", "string"), ("duration", "integer"),

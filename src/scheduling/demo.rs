@@ -191,11 +191,11 @@ fn stamps_up_to(status: &str) -> Vec<&'static str> {
         let Some(t) = workflow::find(action) else {
             continue;
         };
-        if t.from.contains(&status) {
+        if t.from.iter().any(|s| s.as_str() == status) {
             break;
         }
         out.extend(t.outcomes[0].stamp);
-        if t.outcomes[0].to == status {
+        if t.outcomes[0].to.as_str() == status {
             break;
         }
     }

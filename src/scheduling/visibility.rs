@@ -7,7 +7,7 @@
 //! the `?board=true` list filter) and who may write (`operator_only`).
 
 use super::appointment::{self, Appointment};
-use super::workflow;
+use super::workflow::Status;
 use crate::error::ApiError;
 use crate::events::Audience;
 use crate::store::users::User;
@@ -71,9 +71,20 @@ const OPERATOR_BOARD: &str = "a.date >= :today";
 
 /// On a therapist's or driver's board (SQL on alias `a`, parameter `:today`): their
 /// active ones (a finished, paid session from an earlier day is no longer there).
+/// The SQL of `Status::on_staff_board`, the one definition of the group.
 fn staff_board() -> String {
-    let inactive: Vec<String> = workflow::INACTIVE.iter().map(|s| format!("'{s}'")).collect();
-    format!("(a.status NOT IN ({}) AND (a.status != 'completed' OR a.date >= :today))", inactive.join(", "))
+    let list = |keep: &dyn Fn(Status) -> bool| -> String {
+        let names: Vec<String> =
+            Status::ALL.iter().filter(|s| keep(**s)).map(|s| format!("'{}'", s.as_str())).collect();
+        if names.is_empty() {
+            "NULL".into()
+        } else {
+            names.join(", ")
+        }
+    };
+    let always = list(&|s| s.on_staff_board(true));
+    let until_day_ends = list(&|s| s.on_staff_board(false) && !s.on_staff_board(true));
+    format!("(a.status IN ({always}) OR (a.status IN ({until_day_ends}) AND a.date >= :today))")
 }
 
 /// The board rule for `user` (SQL on alias `a`, parameter `:today`), to be combined

@@ -1,12 +1,292 @@
-//! The appointment workflow: the ONE transition table (SPEC §4). Each row says which
-//! action moves an appointment from which statuses to which, who may take it, which
-//! request fields it needs, and which timestamp column it sets. The REST actions
-//! (`api.rs`), every appointment's `allowed_actions_by_role` / `allowed_actions`
-//! (`appointment.rs`), the OpenAPI document and `docs/WORKFLOW.md` (checked by a test)
-//! all read this table; nothing else decides what may happen next.
+//! The appointment workflow as data: the ONE transition table (SPEC §4) and the statuses
+//! it moves between. Each row says which action moves an appointment from which statuses
+//! to which, who may take it, which request fields (inputs) it reads, of which kind, into
+//! which column, and which timestamp column it sets; each status knows its label, tone
+//! and groups (active, finished, cancellable, on a staff board). The REST actions
+//! (`booking::step` reads every input generically from its row), every appointment's
+//! `allowed_actions_by_role` / `allowed_actions` (`appointment.rs`), the OpenAPI
+//! document, `GET /api/scheduling/workflow/` (which the web UI builds its buttons, forms
+//! and filters from) and `docs/WORKFLOW.md` (checked by a test) all read this table;
+//! nothing else decides what may happen next.
+
+use super::validate::{MAX_SHORT, MAX_TEXT};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// Every status an appointment can have, declared in workflow order (`Status::ALL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    TherapistConfirmed,
+    Rejected,
+    DriverConfirmed,
+    InProgress,
+    Journey,
+    Arrived,
+    DroppedOff,
+    SessionInProgress,
+    AwaitingPayment,
+    Completed,
+    PickupRequested,
+    DriverAssignedPickup,
+    ReturnJourney,
+    TransportCompleted,
+    Cancelled,
+    AutoCancelled,
+}
+
+/// How a status is shown: the badge colour class (`tone-<tone>` in web/app.css).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tone {
+    Wait,
+    Info,
+    Go,
+    Done,
+    Alert,
+    Bad,
+    Off,
+}
+
+impl Status {
+    /// Every status, in workflow order (the declaration order: `s as usize` is its index).
+    pub const ALL: [Status; 17] = [
+        Status::Pending,
+        Status::TherapistConfirmed,
+        Status::Rejected,
+        Status::DriverConfirmed,
+        Status::InProgress,
+        Status::Journey,
+        Status::Arrived,
+        Status::DroppedOff,
+        Status::SessionInProgress,
+        Status::AwaitingPayment,
+        Status::Completed,
+        Status::PickupRequested,
+        Status::DriverAssignedPickup,
+        Status::ReturnJourney,
+        Status::TransportCompleted,
+        Status::Cancelled,
+        Status::AutoCancelled,
+    ];
+
+    /// The wire name (`status` in the JSON, the database column).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::TherapistConfirmed => "therapist_confirmed",
+            Status::Rejected => "rejected",
+            Status::DriverConfirmed => "driver_confirmed",
+            Status::InProgress => "in_progress",
+            Status::Journey => "journey",
+            Status::Arrived => "arrived",
+            Status::DroppedOff => "dropped_off",
+            Status::SessionInProgress => "session_in_progress",
+            Status::AwaitingPayment => "awaiting_payment",
+            Status::Completed => "completed",
+            Status::PickupRequested => "pickup_requested",
+            Status::DriverAssignedPickup => "driver_assigned_pickup",
+            Status::ReturnJourney => "return_journey",
+            Status::TransportCompleted => "transport_completed",
+            Status::Cancelled => "cancelled",
+            Status::AutoCancelled => "auto_cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// What people read, and the badge's tone.
+    pub const fn label(self) -> (&'static str, Tone) {
+        match self {
+            Status::Pending => ("Waiting for therapist", Tone::Wait),
+            Status::TherapistConfirmed => ("Therapist confirmed", Tone::Info),
+            Status::Rejected => ("Rejected", Tone::Bad),
+            Status::DriverConfirmed => ("Driver confirmed", Tone::Info),
+            Status::InProgress => ("Started", Tone::Go),
+            Status::Journey => ("On the way", Tone::Go),
+            Status::Arrived => ("Arrived", Tone::Go),
+            Status::DroppedOff => ("Therapist dropped off", Tone::Go),
+            Status::SessionInProgress => ("Session in progress", Tone::Go),
+            Status::AwaitingPayment => ("Awaiting payment", Tone::Wait),
+            Status::Completed => ("Completed", Tone::Done),
+            Status::PickupRequested => ("Pickup requested", Tone::Alert),
+            Status::DriverAssignedPickup => ("Pickup driver assigned", Tone::Info),
+            Status::ReturnJourney => ("Return journey", Tone::Go),
+            Status::TransportCompleted => ("Transport completed", Tone::Done),
+            Status::Cancelled => ("Cancelled", Tone::Off),
+            Status::AutoCancelled => ("Cancelled: no answer in time", Tone::Off),
+        }
+    }
+
+    /// A different label for one role's screen: the one being waited for is told so.
+    pub const fn label_for_role(self, role: &str) -> Option<&'static str> {
+        match (self, role.as_bytes()) {
+            (Status::Pending, b"therapist") => Some("Needs your answer"),
+            _ => None,
+        }
+    }
+
+    /// Does it still hold anyone's time? Active appointments conflict with a new booking
+    /// and are on their therapists' and drivers' boards. `rejected` waits for the
+    /// operator's review; if the operator denies it, it is pending again and re-checked.
+    pub const fn is_active(self) -> bool {
+        !matches!(self, Status::Rejected | Status::Cancelled | Status::AutoCancelled | Status::TransportCompleted)
+    }
+
+    /// Is the appointment over (paid, or cancelled)? The UI shows these as finished:
+    /// no edit button, apart from the active ones.
+    pub const fn is_finished(self) -> bool {
+        matches!(self, Status::Completed | Status::TransportCompleted | Status::Cancelled | Status::AutoCancelled)
+    }
+
+    /// May an operator still cancel it? Everything before `completed` in workflow order: a
+    /// completed (paid) session is history; its transport steps finish on their own.
+    pub const fn is_cancellable(self) -> bool {
+        (self as usize) < Status::Completed as usize
+    }
+
+    /// Is an appointment in this status on its therapists' and driver's live board (the
+    /// socket's `initial_data`, `?board=1`)? `day_passed`: its date is before today. A
+    /// paid session stays there for the rest of its day.
+    pub const fn on_staff_board(self, day_passed: bool) -> bool {
+        self.is_active() && !(day_passed && matches!(self, Status::Completed))
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Status, ()> {
+        Status::parse(s).ok_or(())
+    }
+}
+
+const fn names<const N: usize>(list: [Status; N]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = list[i].as_str();
+        i += 1;
+    }
+    out
+}
+
+const fn count_inactive() -> usize {
+    let (mut n, mut i) = (0, 0);
+    while i < Status::ALL.len() {
+        if !Status::ALL[i].is_active() {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+const fn inactive() -> [Status; count_inactive()] {
+    let mut out = [Status::Pending; count_inactive()];
+    let (mut n, mut i) = (0, 0);
+    while i < Status::ALL.len() {
+        if !Status::ALL[i].is_active() {
+            out[n] = Status::ALL[i];
+            n += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Every status's wire name, in workflow order.
+pub const STATUSES: &[&str] = &names(Status::ALL);
+
+/// The wire names of the statuses that are not `is_active` (for SQL `NOT IN (…)`).
+pub const INACTIVE: &[&str] = &names(inactive());
+
+/// Statuses from which an operator may still cancel (`Status::is_cancellable`).
+const CANCELLABLE: &[Status] = Status::ALL.split_at(Status::Completed as usize).0;
+
+pub fn is_active(status: &str) -> bool {
+    Status::parse(status).is_none_or(Status::is_active)
+}
+
+/// A workflow action: a REST `POST appointments/{id}/<action>/`, or the server's own
+/// `auto_cancel`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    TherapistConfirm,
+    Reject,
+    ReviewRejection,
+    DriverConfirm,
+    StartAppointment,
+    StartJourney,
+    ArriveAtLocation,
+    DropOffTherapist,
+    StartSession,
+    MarkAwaitingPayment,
+    MarkPaymentReceived,
+    RequestPickup,
+    AssignPickup,
+    ConfirmPickup,
+    CompleteReturnJourney,
+    Cancel,
+    AutoCancel,
+}
+
+impl Action {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Action::TherapistConfirm => "therapist_confirm",
+            Action::Reject => "reject",
+            Action::ReviewRejection => "review_rejection",
+            Action::DriverConfirm => "driver_confirm",
+            Action::StartAppointment => "start_appointment",
+            Action::StartJourney => "start_journey",
+            Action::ArriveAtLocation => "arrive_at_location",
+            Action::DropOffTherapist => "drop_off_therapist",
+            Action::StartSession => "start_session",
+            Action::MarkAwaitingPayment => "mark_awaiting_payment",
+            Action::MarkPaymentReceived => "mark_payment_received",
+            Action::RequestPickup => "request_pickup",
+            Action::AssignPickup => "assign_pickup",
+            Action::ConfirmPickup => "confirm_pickup",
+            Action::CompleteReturnJourney => "complete_return_journey",
+            Action::Cancel => "cancel",
+            Action::AutoCancel => "auto_cancel",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Action> {
+        TRANSITIONS.iter().map(|t| t.action).find(|a| a.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Action {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Action, ()> {
+        Action::parse(s).ok_or(())
+    }
+}
+
+/// The server's own transition for overdue `pending` appointments (not a REST action).
+pub const AUTO_CANCEL: Action = Action::AutoCancel;
 
 /// Who may take an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Who {
     Operator,
     /// One of the appointment's assigned therapists.
@@ -41,238 +321,366 @@ impl Who {
     }
 }
 
-/// Where an action leads. `when` is `None`, or the value the action's `choice` field
-/// must have for this outcome.
+/// The roles, with what people read.
+pub const ROLES: &[(&str, &str)] = &[("operator", "Operator"), ("therapist", "Therapist"), ("driver", "Driver")];
+
+/// One value a `Kind::Choice` input may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+}
+
+/// What kind of value an input is, and how it is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string of at most `max` characters (trimmed); `multiline` is a hint for forms.
+    Text { max: usize, multiline: bool },
+    /// An amount of money: a number or a string such as "1500.00"; stored in cents.
+    Money,
+    /// One of the listed values.
+    Choice(&'static [Choice]),
+    /// The id of an active staff member of this role.
+    Staff(&'static str),
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Text { .. } => "text",
+            Kind::Money => "money",
+            Kind::Choice(_) => "choice",
+            Kind::Staff(_) => "staff",
+        }
+    }
+
+    /// The choice values (empty unless `Choice`).
+    pub fn values(self) -> Vec<&'static str> {
+        match self {
+            Kind::Choice(c) => c.iter().map(|c| c.value).collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Where an input's value goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// This appointment column.
+    Column(&'static str),
+    /// It picks the outcome (`Outcome::when`); stored nowhere.
+    Outcome,
+}
+
+/// A request field an action reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Input {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub required: bool,
+    pub target: Target,
+    /// Used when the field is absent (an optional input).
+    pub default: Option<&'static str>,
+    /// The form's label.
+    pub label: &'static str,
+    /// What the form says when a required input is left empty.
+    pub hint: Option<&'static str>,
+    /// Appointment members a form pre-fills the input from, first non-empty wins.
+    pub prefill: &'static [&'static str],
+}
+
+const fn input(name: &'static str, kind: Kind, target: Target, label: &'static str) -> Input {
+    Input { name, kind, required: true, target, default: None, label, hint: None, prefill: &[] }
+}
+
+/// Where an action leads. `when` is `None`, or the value the `Target::Outcome` input must
+/// have for this outcome.
 #[derive(Debug, Clone, Copy)]
 pub struct Outcome {
     pub when: Option<&'static str>,
-    pub to: &'static str,
+    pub to: Status,
     /// The workflow timestamp column set to now, if any.
     pub stamp: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy)]
 pub struct Transition {
-    pub action: &'static str,
+    pub action: Action,
     pub who: Who,
-    pub from: &'static [&'static str],
+    pub from: &'static [Status],
     pub outcomes: &'static [Outcome],
-    /// Request fields the action needs.
-    pub required: &'static [&'static str],
-    /// Request fields the action takes if given.
-    pub optional: &'static [&'static str],
-    /// The required field whose value picks the outcome (`review_rejection`'s `decision`).
-    pub choice: Option<&'static str>,
+    /// The request fields it reads, each checked by its kind and written to its target.
+    pub inputs: &'static [Input],
+    /// Columns it sets to a fixed value besides its inputs.
+    pub sets: &'static [(&'static str, &'static str)],
+    /// Each assigned therapist takes it once; the outcome applies only when the last one
+    /// has (`therapist_confirm` of a group booking). Until then the status stays.
+    pub per_therapist: bool,
+    /// The button's label.
+    pub label: &'static str,
+    /// Is it destructive (a red button, a red submit)?
+    pub danger: bool,
+    /// A form's title and submit label instead of `label`.
+    pub title: Option<&'static str>,
+    /// A sentence a form shows above its inputs.
+    pub note: Option<&'static str>,
+    /// Appointment members a form shows (member, label) so the person can decide.
+    pub shows: &'static [(&'static str, &'static str)],
+}
+
+impl Transition {
+    pub fn input(&self, name: &str) -> Option<&'static Input> {
+        self.inputs.iter().find(|i| i.name == name)
+    }
+
+    pub fn required(&self) -> impl Iterator<Item = &'static str> {
+        self.inputs.iter().filter(|i| i.required).map(|i| i.name)
+    }
+
+    pub fn optional(&self) -> impl Iterator<Item = &'static str> {
+        self.inputs.iter().filter(|i| !i.required).map(|i| i.name)
+    }
+}
+
+/// A row with no inputs: `action` by `who` from `from` to `to`, setting `stamp`.
+const fn step(
+    action: Action,
+    who: Who,
+    from: &'static [Status],
+    outcomes: &'static [Outcome],
+    label: &'static str,
+) -> Transition {
+    Transition {
+        action,
+        who,
+        from,
+        outcomes,
+        inputs: &[],
+        sets: &[],
+        per_therapist: false,
+        label,
+        danger: false,
+        title: None,
+        note: None,
+        shows: &[],
+    }
 }
 
 macro_rules! go {
-    ($to:literal, $stamp:literal) => {
-        &[Outcome { when: None, to: $to, stamp: Some($stamp) }]
+    ($to:ident, $stamp:literal) => {
+        &[Outcome { when: None, to: Status::$to, stamp: Some($stamp) }]
     };
 }
 
-/// Statuses from which an operator may still cancel: everything before `completed` in
-/// workflow order. A completed (paid) session is history; its transport steps finish on
-/// their own.
-const CANCELLABLE: &[&str] = STATUSES.split_at(COMPLETED_INDEX).0;
-/// Where `completed` stands in `STATUSES` (checked by a test).
-const COMPLETED_INDEX: usize = 10;
+pub const PAYMENT_METHODS: &[Choice] = &[
+    Choice { value: "cash", label: "Cash" },
+    Choice { value: "card", label: "Card" },
+    Choice { value: "gcash", label: "GCash" },
+    Choice { value: "maya", label: "Maya" },
+    Choice { value: "bank_transfer", label: "Bank transfer" },
+    Choice { value: "other", label: "Other" },
+];
+
+const fn values<const N: usize>(choices: &[Choice]) -> [&'static str; N] {
+    assert!(choices.len() == N);
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = choices[i].value;
+        i += 1;
+    }
+    out
+}
+
+/// The payment methods' wire values (an appointment's `payment_method` is one of them).
+pub const PAYMENT_METHOD_VALUES: &[&str] = &values::<6>(PAYMENT_METHODS);
+
+pub const PICKUP_URGENCIES: &[Choice] =
+    &[Choice { value: "normal", label: "Normal" }, Choice { value: "urgent", label: "Urgent" }];
+
+pub const REVIEW_DECISIONS: &[Choice] = &[
+    Choice { value: "accept", label: "Accept: cancel the appointment" },
+    Choice { value: "deny", label: "Deny: send it back as pending" },
+];
+
+use Action as A;
+use Status as S;
 
 pub const TRANSITIONS: &[Transition] = &[
     Transition {
-        action: "therapist_confirm",
-        who: Who::Therapist,
-        from: &["pending"],
-        outcomes: go!("therapist_confirmed", "therapist_confirmed_at"),
-        required: &[],
-        optional: &[],
-        choice: None,
+        per_therapist: true,
+        ..step(
+            A::TherapistConfirm,
+            Who::Therapist,
+            &[S::Pending],
+            go!(TherapistConfirmed, "therapist_confirmed_at"),
+            "Confirm",
+        )
     },
     Transition {
-        action: "reject",
-        who: Who::TherapistOrDriver,
-        from: &["pending"],
-        outcomes: go!("rejected", "rejected_at"),
-        required: &["rejection_reason"],
-        optional: &[],
-        choice: None,
+        inputs: &[Input {
+            hint: Some("Say briefly why, so the operator can find someone else."),
+            ..input(
+                "rejection_reason",
+                Kind::Text { max: MAX_TEXT, multiline: true },
+                Target::Column("rejection_reason"),
+                "Why can you not take it?",
+            )
+        }],
+        danger: true,
+        ..step(A::Reject, Who::TherapistOrDriver, &[S::Pending], go!(Rejected, "rejected_at"), "Reject")
     },
     Transition {
-        action: "review_rejection",
-        who: Who::Operator,
-        from: &["rejected"],
-        outcomes: &[
-            Outcome { when: Some("accept"), to: "cancelled", stamp: Some("cancelled_at") },
-            Outcome { when: Some("deny"), to: "pending", stamp: None },
+        inputs: &[Input {
+            default: Some("deny"),
+            ..input("decision", Kind::Choice(REVIEW_DECISIONS), Target::Outcome, "Decision")
+        }],
+        shows: &[("rejection_reason", "Reason given")],
+        ..step(
+            A::ReviewRejection,
+            Who::Operator,
+            &[S::Rejected],
+            &[
+                Outcome { when: Some("accept"), to: S::Cancelled, stamp: Some("cancelled_at") },
+                Outcome { when: Some("deny"), to: S::Pending, stamp: None },
+            ],
+            "Review rejection",
+        )
+    },
+    step(
+        A::DriverConfirm,
+        Who::Driver,
+        &[S::TherapistConfirmed],
+        go!(DriverConfirmed, "driver_confirmed_at"),
+        "Confirm driving",
+    ),
+    step(A::StartAppointment, Who::Operator, &[S::DriverConfirmed], go!(InProgress, "started_at"), "Start"),
+    step(A::StartJourney, Who::Driver, &[S::InProgress], go!(Journey, "journey_started_at"), "Start journey"),
+    step(A::ArriveAtLocation, Who::Driver, &[S::Journey], go!(Arrived, "arrived_at"), "Arrived at client"),
+    step(A::DropOffTherapist, Who::Driver, &[S::Arrived], go!(DroppedOff, "dropped_off_at"), "Therapist dropped off"),
+    step(
+        A::StartSession,
+        Who::Therapist,
+        &[S::DroppedOff],
+        go!(SessionInProgress, "session_started_at"),
+        "Start session",
+    ),
+    step(
+        A::MarkAwaitingPayment,
+        Who::Therapist,
+        &[S::SessionInProgress],
+        go!(AwaitingPayment, "awaiting_payment_at"),
+        "Session done: awaiting payment",
+    ),
+    Transition {
+        inputs: &[
+            Input {
+                default: Some("cash"),
+                prefill: &["payment_method"],
+                ..input("payment_method", Kind::Choice(PAYMENT_METHODS), Target::Column("payment_method"), "Method")
+            },
+            Input {
+                prefill: &["total_price", "payment_amount"],
+                ..input("payment_amount", Kind::Money, Target::Column("payment_amount_cents"), "Amount")
+            },
         ],
-        required: &["decision"],
-        optional: &[],
-        choice: Some("decision"),
+        sets: &[("payment_status", "paid")],
+        ..step(
+            A::MarkPaymentReceived,
+            Who::Operator,
+            &[S::AwaitingPayment],
+            go!(Completed, "payment_received_at"),
+            "Payment received",
+        )
     },
     Transition {
-        action: "driver_confirm",
-        who: Who::Driver,
-        from: &["therapist_confirmed"],
-        outcomes: go!("driver_confirmed", "driver_confirmed_at"),
-        required: &[],
-        optional: &[],
-        choice: None,
+        inputs: &[Input {
+            required: false,
+            default: Some("normal"),
+            ..input("pickup_urgency", Kind::Choice(PICKUP_URGENCIES), Target::Column("pickup_urgency"), "How urgent?")
+        }],
+        ..step(
+            A::RequestPickup,
+            Who::Therapist,
+            &[S::Completed],
+            go!(PickupRequested, "pickup_requested_at"),
+            "Request pickup",
+        )
     },
     Transition {
-        action: "start_appointment",
-        who: Who::Operator,
-        from: &["driver_confirmed"],
-        outcomes: go!("in_progress", "started_at"),
-        required: &[],
-        optional: &[],
-        choice: None,
+        inputs: &[Input {
+            hint: Some("Choose the driver who will pick the therapist up."),
+            prefill: &["driver"],
+            ..input("driver", Kind::Staff("driver"), Target::Column("driver_id"), "Pickup driver")
+        }],
+        ..step(
+            A::AssignPickup,
+            Who::Operator,
+            &[S::PickupRequested],
+            go!(DriverAssignedPickup, "pickup_assigned_at"),
+            "Assign pickup driver",
+        )
     },
+    step(
+        A::ConfirmPickup,
+        Who::Driver,
+        &[S::DriverAssignedPickup],
+        go!(ReturnJourney, "return_journey_at"),
+        "Confirm pickup",
+    ),
+    step(
+        A::CompleteReturnJourney,
+        Who::Driver,
+        &[S::ReturnJourney],
+        go!(TransportCompleted, "transport_completed_at"),
+        "Back at base",
+    ),
     Transition {
-        action: "start_journey",
-        who: Who::Driver,
-        from: &["in_progress"],
-        outcomes: go!("journey", "journey_started_at"),
-        required: &[],
-        optional: &[],
-        choice: None,
+        inputs: &[Input {
+            required: false,
+            ..input(
+                "reason",
+                Kind::Text { max: MAX_SHORT * 4, multiline: false },
+                Target::Column("cancellation_reason"),
+                "Reason (optional)",
+            )
+        }],
+        danger: true,
+        title: Some("Cancel appointment"),
+        note: Some("The therapist and driver are told at once. This cannot be undone."),
+        ..step(A::Cancel, Who::Operator, CANCELLABLE, go!(Cancelled, "cancelled_at"), "Cancel…")
     },
-    Transition {
-        action: "arrive_at_location",
-        who: Who::Driver,
-        from: &["journey"],
-        outcomes: go!("arrived", "arrived_at"),
-        required: &[],
-        optional: &[],
-        choice: None,
-    },
-    Transition {
-        action: "drop_off_therapist",
-        who: Who::Driver,
-        from: &["arrived"],
-        outcomes: go!("dropped_off", "dropped_off_at"),
-        required: &[],
-        optional: &[],
-        choice: None,
-    },
-    Transition {
-        action: "start_session",
-        who: Who::Therapist,
-        from: &["dropped_off"],
-        outcomes: go!("session_in_progress", "session_started_at"),
-        required: &[],
-        optional: &[],
-        choice: None,
-    },
-    Transition {
-        action: "mark_awaiting_payment",
-        who: Who::Therapist,
-        from: &["session_in_progress"],
-        outcomes: go!("awaiting_payment", "awaiting_payment_at"),
-        required: &[],
-        optional: &[],
-        choice: None,
-    },
-    Transition {
-        action: "mark_payment_received",
-        who: Who::Operator,
-        from: &["awaiting_payment"],
-        outcomes: go!("completed", "payment_received_at"),
-        required: &["payment_method", "payment_amount"],
-        optional: &[],
-        choice: None,
-    },
-    Transition {
-        action: "request_pickup",
-        who: Who::Therapist,
-        from: &["completed"],
-        outcomes: go!("pickup_requested", "pickup_requested_at"),
-        required: &[],
-        optional: &["pickup_urgency"],
-        choice: None,
-    },
-    Transition {
-        action: "assign_pickup",
-        who: Who::Operator,
-        from: &["pickup_requested"],
-        outcomes: go!("driver_assigned_pickup", "pickup_assigned_at"),
-        required: &["driver"],
-        optional: &[],
-        choice: None,
-    },
-    Transition {
-        action: "confirm_pickup",
-        who: Who::Driver,
-        from: &["driver_assigned_pickup"],
-        outcomes: go!("return_journey", "return_journey_at"),
-        required: &[],
-        optional: &[],
-        choice: None,
-    },
-    Transition {
-        action: "complete_return_journey",
-        who: Who::Driver,
-        from: &["return_journey"],
-        outcomes: go!("transport_completed", "transport_completed_at"),
-        required: &[],
-        optional: &[],
-        choice: None,
-    },
-    Transition {
-        action: "cancel",
-        who: Who::Operator,
-        from: CANCELLABLE,
-        outcomes: go!("cancelled", "cancelled_at"),
-        required: &[],
-        optional: &["reason"],
-        choice: None,
-    },
-    Transition {
-        action: AUTO_CANCEL,
-        who: Who::Server,
-        from: &["pending"],
-        outcomes: go!("auto_cancelled", "cancelled_at"),
-        required: &[],
-        optional: &[],
-        choice: None,
-    },
+    step(A::AutoCancel, Who::Server, &[S::Pending], go!(AutoCancelled, "cancelled_at"), "Cancelled automatically"),
 ];
 
-/// The server's own transition for overdue `pending` appointments (not a REST action).
-pub const AUTO_CANCEL: &str = "auto_cancel";
-
-/// Every status an appointment can have, in workflow order.
-pub const STATUSES: &[&str] = &[
-    "pending",
-    "therapist_confirmed",
-    "rejected",
-    "driver_confirmed",
-    "in_progress",
-    "journey",
-    "arrived",
-    "dropped_off",
-    "session_in_progress",
-    "awaiting_payment",
-    "completed",
-    "pickup_requested",
-    "driver_assigned_pickup",
-    "return_journey",
-    "transport_completed",
-    "cancelled",
-    "auto_cancelled",
+/// The workflow timestamp columns a card may show as "what happened last", with their
+/// words (ties go to the earlier line).
+pub const STAMP_LABELS: &[(&str, &str)] = &[
+    ("transport_completed_at", "Back at base"),
+    ("return_journey_at", "Return started"),
+    ("pickup_assigned_at", "Pickup driver assigned"),
+    ("pickup_requested_at", "Pickup requested"),
+    ("payment_received_at", "Paid"),
+    ("awaiting_payment_at", "Session ended"),
+    ("session_started_at", "Session started"),
+    ("dropped_off_at", "Dropped off"),
+    ("arrived_at", "Arrived"),
+    ("journey_started_at", "Left for client"),
+    ("started_at", "Started"),
+    ("driver_confirmed_at", "Driver confirmed"),
+    ("therapist_confirmed_at", "Therapist confirmed"),
+    ("cancelled_at", "Cancelled"),
+    ("rejected_at", "Rejected"),
 ];
 
-/// Statuses that no longer hold anyone's time: they never conflict with a new booking and
-/// are not "active" for a therapist's or driver's board. `rejected` waits for the
-/// operator's review; if the operator denies it, it is pending again and is re-checked.
-pub const INACTIVE: &[&str] = &["rejected", "cancelled", "auto_cancelled", "transport_completed"];
-
-pub fn is_active(status: &str) -> bool {
-    !INACTIVE.contains(&status)
+/// The row of `action`.
+pub fn row(action: Action) -> &'static Transition {
+    TRANSITIONS.iter().find(|t| t.action == action).expect("every action has a row")
 }
 
 /// The row for `action` a caller may request over REST (`auto_cancel` is not one).
 pub fn find(action: &str) -> Option<&'static Transition> {
-    TRANSITIONS.iter().find(|t| t.action == action && t.who != Who::Server)
+    TRANSITIONS.iter().find(|t| t.action.as_str() == action && t.who != Who::Server)
 }
 
 /// The REST actions, in table order.
@@ -282,26 +690,174 @@ pub fn actions() -> impl Iterator<Item = &'static Transition> {
 
 /// What staff of `role`, assigned to an appointment in `status`, may do next.
 pub fn allowed_for_role(status: &str, role: &str) -> Vec<&'static str> {
-    actions().filter(|t| t.from.contains(&status) && t.who.allows_role(role)).map(|t| t.action).collect()
+    let Some(status) = Status::parse(status) else {
+        return Vec::new();
+    };
+    actions().filter(|t| t.from.contains(&status) && t.who.allows_role(role)).map(|t| t.action.as_str()).collect()
 }
 
-/// The transition table as a Markdown table (for docs/WORKFLOW.md, checked by a test).
+impl Input {
+    /// The input as the OpenAPI document's property schema.
+    pub fn openapi(&self) -> Value {
+        let mut s = match self.kind {
+            Kind::Text { max, .. } => json!({"type": "string", "maxLength": max}),
+            Kind::Money => json!({
+                "oneOf": [{"type": "string", "example": "1500.00"}, {"type": "number"}],
+                "description": "an amount, two decimals at most; stored in cents",
+            }),
+            Kind::Choice(_) => json!({"type": "string", "enum": self.kind.values()}),
+            Kind::Staff(role) => json!({"type": "integer", "description": format!("the id of an active {role}")}),
+        };
+        if let Some(d) = self.default {
+            s["default"] = json!(d);
+        }
+        s["title"] = json!(self.label);
+        s
+    }
+
+    fn json(&self) -> Value {
+        let mut j = json!({
+            "name": self.name,
+            "label": self.label,
+            "required": self.required,
+            "kind": self.kind.name(),
+            "default": self.default,
+            "hint": self.hint,
+            "prefill": self.prefill,
+        });
+        match self.kind {
+            Kind::Text { max, multiline } => {
+                j["max_length"] = json!(max);
+                j["multiline"] = json!(multiline);
+            }
+            Kind::Choice(c) => {
+                j["choices"] = c.iter().map(|c| json!({"value": c.value, "label": c.label})).collect();
+            }
+            Kind::Staff(role) => j["role"] = json!(role),
+            Kind::Money => {}
+        }
+        j
+    }
+}
+
+impl Transition {
+    /// The statuses it may lead to, in outcome order.
+    pub fn targets(&self) -> Vec<Status> {
+        let mut to: Vec<Status> = Vec::new();
+        for o in self.outcomes {
+            if !to.contains(&o.to) {
+                to.push(o.to);
+            }
+        }
+        to
+    }
+
+    fn json(&self) -> Value {
+        let picker = self.inputs.iter().find(|i| i.target == Target::Outcome).map(|i| i.name);
+        json!({
+            "name": self.action,
+            "label": self.label,
+            "title": self.title.unwrap_or(self.label),
+            "danger": self.danger,
+            "note": self.note,
+            "who": self.who,
+            "who_label": self.who.describe(),
+            "roles": ROLES.iter().map(|r| r.0).filter(|r| self.who.allows_role(r)).collect::<Vec<_>>(),
+            "rest": self.who != Who::Server,
+            "from": self.from,
+            "to": self.targets(),
+            "outcomes": self.outcomes.iter().map(|o| json!({
+                "to": o.to,
+                "when": o.when.map(|w| json!({picker.unwrap_or_default(): w})),
+                "stamp": o.stamp,
+            })).collect::<Vec<_>>(),
+            "per_therapist": self.per_therapist,
+            "inputs": self.inputs.iter().map(Input::json).collect::<Vec<_>>(),
+            "required": self.required().collect::<Vec<_>>(),
+            "optional": self.optional().collect::<Vec<_>>(),
+            "shows": self.shows.iter().map(|(name, label)| json!({"name": name, "label": label})).collect::<Vec<_>>(),
+        })
+    }
+}
+
+impl Status {
+    fn to_json(self) -> Value {
+        let (label, tone) = self.label();
+        let by_role: serde_json::Map<String, Value> =
+            ROLES.iter().filter_map(|(r, _)| self.label_for_role(r).map(|l| ((*r).to_string(), json!(l)))).collect();
+        json!({
+            "name": self,
+            "label": label,
+            "tone": tone,
+            "labels_by_role": by_role,
+            "active": self.is_active(),
+            "finished": self.is_finished(),
+            "cancellable": self.is_cancellable(),
+            "on_staff_board": self.on_staff_board(false),
+            "leaves_staff_board_after_its_day": self.on_staff_board(false) && !self.on_staff_board(true),
+        })
+    }
+}
+
+/// The whole workflow as JSON (`GET /api/scheduling/workflow/`): statuses in workflow
+/// order with labels, tones and groups; every action (the REST ones and the server's
+/// `auto_cancel`, `"rest": false`) with who, from, to, its inputs and their choices;
+/// the roles; and the timestamp columns' words.
+pub fn to_json() -> Value {
+    json!({
+        "statuses": Status::ALL.iter().map(|s| s.to_json()).collect::<Vec<_>>(),
+        "actions": TRANSITIONS.iter().map(Transition::json).collect::<Vec<_>>(),
+        "roles": ROLES.iter().map(|(name, label)| json!({"name": name, "label": label})).collect::<Vec<_>>(),
+        "stamps": STAMP_LABELS.iter().map(|(name, label)| json!({"name": name, "label": label})).collect::<Vec<_>>(),
+    })
+}
+
+fn describe_input(i: &Input) -> String {
+    let kind = match i.kind {
+        Kind::Text { max, .. } => format!("text ≤ {max}"),
+        Kind::Money => "money".into(),
+        Kind::Choice(c) => c.iter().map(|c| format!("`{}`", c.value)).collect::<Vec<_>>().join(" \\| "),
+        Kind::Staff(role) => format!("{role} id"),
+    };
+    let mut s = format!("`{}` ({kind}", i.name);
+    if let Some(d) = i.default.filter(|_| !i.required) {
+        s.push_str(&format!(", default `{d}`"));
+    }
+    if !i.required {
+        s.push_str(", optional");
+    }
+    if let Target::Column(c) = i.target {
+        if c != i.name {
+            s.push_str(&format!(" → {c}"));
+        }
+    }
+    s.push(')');
+    s
+}
+
+/// The transition table and the statuses as Markdown (for docs/WORKFLOW.md, checked by
+/// a test).
 pub fn markdown_table() -> String {
     let mut s = String::from(
         "| action | who | from | to | request fields | timestamp set |\n| --- | --- | --- | --- | --- | --- |\n",
     );
     for t in TRANSITIONS {
-        let from = if t.from == CANCELLABLE { "any not yet completed".to_string() } else { t.from.join(", ") };
+        let from = if t.from == CANCELLABLE {
+            "any not yet completed".to_string()
+        } else {
+            t.from.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        };
+        let picker = t.inputs.iter().find(|i| i.target == Target::Outcome).map_or("", |i| i.name);
         let to: Vec<String> = t
             .outcomes
             .iter()
             .map(|o| match o.when {
-                Some(w) => format!("{} (`{}`: `{w}`)", o.to, t.choice.unwrap_or("")),
+                Some(w) => format!("{} (`{picker}`: `{w}`)", o.to),
                 None => o.to.to_string(),
             })
             .collect();
-        let mut fields: Vec<String> = t.required.iter().map(|f| format!("`{f}`")).collect();
-        fields.extend(t.optional.iter().map(|f| format!("`{f}` (optional)")));
+        let mut fields: Vec<String> = t.inputs.iter().map(describe_input).collect();
+        fields.extend(t.sets.iter().map(|(c, v)| format!("sets {c} = `{v}`")));
         let stamps: Vec<&str> = t.outcomes.iter().filter_map(|o| o.stamp).collect();
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
@@ -313,32 +869,96 @@ pub fn markdown_table() -> String {
             if stamps.is_empty() { "—".into() } else { stamps.join(" / ") },
         ));
     }
+    s.push_str(
+        "\n| status | label | active | finished | cancellable | on a staff board |\n| --- | --- | --- | --- | --- | --- |\n",
+    );
+    let yes = |b: bool| if b { "yes" } else { "—" };
+    for st in Status::ALL {
+        let board = if !st.on_staff_board(false) {
+            "—"
+        } else if st.on_staff_board(true) {
+            "yes"
+        } else {
+            "its day"
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            st,
+            st.label().0,
+            yes(st.is_active()),
+            yes(st.is_finished()),
+            yes(st.is_cancellable()),
+            board,
+        ));
+    }
     s
 }
 
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn cancellable_is_everything_before_completed() {
-        assert_eq!(STATUSES[COMPLETED_INDEX], "completed");
-        assert_eq!(CANCELLABLE.last(), Some(&"awaiting_payment"));
-    }
-
     use super::*;
 
     #[test]
-    fn every_status_is_reachable_and_known() {
-        for t in TRANSITIONS {
-            for f in t.from {
-                assert!(STATUSES.contains(f), "{} from unknown {f}", t.action);
-            }
-            for o in t.outcomes {
-                assert!(STATUSES.contains(&o.to), "{} to unknown {}", t.action, o.to);
-            }
+    fn statuses_are_in_declaration_order_and_parse() {
+        for (i, s) in Status::ALL.iter().enumerate() {
+            assert_eq!(*s as usize, i);
+            assert_eq!(Status::parse(s.as_str()), Some(*s));
+            assert_eq!(serde_json::to_value(s).unwrap(), json!(s.as_str()));
+            assert_eq!(STATUSES[i], s.as_str());
         }
-        for s in STATUSES.iter().skip(1) {
+        assert_eq!(Status::parse("nope"), None);
+        for t in TRANSITIONS {
+            assert_eq!(Action::parse(t.action.as_str()), Some(t.action));
+            assert_eq!(serde_json::to_value(t.action).unwrap(), json!(t.action.as_str()));
+        }
+        assert_eq!(Action::parse("teleport"), None);
+    }
+
+    #[test]
+    fn status_groups() {
+        use Status::*;
+        let inactive: Vec<Status> = Status::ALL.into_iter().filter(|s| !s.is_active()).collect();
+        assert_eq!(inactive, [Rejected, TransportCompleted, Cancelled, AutoCancelled]);
+        assert_eq!(INACTIVE, ["rejected", "transport_completed", "cancelled", "auto_cancelled"]);
+        let finished: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_finished()).collect();
+        assert_eq!(finished, [Completed, TransportCompleted, Cancelled, AutoCancelled]);
+        let cancellable: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_cancellable()).collect();
+        assert_eq!(cancellable, CANCELLABLE);
+        assert_eq!(cancellable.first(), Some(&Pending));
+        assert_eq!(cancellable.last(), Some(&AwaitingPayment));
+        assert!(Rejected.is_cancellable() && !Completed.is_cancellable() && !PickupRequested.is_cancellable());
+        assert!(Completed.on_staff_board(false) && !Completed.on_staff_board(true));
+        assert!(PickupRequested.on_staff_board(true) && Pending.on_staff_board(true));
+        assert!(!TransportCompleted.on_staff_board(false) && !Rejected.on_staff_board(false));
+        assert!(is_active("pending") && !is_active("cancelled"));
+        assert_eq!(row(Action::Cancel).from, CANCELLABLE);
+    }
+
+    #[test]
+    fn every_status_is_reachable() {
+        for s in Status::ALL.iter().skip(1) {
             assert!(TRANSITIONS.iter().any(|t| t.outcomes.iter().any(|o| o.to == *s)), "{s} unreachable");
+        }
+    }
+
+    #[test]
+    fn inputs_fit_their_rows() {
+        for t in TRANSITIONS {
+            let pickers: Vec<&Input> = t.inputs.iter().filter(|i| i.target == Target::Outcome).collect();
+            if t.outcomes.len() > 1 {
+                // One choice input picks the outcome, with exactly one outcome per choice.
+                assert_eq!(pickers.len(), 1, "{}", t.action);
+                let values = pickers[0].kind.values();
+                let whens: Vec<&str> = t.outcomes.iter().filter_map(|o| o.when).collect();
+                assert_eq!(values, whens, "{}", t.action);
+            } else {
+                assert!(pickers.is_empty() && t.outcomes[0].when.is_none(), "{}", t.action);
+            }
+            for i in t.inputs {
+                if let Some(d) = i.default {
+                    assert!(i.kind.values().contains(&d), "{}.{} default", t.action, i.name);
+                }
+            }
         }
     }
 
@@ -364,5 +984,16 @@ mod tests {
         assert_eq!(allowed_for_role("pending", "driver"), vec!["reject"]);
         assert_eq!(allowed_for_role("pending", "operator"), vec!["cancel"]);
         assert!(allowed_for_role("auto_cancelled", "operator").is_empty());
+    }
+
+    #[test]
+    fn the_published_table() {
+        let j = to_json();
+        assert_eq!(j["statuses"].as_array().unwrap().len(), Status::ALL.len());
+        let pay = j["actions"].as_array().unwrap().iter().find(|a| a["name"] == "mark_payment_received").unwrap();
+        assert_eq!(pay["inputs"][0]["choices"][4], json!({"value": "bank_transfer", "label": "Bank transfer"}));
+        assert_eq!(pay["required"], json!(["payment_method", "payment_amount"]));
+        let review = j["actions"].as_array().unwrap().iter().find(|a| a["name"] == "review_rejection").unwrap();
+        assert_eq!(review["outcomes"][0]["when"], json!({"decision": "accept"}));
     }
 }

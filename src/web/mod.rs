@@ -22,6 +22,8 @@ const FILES: &[(&str, &[u8], &str)] = &[
     ("/js/mine.js", include_bytes!("../../web/js/mine.js"), JS),
     ("/js/forms.js", include_bytes!("../../web/js/forms.js"), JS),
     ("/js/ui.js", include_bytes!("../../web/js/ui.js"), JS),
+    ("/js/workflow.js", include_bytes!("../../web/js/workflow.js"), JS),
+    ("/js/store.js", include_bytes!("../../web/js/store.js"), JS),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";

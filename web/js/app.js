@@ -7,6 +7,7 @@ import { LiveSocket } from './live.js';
 import { Board } from './board.js';
 import { Mine } from './mine.js';
 import { h, personName, toast } from './ui.js';
+import { loadWorkflow, roleLabel } from './workflow.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -18,8 +19,6 @@ let live = null;
 let view = null;
 let countdown = null;
 let ending = false;
-
-const ROLE_NAMES = { operator: 'Operator', therapist: 'Therapist', driver: 'Driver' };
 
 function showLogin(message = '', tone = 'info') {
   topbar.hidden = true;
@@ -66,12 +65,25 @@ function showLogin(message = '', tone = 'info') {
   user.focus();
 }
 
-function start(session) {
+// Shows the user's view: first the server's workflow table (statuses, actions, their
+// forms; fetched once), then the board or own list, then the live socket.
+async function start(session) {
   ending = false;
   const me = session.user;
   topbar.hidden = false;
   document.body.dataset.screen = me.role;
-  who.replaceChildren(h('strong', {}, personName(me)), ' ', h('span', { class: 'role' }, ROLE_NAMES[me.role] || me.role));
+  who.replaceChildren(h('strong', {}, personName(me)));
+  try {
+    await loadWorkflow();
+  } catch (err) {
+    if (ending || loadSession()?.token !== session.token) return;
+    const retry = h('button', { type: 'button', class: 'btn', onclick: () => start(session) }, 'Try again');
+    main.replaceChildren(h('p', { class: 'notice tone-bad', role: 'alert' }, err.message, ' ', retry));
+    return;
+  }
+  // Logged out (or in as someone else) while it loaded.
+  if (ending || live || loadSession()?.token !== session.token) return;
+  who.replaceChildren(h('strong', {}, personName(me)), ' ', h('span', { class: 'role' }, roleLabel(me.role)));
   view = me.role === 'operator' ? new Board(main, me) : new Mine(main, me);
   view.mount();
   live = new LiveSocket({

@@ -2,22 +2,30 @@
 // kept current by the live socket, with create, edit (including assigning therapist and
 // driver), cancel, and the workflow steps the server allows operators now.
 
-import { api, listAll } from './api.js';
-import { h, card, allowedActions, actionLabel, isoDate, addDays, longDate, FINISHED, toast, clientName, hm, isCurrent, forget } from './ui.js';
-import { appointmentDialog, runAction } from './forms.js';
+import { listAll } from './api.js';
+import { h, card, allowedActions, actionLabel, isoDate, addDays, longDate, toast, clientName, hm } from './ui.js';
+import { appointmentDialog } from './forms.js';
+import { LiveList } from './store.js';
+import { actionInfo, isFinished } from './workflow.js';
 
 export class Board {
   constructor(root, me) {
     this.root = root;
     this.me = me;
     this.date = isoDate();
-    this.appts = new Map();
-    // Ids deleted while we were loading, so a slow list answer cannot bring them back.
-    this.gone = new Map();
+    // The day's appointments; one moved to another day leaves the board.
+    this.store = new LiveList({
+      keep: (a) => a.date === this.date,
+      // A fresh start or a resync: the list may have changed in any way; reload the day.
+      onInitial: (list) => {
+        for (const a of list) this.store.upsert(a, false);
+        this.load();
+      },
+      onChange: () => this.render(),
+    });
     this.refs = { clients: [], services: [], therapists: [], drivers: [] };
     this.loading = false;
     this.error = '';
-    this.flash = new Set();
   }
 
   mount() {
@@ -63,24 +71,22 @@ export class Board {
     if (date === this.date) return;
     this.date = date;
     this.dateInput.value = date;
-    this.appts.clear();
+    this.store.clear();
     this.load();
   }
 
   async load() {
     const date = this.date;
     // Live changes that arrive while the list is on its way are newer than the list.
-    const liveDuring = (this.liveDuring = new Set());
+    const liveDuring = this.store.track();
     this.loading = true;
     this.render();
     try {
       const list = await listAll(`/api/scheduling/appointments/?date=${encodeURIComponent(date)}`);
       if (date !== this.date) return;
       this.error = '';
-      const ids = new Set(list.map((a) => a.id));
       // Anything we held for this day that the server no longer lists has left the day.
-      for (const id of [...this.appts.keys()]) if (!ids.has(id) && !liveDuring.has(id)) this.appts.delete(id);
-      for (const a of list) this.upsert(a, false);
+      this.store.replace(list, (a) => liveDuring.has(a.id));
     } catch (err) {
       if (date === this.date) this.error = err.message;
     } finally {
@@ -91,45 +97,15 @@ export class Board {
     }
   }
 
-  // Keeps the newer of two copies; an appointment moved to another day leaves the board.
-  upsert(a, flash = true) {
-    if (!isCurrent(this.appts, this.gone, a)) return;
-    if (a.date !== this.date) {
-      this.appts.delete(a.id);
-      return;
-    }
-    this.appts.set(a.id, a);
-    if (flash) {
-      this.flash.add(a.id);
-      this.liveDuring?.add(a.id);
-    }
-  }
-
   onLive(msg) {
-    switch (msg.type) {
-      case 'initial_data':
-        // A fresh start or a resync: the list may have changed in any way; reload the day.
-        for (const a of msg.appointments || []) this.upsert(a, false);
-        this.load();
-        return;
-      case 'appointment_created':
-      case 'appointment_updated':
-        this.upsert(msg.appointment);
-        break;
-      case 'appointment_deleted':
-        forget(this.appts, this.gone, msg);
-        break;
-      default:
-        return;
-    }
-    this.render();
+    this.store.onLive(msg);
   }
 
   async create() {
     const saved = await appointmentDialog({ date: this.date, refs: this.refs });
     if (saved) {
       if (saved.date !== this.date) this.setDate(saved.date);
-      this.upsert(saved);
+      this.store.upsert(saved);
       this.render();
       toast(`Appointment for ${clientName(saved)} at ${hm(saved.start_time)} created.`, 'done');
     }
@@ -139,7 +115,7 @@ export class Board {
     try {
       const saved = await appointmentDialog({ appt: a, date: this.date, refs: this.refs });
       if (saved) {
-        this.upsert(saved);
+        this.store.upsert(saved);
         this.render();
       }
     } catch (err) {
@@ -147,48 +123,25 @@ export class Board {
     }
   }
 
-  async act(a, action) {
-    try {
-      const saved = await runAction(a, action, this.refs);
-      if (saved) {
-        this.upsert(saved);
-        this.render();
-      }
-    } catch (err) {
-      toast(err.message, 'bad', 10000);
-      if (err.status === 409) this.refresh(a.id);
-    }
-  }
-
-  // After a conflict, show the server's current copy.
-  async refresh(id) {
-    try {
-      this.upsert(await api('GET', `/api/scheduling/appointments/${id}/`));
-    } catch {
-      this.appts.delete(id);
-    }
-    this.render();
-  }
-
   render() {
     if (!this.list) return;
     this.heading.textContent = longDate(this.date) + (this.date === isoDate() ? ' · Today' : '');
-    const all = [...this.appts.values()].sort((x, y) => (x.start_time || '').localeCompare(y.start_time || '') || x.id - y.id);
-    const active = all.filter((a) => !FINISHED.has(a.status));
+    const all = this.store.values().sort((x, y) => (x.start_time || '').localeCompare(y.start_time || '') || x.id - y.id);
+    const active = all.filter((a) => !isFinished(a.status));
     const waiting = all.filter((a) => a.status === 'pending').length;
     this.summary.textContent = all.length
       ? `${all.length} appointment${all.length === 1 ? '' : 's'} · ${active.length} active · ${waiting} waiting for a therapist`
       : '';
     const cards = all.map((a) => {
       const buttons = allowedActions(a, 'operator').map((act) =>
-        h('button', { type: 'button', class: `btn ${act === 'cancel' ? 'btn-danger-quiet btn-end' : 'btn-primary'}`, dataset: { action: act }, onclick: () => this.act(a, act) }, actionLabel(act)),
+        h('button', { type: 'button', class: `btn ${actionInfo(act).danger ? 'btn-danger-quiet btn-end' : 'btn-primary'}`, dataset: { action: act }, onclick: () => this.store.act(a, act, this.refs) }, actionLabel(act)),
       );
-      if (!FINISHED.has(a.status)) buttons.unshift(h('button', { type: 'button', class: 'btn', dataset: { action: 'edit' }, onclick: () => this.edit(a) }, 'Edit'));
+      if (!isFinished(a.status)) buttons.unshift(h('button', { type: 'button', class: 'btn', dataset: { action: 'edit' }, onclick: () => this.edit(a) }, 'Edit'));
       const el = card(a, { buttons });
-      if (this.flash.has(a.id)) el.classList.add('flash');
+      if (this.store.flash.has(a.id)) el.classList.add('flash');
       return el;
     });
-    this.flash.clear();
+    this.store.flash.clear();
     if (this.error) {
       this.list.replaceChildren(h('p', { class: 'notice tone-bad', role: 'alert' }, this.error));
     } else if (!cards.length) {

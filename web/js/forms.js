@@ -1,10 +1,12 @@
 // Dialogs: the appointment form (create and edit, used by the operator board) and the
-// small forms some workflow steps need (a reason, a payment, a pickup driver). A dialog
+// small forms some workflow steps need, generated from the inputs the server's workflow
+// table declares for them (a reason, a payment, a pickup driver). A dialog
 // stays open on an error and shows it in plain words, next to the field when the server
 // names one.
 
 import { api, ApiError } from './api.js';
-import { h, actionLabel, personName, clientName, timeRange, hm } from './ui.js';
+import { h, personName, clientName, timeRange, hm } from './ui.js';
+import { actionInfo } from './workflow.js';
 
 // Opens a modal with `content` (a list of elements) and buttons. `onSubmit(form)` runs on
 // submit; whatever it returns resolves the promise and closes the dialog, an error keeps
@@ -200,70 +202,66 @@ function fieldError(name, message) {
   return new ApiError(400, { code: 'invalid', detail: message, fields: { [name]: [message] } }, message);
 }
 
-// The extra input some workflow steps need, as form content, and how to read it back.
-const ACTION_FORMS = {
-  reject: () => ({
-    content: [field('Why can you not take it?', 'rejection_reason', h('textarea', { name: 'rejection_reason', rows: 3, required: true }))],
-    read: (f) => {
-      const r = String(f.get('rejection_reason') || '').trim();
-      if (!r) throw fieldError('rejection_reason', 'Say briefly why, so the operator can find someone else.');
-      return { rejection_reason: r };
-    },
-    danger: true,
-  }),
-  review_rejection: (a) => ({
-    content: [
-      h('p', {}, `Reason given: ${a.rejection_reason || '(none)'}`),
-      field('Decision', 'decision', select('decision', [['accept', 'Accept: cancel the appointment'], ['deny', 'Deny: send it back as pending']], 'deny')),
-    ],
-    read: (f) => ({ decision: f.get('decision') }),
-  }),
-  mark_payment_received: (a) => ({
-    content: [
-      h('div', { class: 'row' },
-        field('Method', 'payment_method', select('payment_method', [['cash', 'Cash'], ['card', 'Card'], ['gcash', 'GCash'], ['maya', 'Maya'], ['bank_transfer', 'Bank transfer'], ['other', 'Other']], a.payment_method || 'cash')),
-        field('Amount', 'payment_amount', h('input', { name: 'payment_amount', inputmode: 'decimal', value: a.total_price || a.payment_amount || '' }))),
-    ],
-    read: (f) => ({ payment_method: f.get('payment_method'), payment_amount: String(f.get('payment_amount') || '') }),
-  }),
-  request_pickup: () => ({
-    content: [field('How urgent?', 'pickup_urgency', select('pickup_urgency', [['normal', 'Normal'], ['urgent', 'Urgent']], 'normal'))],
-    read: (f) => ({ pickup_urgency: f.get('pickup_urgency') }),
-  }),
-  assign_pickup: (a, refs) => ({
-    content: [field('Pickup driver', 'driver', select('driver', (refs?.drivers || []).filter((u) => u.is_active !== false).map((u) => [u.id, personName(u)]), a.driver, { empty: 'Choose a driver…' }))],
-    read: (f) => {
-      const d = Number(f.get('driver'));
-      if (!d) throw fieldError('driver', 'Choose the driver who will pick the therapist up.');
-      return { driver: d };
-    },
-  }),
-  cancel: () => ({
-    content: [
-      h('p', {}, 'The therapist and driver are told at once. This cannot be undone.'),
-      field('Reason (optional)', 'reason', h('input', { name: 'reason', autocomplete: 'off' })),
-    ],
-    read: (f) => (String(f.get('reason') || '').trim() ? { reason: String(f.get('reason')).trim() } : {}),
-    danger: true,
-    title: 'Cancel appointment',
-    submitLabel: 'Cancel appointment',
-  }),
-};
+// One input of a workflow step, as the server's table declares it, as a form control.
+// `a` is the appointment (inputs may be pre-filled from it), `refs` the pick lists.
+function inputControl(input, a, refs) {
+  const { name } = input;
+  const prefilled = (input.prefill || []).map((k) => a[k]).find((v) => v !== undefined && v !== null && v !== '');
+  const value = prefilled ?? input.default ?? '';
+  switch (input.kind) {
+    case 'choice':
+      return select(name, (input.choices || []).map((c) => [c.value, c.label]), value);
+    case 'staff': {
+      const people = (refs?.[`${input.role}s`] || []).filter((u) => u.is_active !== false);
+      return select(name, people.map((u) => [u.id, personName(u)]), value, { empty: `Choose a ${input.role}…` });
+    }
+    case 'money':
+      return h('input', { name, inputmode: 'decimal', value, required: input.required });
+    default:
+      return input.multiline
+        ? h('textarea', { name, rows: 3, required: input.required, maxlength: input.max_length }, value)
+        : h('input', { name, autocomplete: 'off', required: input.required, maxlength: input.max_length, value });
+  }
+}
 
-// Runs workflow step `action` on `a`, asking for its input first when it needs any.
-// Resolves to the updated appointment, or null when the person closed the dialog.
+// The request body of step `t` from its form: each input by its kind; an empty optional
+// one is left out, an empty required one is marked with the table's hint.
+function readInputs(t, form) {
+  const f = new FormData(form);
+  const body = {};
+  for (const input of t.inputs) {
+    let v = String(f.get(input.name) ?? '');
+    if (input.kind === 'text') v = v.trim();
+    if (v === '') {
+      if (input.required) throw fieldError(input.name, input.hint || 'This field is required.');
+      continue;
+    }
+    body[input.name] = input.kind === 'staff' ? Number(v) : v;
+  }
+  return body;
+}
+
+// Runs workflow step `action` on `a`, first asking for the inputs the server's table
+// says it reads (a form generated from them). Resolves to the updated appointment, or
+// null when the person closed the dialog.
 export async function runAction(a, action, refs) {
   const url = `/api/scheduling/appointments/${a.id}/${action}/`;
-  const spec = ACTION_FORMS[action]?.(a, refs);
+  const t = actionInfo(action);
   // No If-Match on workflow steps: the server's transition table already refuses a step
   // that no longer fits, and an unrelated edit (say, the notes) should not block it.
-  if (!spec) return api('POST', url, {});
+  if (!t.inputs?.length) return api('POST', url, {});
+  const fields = t.inputs.map((input) => field(input.label, input.name, inputControl(input, a, refs)));
+  const content = [
+    t.note ? h('p', {}, t.note) : null,
+    ...(t.shows || []).map((s) => h('p', {}, `${s.label}: ${a[s.name] || '(none)'}`)),
+    fields.length > 1 ? h('div', { class: 'row' }, fields) : fields,
+  ];
   return openDialog({
-    title: `${spec.title || actionLabel(action)} · ${clientName(a)} · ${timeRange(a)}`,
+    title: `${t.title || t.label} · ${clientName(a)} · ${timeRange(a)}`,
     name: action,
-    content: spec.content,
-    danger: spec.danger,
-    submitLabel: spec.submitLabel || actionLabel(action),
-    onSubmit: (form) => api('POST', url, spec.read(new FormData(form))),
+    content,
+    danger: t.danger,
+    submitLabel: t.title || t.label,
+    onSubmit: (form) => api('POST', url, readInputs(t, form)),
   });
 }

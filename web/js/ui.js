@@ -1,6 +1,8 @@
 // Small shared pieces: an element builder (text is always set as text, never as HTML),
-// the words and colours for statuses and actions, time formatting, toasts, and the
-// appointment card used by every view.
+// status badges and action labels (from the server's workflow table, `workflow.js`),
+// time formatting, toasts, and the appointment card used by every view.
+
+import { statusInfo, actionInfo, isFinished, stampLabels } from './workflow.js';
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -19,73 +21,16 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-export const STATUS = {
-  pending: ['Waiting for therapist', 'wait'],
-  therapist_confirmed: ['Therapist confirmed', 'info'],
-  driver_confirmed: ['Driver confirmed', 'info'],
-  in_progress: ['Started', 'go'],
-  journey: ['On the way', 'go'],
-  arrived: ['Arrived', 'go'],
-  dropped_off: ['Therapist dropped off', 'go'],
-  session_in_progress: ['Session in progress', 'go'],
-  awaiting_payment: ['Awaiting payment', 'wait'],
-  completed: ['Completed', 'done'],
-  pickup_requested: ['Pickup requested', 'alert'],
-  driver_assigned_pickup: ['Pickup driver assigned', 'info'],
-  return_journey: ['Return journey', 'go'],
-  transport_completed: ['Transport completed', 'done'],
-  rejected: ['Rejected', 'bad'],
-  cancelled: ['Cancelled', 'off'],
-  auto_cancelled: ['Cancelled: no answer in time', 'off'],
-};
-
-export const FINISHED = new Set(['completed', 'transport_completed', 'cancelled', 'auto_cancelled']);
-
-// The one rule for which copy of an appointment a screen keeps (board and own views):
-// never an older version than the one held, and, after it left this user's view at some
-// version, only a newer copy (they were assigned to it again). `gone` maps id → version.
-export function isCurrent(appts, gone, a) {
-  const v = a.version ?? 0;
-  if (gone.has(a.id) && v <= gone.get(a.id)) return false;
-  const held = appts.get(a.id);
-  return !(held && (held.version ?? 0) > v);
-}
-
-// An `appointment_deleted` message: the appointment left this view at `msg.version`
-// (an older server without it: for good).
-export function forget(appts, gone, msg) {
-  gone.set(msg.appointment_id, msg.version ?? Infinity);
-  appts.delete(msg.appointment_id);
-}
-
-export const ACTIONS = {
-  therapist_confirm: 'Confirm',
-  reject: 'Reject',
-  review_rejection: 'Review rejection',
-  driver_confirm: 'Confirm driving',
-  start_appointment: 'Start',
-  start_journey: 'Start journey',
-  arrive_at_location: 'Arrived at client',
-  drop_off_therapist: 'Therapist dropped off',
-  start_session: 'Start session',
-  mark_awaiting_payment: 'Session done: awaiting payment',
-  mark_payment_received: 'Payment received',
-  request_pickup: 'Request pickup',
-  assign_pickup: 'Assign pickup driver',
-  confirm_pickup: 'Confirm pickup',
-  complete_return_journey: 'Back at base',
-  cancel: 'Cancel…',
-};
-
+// A status in words and colour, from the server's workflow table.
 export function statusBadge(status, role) {
-  let [label, tone] = STATUS[status] || [status.replaceAll('_', ' '), 'info'];
-  // The therapist is the one being waited for.
-  if (status === 'pending' && role === 'therapist') label = 'Needs your answer';
-  return h('span', { class: `badge tone-${tone}`, dataset: { status } }, label);
+  const s = statusInfo(status);
+  // A role may read it differently (the therapist is the one being waited for).
+  const label = s.labels_by_role?.[role] || s.label;
+  return h('span', { class: `badge tone-${s.tone}`, dataset: { status } }, label);
 }
 
 export function actionLabel(action) {
-  return ACTIONS[action] || action.replaceAll('_', ' ');
+  return actionInfo(action).label;
 }
 
 // "09:00" from "09:00:00".
@@ -160,27 +105,9 @@ export function toast(text, tone = 'info', ms = 6000) {
 }
 
 // The latest workflow timestamp worth showing on a card: what happened and when.
-const STEPS = [
-  ['transport_completed_at', 'Back at base'],
-  ['return_journey_at', 'Return started'],
-  ['pickup_assigned_at', 'Pickup driver assigned'],
-  ['pickup_requested_at', 'Pickup requested'],
-  ['payment_received_at', 'Paid'],
-  ['awaiting_payment_at', 'Session ended'],
-  ['session_started_at', 'Session started'],
-  ['dropped_off_at', 'Dropped off'],
-  ['arrived_at', 'Arrived'],
-  ['journey_started_at', 'Left for client'],
-  ['started_at', 'Started'],
-  ['driver_confirmed_at', 'Driver confirmed'],
-  ['therapist_confirmed_at', 'Therapist confirmed'],
-  ['cancelled_at', 'Cancelled'],
-  ['rejected_at', 'Rejected'],
-];
-
 export function lastStep(a) {
   let best = null;
-  for (const [k, label] of STEPS) {
+  for (const { name: k, label } of stampLabels()) {
     if (a[k] && (!best || a[k] > best[1])) best = [label, a[k]];
   }
   return best ? `${best[0]} at ${clock(best[1])}` : '';
@@ -200,7 +127,7 @@ export function card(a, { buttons = [], compact = false, showDate = false, role 
   const step = lastStep(a);
   return h(
     'article',
-    { class: `appt${FINISHED.has(a.status) ? ' finished' : ''}${compact ? ' compact' : ''}`, dataset: { id: a.id, status: a.status } },
+    { class: `appt${isFinished(a.status) ? ' finished' : ''}${compact ? ' compact' : ''}`, dataset: { id: a.id, status: a.status } },
     h(
       'div',
       { class: 'appt-head' },

@@ -131,8 +131,11 @@ impl Appointment {
     pub fn allowed_actions(&self, user: &User) -> Vec<&'static str> {
         let is_therapist = self.therapists.iter().any(|t| t.0 == user.id);
         let is_driver = self.driver_id == Some(user.id);
+        let Some(status) = workflow::Status::parse(&self.status) else {
+            return Vec::new();
+        };
         workflow::actions()
-            .filter(|t| t.from.contains(&self.status.as_str()) && t.who.allows_role(&user.role))
+            .filter(|t| t.from.contains(&status) && t.who.allows_role(&user.role))
             .filter(|t| match t.who {
                 workflow::Who::Operator => true,
                 workflow::Who::Therapist => is_therapist,
@@ -140,8 +143,8 @@ impl Appointment {
                 workflow::Who::TherapistOrDriver => is_therapist || is_driver,
                 workflow::Who::Server => false,
             })
-            .filter(|t| !(t.action == "therapist_confirm" && self.confirmed_by(user.id)))
-            .map(|t| t.action)
+            .filter(|t| !(t.per_therapist && self.confirmed_by(user.id)))
+            .map(|t| t.action.as_str())
             .collect()
     }
 }

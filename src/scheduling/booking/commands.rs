@@ -4,11 +4,11 @@
 
 use super::conflicts::check_conflicts;
 use super::events::{emit_update, notify, summary};
-use super::fields::{check_staff, read_fields, Fields, PAYMENT_METHODS, PICKUP_URGENCIES};
+use super::fields::{check_staff, read_fields, Fields};
 use crate::error::{ApiError, ErrorCode};
 use crate::events::{Audience, EventDraft, APPOINTMENT_CREATED, APPOINTMENT_DELETED};
 use crate::scheduling::appointment::{self, Appointment};
-use crate::scheduling::validate::{Input, MAX_SHORT, MAX_TEXT};
+use crate::scheduling::validate::Input;
 use crate::scheduling::{operator_only, visibility, workflow};
 use crate::store::users::User;
 use crate::store::Tx;
@@ -157,7 +157,9 @@ pub fn delete(tx: &mut Tx, who: &User, id: i64, expected: Option<i64>) -> Result
     Ok(())
 }
 
-/// POST appointments/{id}/<action>/: one step of the transition table.
+/// POST appointments/{id}/<action>/: one step of the transition table. Each of the row's
+/// inputs is read by its declared kind and written to its target column (or picks the
+/// outcome); nothing here knows a particular action's fields.
 pub fn step(
     tx: &mut Tx,
     who: &User,
@@ -166,24 +168,27 @@ pub fn step(
     body: &Map<String, Value>,
     expected: Option<i64>,
 ) -> Result<Written, ApiError> {
+    use workflow::{Kind, Status, Target};
     let before = load_visible(tx, who, id)?;
     let allowed = before.allowed_actions(who);
+    let action = t.action.as_str();
     if !t.who.allows_role(&who.role) {
         return Err(ApiError::forbidden(format!(
             "Only the {} may do {}; see allowed_actions for what you may do.",
             t.who.describe(),
-            t.action
+            action
         ))
         .with_extra("allowed_actions", json!(allowed)));
     }
-    if !t.from.contains(&before.status.as_str()) || !allowed.contains(&t.action) {
-        let why = if t.action == "therapist_confirm" && before.confirmed_by(who.id) {
+    let from = Status::parse(&before.status);
+    if !from.is_some_and(|s| t.from.contains(&s)) || !allowed.contains(&action) {
+        let why = if t.per_therapist && before.confirmed_by(who.id) {
             "You have already confirmed; the other therapists of the group still have to.".to_string()
         } else {
             format!(
                 "The appointment is {}, so it cannot {} now; {}.",
                 before.status.replace('_', " "),
-                t.action.replace('_', " "),
+                action.replace('_', " "),
                 if allowed.is_empty() {
                     "there is nothing for you to do on it".to_string()
                 } else {
@@ -198,60 +203,46 @@ pub fn step(
     check_version(&before, expected)?;
 
     let mut i = Input::new(body);
-    for r in t.required {
+    for r in t.required() {
         i.require(r);
     }
     // The columns this step sets besides status, version, updated_at and its stamp.
     let mut sets: Vec<(&str, Box<dyn ToSql>)> = Vec::new();
     let mut outcome = t.outcomes[0];
-    match t.action {
-        "reject" => {
-            if let Some(r) = i.text("rejection_reason", MAX_TEXT) {
-                sets.push(("rejection_reason", Box::new(r)));
+    for input in t.inputs {
+        let name = input.name;
+        let value: Option<Box<dyn ToSql>> = match input.kind {
+            _ if !input.required && !i.has(name) => input.default.map(|d| Box::new(d) as Box<dyn ToSql>),
+            Kind::Text { max, .. } => i.text(name, max).map(|v| Box::new(v) as Box<dyn ToSql>),
+            Kind::Money => i.money(name).flatten().map(|c| Box::new(c) as Box<dyn ToSql>),
+            Kind::Choice(_) => {
+                let v = i.choice(name, &input.kind.values());
+                if let (Some(v), Target::Outcome) = (&v, input.target) {
+                    outcome =
+                        *t.outcomes.iter().find(|o| o.when == Some(v.as_str())).expect("an outcome for every choice");
+                }
+                v.map(|v| Box::new(v) as Box<dyn ToSql>)
             }
+            Kind::Staff(role) => match i.id(name).flatten() {
+                Some(d) => {
+                    check_staff(tx, &mut i, name, d, role)?;
+                    Some(Box::new(d))
+                }
+                None => None,
+            },
+        };
+        if let (Some(v), Target::Column(column)) = (value, input.target) {
+            sets.push((column, v));
         }
-        "review_rejection" => {
-            if let Some(d) = i.choice("decision", &["accept", "deny"]) {
-                outcome = *t.outcomes.iter().find(|o| o.when == Some(d.as_str())).expect("table has both decisions");
-            }
-        }
-        "mark_payment_received" => {
-            if let Some(m) = i.choice("payment_method", PAYMENT_METHODS) {
-                sets.push(("payment_method", Box::new(m)));
-            }
-            if let Some(Some(c)) = i.money("payment_amount") {
-                sets.push(("payment_amount_cents", Box::new(c)));
-            }
-            sets.push(("payment_status", Box::new("paid")));
-        }
-        "request_pickup" => {
-            let u = if i.has("pickup_urgency") {
-                i.choice("pickup_urgency", PICKUP_URGENCIES)
-            } else {
-                Some("normal".into())
-            };
-            if let Some(u) = u {
-                sets.push(("pickup_urgency", Box::new(u)));
-            }
-        }
-        "assign_pickup" => {
-            if let Some(Some(d)) = i.id("driver") {
-                check_staff(tx, &mut i, "driver", d, "driver")?;
-                sets.push(("driver_id", Box::new(d)));
-            }
-        }
-        "cancel" => {
-            if let Some(r) = i.text("reason", MAX_SHORT * 4) {
-                sets.push(("cancellation_reason", Box::new(r)));
-            }
-        }
-        _ => {}
+    }
+    for (column, v) in t.sets {
+        sets.push((column, Box::new(*v)));
     }
     i.finish()?;
 
     let now = crate::time::now_iso();
     let mut to = outcome.to;
-    if t.action == "therapist_confirm" {
+    if t.per_therapist {
         tx.execute(
             "UPDATE appointment_therapists SET confirmed_at = ?3 WHERE appointment_id = ?1 AND therapist_id = ?2",
             params![id, who.id, now],
@@ -262,16 +253,17 @@ pub fn step(
             |r| r.get(0),
         )?;
         if waiting > 0 {
-            to = "pending"; // the group is not complete yet
+            to = from.expect("checked above"); // the group is not complete yet
         }
     }
-    if t.action == "review_rejection" && to == "pending" {
+    if to == Status::Pending && from != Some(Status::Pending) {
+        // Pending again (a denied rejection): the auto-cancel clock restarts.
         sets.push(("pending_since", Box::new(now.clone())));
     }
     if let Some(stamp) = outcome.stamp.filter(|_| to == outcome.to) {
         sets.push((stamp, Box::new(now.clone())));
     }
-    sets.push(("status", Box::new(to)));
+    sets.push(("status", Box::new(to.as_str())));
     sets.push(("updated_at", Box::new(now)));
     let assignments: Vec<String> = sets.iter().enumerate().map(|(n, (c, _))| format!("{c} = ?{}", n + 2)).collect();
     let sql = format!("UPDATE appointments SET {}, version = version + 1 WHERE id = ?1", assignments.join(", "));
@@ -285,7 +277,7 @@ pub fn step(
     }
     let j = emit_update(tx, &before, &after)?;
     match t.action {
-        "reject" => notify(
+        workflow::Action::Reject => notify(
             tx,
             Audience::operators_and([]),
             &after,
@@ -294,7 +286,7 @@ pub fn step(
             format!("{} rejected {}: {}", who.full_name(), summary(&after), after.rejection_reason),
             &j,
         )?,
-        "request_pickup" => notify(
+        workflow::Action::RequestPickup => notify(
             tx,
             Audience::operators_and([]),
             &after,
@@ -323,8 +315,7 @@ pub fn auto_cancel(tx: &mut Tx, cutoff: &str) -> rusqlite::Result<usize> {
         let rows = st.query_map([cutoff], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };
-    let t = workflow::TRANSITIONS.iter().find(|t| t.action == workflow::AUTO_CANCEL).expect("auto_cancel row");
-    let o = t.outcomes[0];
+    let o = workflow::row(workflow::AUTO_CANCEL).outcomes[0];
     for id in &ids {
         let Some(before) = appointment::load(tx, *id)? else {
             continue;
@@ -335,7 +326,7 @@ pub fn auto_cancel(tx: &mut Tx, cutoff: &str) -> rusqlite::Result<usize> {
                 "UPDATE appointments SET status = ?2, {} = ?3, updated_at = ?3, version = version + 1 WHERE id = ?1",
                 o.stamp.unwrap_or("updated_at")
             ),
-            params![id, o.to, now],
+            params![id, o.to.as_str(), now],
         )?;
         let Some(after) = appointment::load(tx, *id)? else {
             continue;

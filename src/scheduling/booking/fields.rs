@@ -11,8 +11,7 @@ use chrono::NaiveTime;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-pub const PAYMENT_METHODS: &[&str] = &["cash", "card", "gcash", "maya", "bank_transfer", "other"];
-pub const PICKUP_URGENCIES: &[&str] = &["normal", "urgent"];
+use crate::scheduling::workflow::PAYMENT_METHOD_VALUES as PAYMENT_METHODS;
 
 /// The writable fields of an appointment, after validation.
 #[derive(Debug, Clone, PartialEq)]
