@@ -4,7 +4,7 @@
 //! Before reading or changing appointments, overdue `pending` ones are cancelled, so no
 //! caller ever sees (or confirms) an appointment the server should already have cancelled.
 
-use super::page::{like, ListQuery, Page};
+use super::page::{ListQuery, Page};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -121,13 +121,11 @@ fn list_query(req: &Request, who: &Principal) -> Result<ListQuery, ApiError> {
             }
         }
     }
-    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
-        q.cond(
+    q.search(
+        req,
             "(a.location LIKE :search ESCAPE '\\' OR a.notes LIKE :search ESCAPE '\\' OR EXISTS (SELECT 1 FROM clients c WHERE c.id = a.client_id
               AND (c.first_name || ' ' || c.last_name LIKE :search ESCAPE '\\' OR c.phone_number LIKE :search ESCAPE '\\')))",
-        );
-        q.param(":search", like(s.trim()));
-    }
+    );
     q.ordering(
         req,
         &[

@@ -2,7 +2,7 @@
 //! delete clients. Only operators write. The row, its rules and its SQL are in
 //! `scheduling::clients`.
 
-use super::page::{like, ListQuery, Page};
+use super::page::{ListQuery, Page};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -25,10 +25,10 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
         q.cond(f);
         q.param(":uid", uid);
     }
-    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
-        q.cond("(c.first_name || ' ' || c.last_name LIKE :search ESCAPE '\\' OR c.phone_number LIKE :search ESCAPE '\\' OR c.email LIKE :search ESCAPE '\\')");
-        q.param(":search", like(s.trim()));
-    }
+    q.search(
+        req,
+        "(c.first_name || ' ' || c.last_name LIKE :search ESCAPE '\\' OR c.phone_number LIKE :search ESCAPE '\\' OR c.email LIKE :search ESCAPE '\\')",
+    );
     q.ordering(
         req,
         &[("first_name", "c.first_name"), ("last_name", "c.last_name"), ("created_at", "c.created_at"), ("id", "c.id")],

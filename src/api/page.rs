@@ -32,6 +32,24 @@ impl ListQuery {
         self.params.push((name.to_string(), Box::new(v)));
     }
 
+    /// `?search=term`: `cond` (SQL using `:search`) with the term as a LIKE pattern.
+    pub fn search(&mut self, req: &Request, cond: &str) {
+        if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
+            self.cond(cond);
+            self.param(":search", like(s.trim()));
+        }
+    }
+
+    /// `?name=true|false` (or 1/0) on a boolean `column`; absent or empty: no condition.
+    pub fn flag(&mut self, req: &Request, name: &str, column: &str) {
+        match req.query_param(name).as_deref() {
+            None | Some("") => {}
+            Some("true" | "1") => self.cond(format!("{column} = 1")),
+            Some("false" | "0") => self.cond(format!("{column} = 0")),
+            Some(_) => self.errors.add(name, "Must be true or false."),
+        }
+    }
+
     /// `?ordering=a,-b` over `allowed` (API name → SQL column); `tie` ends every order.
     pub fn ordering(&mut self, req: &Request, allowed: &[(&str, &str)], tie: &str) {
         let Some(spec) = req.query_param("ordering") else {
@@ -207,7 +225,7 @@ fn encode(s: &str) -> String {
 }
 
 /// `%term%` for a LIKE search, with LIKE's wildcards escaped (use `ESCAPE '\'`).
-pub fn like(term: &str) -> String {
+fn like(term: &str) -> String {
     let esc = term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{esc}%")
 }

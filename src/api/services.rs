@@ -1,7 +1,7 @@
 //! `/api/scheduling/services/…`: every staff member reads the services; operators create,
 //! update and delete them. The row and its SQL are in `scheduling::services`.
 
-use super::page::{like, ListQuery, Page};
+use super::page::{ListQuery, Page};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -20,16 +20,8 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
     }
     let page = Page::from_request(req)?;
     let mut q = ListQuery::new("s.name, s.id");
-    match req.query_param("is_active").as_deref() {
-        None | Some("") => {}
-        Some("true") | Some("1") => q.cond("s.is_active = 1"),
-        Some("false") | Some("0") => q.cond("s.is_active = 0"),
-        Some(_) => q.errors.add("is_active", "Must be true or false."),
-    }
-    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
-        q.cond("s.name LIKE :search ESCAPE '\\'");
-        q.param(":search", like(s.trim()));
-    }
+    q.flag(req, "is_active", "s.is_active");
+    q.search(req, "s.name LIKE :search ESCAPE '\\'");
     q.ordering(
         req,
         &[("name", "s.name"), ("price", "s.price_cents"), ("duration", "s.duration"), ("id", "s.id")],

@@ -3,7 +3,7 @@
 //! `scheduling::staff`; the password is hashed here, before the write lock is taken,
 //! because hashing is slow on purpose.
 
-use super::page::{like, ListQuery, Page};
+use super::page::{ListQuery, Page};
 use crate::app::App;
 use crate::auth::{password, Principal};
 use crate::error::ApiError;
@@ -27,16 +27,11 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
             q.errors.add("role", format!("Must be one of: {}.", ROLES.join(", ")));
         }
     }
-    match req.query_param("is_active").as_deref() {
-        None | Some("") => {}
-        Some("true") | Some("1") => q.cond("u.is_active = 1"),
-        Some("false") | Some("0") => q.cond("u.is_active = 0"),
-        Some(_) => q.errors.add("is_active", "Must be true or false."),
-    }
-    if let Some(s) = req.query_param("search").filter(|s| !s.trim().is_empty()) {
-        q.cond("(u.username LIKE :search ESCAPE '\\' OR u.first_name || ' ' || u.last_name LIKE :search ESCAPE '\\')");
-        q.param(":search", like(s.trim()));
-    }
+    q.flag(req, "is_active", "u.is_active");
+    q.search(
+        req,
+        "(u.username LIKE :search ESCAPE '\\' OR u.first_name || ' ' || u.last_name LIKE :search ESCAPE '\\')",
+    );
     q.ordering(
         req,
         &[("username", "u.username"), ("last_name", "u.last_name"), ("role", "u.role"), ("id", "u.id")],

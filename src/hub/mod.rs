@@ -14,9 +14,9 @@
 //! expired, looking only at tokens whose expiry has passed (`expiry::Expiries`), each once.
 //! It also keeps the operators' `initial_data` board (`OperatorSnapshot`).
 //!
-//! What this module does not do: touch sockets. `ws::session` owns them; a subscriber is
-//! just a bounded queue plus a "please close" slot that the session's writer obeys. It
-//! uses only the transport-level `wire` module (frames, close codes), not `ws`.
+//! What this module does not do: touch sockets. `live::session` owns them; a subscriber
+//! is just a bounded queue plus a "please close" slot that the session's writer obeys. Of
+//! the WebSocket code it uses only the transport below it (`ws::frame`, `ws::CloseCode`).
 
 mod expiry;
 mod snapshot;

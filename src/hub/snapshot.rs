@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 /// What the cached board reflects. A new event (`seq`), any commit in this process
 /// (`commits`: also the rare change that sends no event, e.g. details past
-/// `booking::DETAILS_EVENTS_MAX`) or a new day makes a new board.
+/// `details::DETAILS_EVENTS_MAX`) or a new day makes a new board.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SnapshotKey {
     pub seq: i64,

@@ -33,16 +33,10 @@ pub fn initial_rest_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::users::NewUser;
-    use crate::store::users::{self, User};
+    use crate::scheduling::booking::fixture::user;
+    use crate::store::users::User;
     use crate::store::Store;
     use serde_json::json;
-
-    fn user(store: &Store, name: &str, role: &str) -> User {
-        let u = NewUser { username: name.into(), role: role.into(), ..Default::default() };
-        let id = store.write(|tx| users::insert(tx, &u, "x")).unwrap();
-        store.read(|c| users::get(c, id)).unwrap().unwrap()
-    }
 
     #[test]
     fn initial_data_is_todays_and_upcoming_for_operators_and_own_active_for_staff() {

@@ -4,7 +4,7 @@
 //! which column, and which timestamp column it sets; each status knows its label, tone
 //! and groups (active, finished, cancellable, on a staff board). The REST actions
 //! (`booking::step` reads every input generically from its row), every appointment's
-//! `allowed_actions_by_role` / `allowed_actions` (`appointment.rs`), the OpenAPI
+//! `allowed_actions_by_role` / `allowed_actions` (`appointment`), the OpenAPI
 //! document, `GET /api/scheduling/workflow/` (which the web UI builds its buttons, forms
 //! and filters from) and `docs/WORKFLOW.md` (checked by a test) all read this table;
 //! nothing else decides what may happen next.

@@ -275,16 +275,10 @@ pub fn with_actions_for(
 mod tests {
     use super::*;
     use crate::scheduling::appointment::{load, load_many};
-    use crate::store::users::NewUser;
+    use crate::scheduling::booking::fixture::user;
     use crate::store::Store;
     use rusqlite::Connection;
     use serde_json::json;
-
-    fn user(store: &Store, name: &str, role: &str) -> User {
-        let u = NewUser { username: name.into(), role: role.into(), ..Default::default() };
-        let id = store.write(|tx| users::insert(tx, &u, "x")).unwrap();
-        store.read(|c| users::get(c, id)).unwrap().unwrap()
-    }
 
     thread_local! {
         static STATEMENTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };

@@ -40,7 +40,8 @@ pub(crate) mod fixture {
         pub d: Vec<User>,
     }
 
-    fn user(store: &Store, name: &str, role: &str) -> User {
+    /// A user of `role` named `name` (password hash "x": never logs in).
+    pub fn user(store: &Store, name: &str, role: &str) -> User {
         let u = NewUser { username: name.into(), role: role.into(), first_name: name.into(), ..Default::default() };
         let id = store.write(|tx| users::insert(tx, &u, "x")).unwrap();
         store.read(|c| users::get(c, id)).unwrap().unwrap()
