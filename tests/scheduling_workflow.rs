@@ -298,6 +298,7 @@ fn the_workflow_table_is_published_with_every_action_its_inputs_and_the_status_g
     assert_eq!((cancellable.len(), cancellable.last()), (10, Some(&"awaiting_payment")));
     assert_eq!(action("cancel")["from"], json!(cancellable));
     assert_eq!(group("leaves_staff_board_after_its_day"), ["completed"]);
+    assert_eq!(group("awaits_therapist"), ["pending"]);
     for st in statuses {
         assert!(st["label"].is_string() && st["tone"].is_string(), "{st}");
         assert_eq!(st["on_staff_board"], st["active"]);

@@ -148,6 +148,12 @@ impl Status {
         (self as usize) < Status::Completed as usize
     }
 
+    /// Is it waiting for its therapists' answer? Every booking starts here, and a denied
+    /// rejection comes back here (the board counts these as "waiting for a therapist").
+    pub const fn awaits_therapist(self) -> bool {
+        matches!(self, Status::Pending)
+    }
+
     /// Is an appointment in this status on its therapists' and driver's live board (the
     /// socket's `initial_data`, `?board=1`)? `day_passed`: its date is before today. A
     /// paid session stays there for the rest of its day.
@@ -792,6 +798,7 @@ impl Status {
             "labels_by_role": by_role,
             "active": self.is_active(),
             "finished": self.is_finished(),
+            "awaits_therapist": self.awaits_therapist(),
             "cancellable": self.is_cancellable(),
             "on_staff_board": self.on_staff_board(false),
             "leaves_staff_board_after_its_day": self.on_staff_board(false) && !self.on_staff_board(true),
@@ -931,6 +938,8 @@ mod tests {
         assert!(PickupRequested.on_staff_board(true) && Pending.on_staff_board(true));
         assert!(!TransportCompleted.on_staff_board(false) && !Rejected.on_staff_board(false));
         assert!(is_active("pending") && !is_active("cancelled"));
+        let waiting: Vec<Status> = Status::ALL.into_iter().filter(|s| s.awaits_therapist()).collect();
+        assert_eq!(waiting, [Pending]);
         assert_eq!(row(Action::Cancel).from, CANCELLABLE);
     }
 

@@ -269,3 +269,34 @@ test('a therapist taken off an appointment and put back on sees it again without
   assert.deepEqual(th.page.problems, []);
   await th.context.close();
 });
+
+test('in a group booking, the therapist who confirmed loses the Confirm button while the other keeps it', async () => {
+  const tina = await newPage(browser, { phone: true });
+  const rosa = await newPage(browser, { phone: true });
+  await logIn(tina.page, srv, 'tina');
+  await logIn(rosa.page, srv, 'rosa');
+  for (const p of [tina.page, rosa.page]) await p.waitForSelector('#conn[data-state="live"]');
+  const r = await srv.call('POST', '/api/scheduling/appointments/', opToken, {
+    client: client.id,
+    services: [service.id],
+    therapist: await staffId('tina'),
+    therapists: [await staffId('rosa')],
+    date: today(),
+    start_time: '20:00',
+    end_time: '21:00',
+    location: client.address,
+  });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const confirm = (p) => p.locator(`article.appt[data-id="${r.body.id}"] button[data-action="therapist_confirm"]`);
+  await confirm(tina.page).waitFor({ timeout: 1000 });
+  await confirm(rosa.page).waitFor({ timeout: 1000 });
+  // Tina confirms from another device: her phone learns it from the live event alone.
+  const done = await srv.call('POST', `/api/scheduling/appointments/${r.body.id}/therapist_confirm/`, thToken, {});
+  assert.equal(done.status, 200, JSON.stringify(done.body));
+  await confirm(tina.page).waitFor({ state: 'detached', timeout: 1000 });
+  assert.equal(await confirm(rosa.page).count(), 1, 'Rosa still has to confirm');
+  assert.deepEqual(tina.page.problems, []);
+  assert.deepEqual(rosa.page.problems, []);
+  await tina.context.close();
+  await rosa.context.close();
+});

@@ -6,7 +6,7 @@ import { listAll } from './api.js';
 import { h, card, allowedActions, actionLabel, isoDate, addDays, longDate, toast, clientName, hm } from './ui.js';
 import { appointmentDialog } from './forms.js';
 import { LiveList } from './store.js';
-import { actionInfo, isFinished } from './workflow.js';
+import { actionInfo, awaitsTherapist, isFinished } from './workflow.js';
 
 export class Board {
   constructor(root, me) {
@@ -128,7 +128,7 @@ export class Board {
     this.heading.textContent = longDate(this.date) + (this.date === isoDate() ? ' · Today' : '');
     const all = this.store.values().sort((x, y) => (x.start_time || '').localeCompare(y.start_time || '') || x.id - y.id);
     const active = all.filter((a) => !isFinished(a.status));
-    const waiting = all.filter((a) => a.status === 'pending').length;
+    const waiting = all.filter((a) => awaitsTherapist(a.status)).length;
     this.summary.textContent = all.length
       ? `${all.length} appointment${all.length === 1 ? '' : 's'} · ${active.length} active · ${waiting} waiting for a therapist`
       : '';

@@ -114,10 +114,13 @@ export function lastStep(a) {
 }
 
 // What the signed-in role may do now: the server's table, never our own guess.
+// Every appointment object the server sends (REST, events, initial_data) carries this
+// user's own `allowed_actions`; `allowed_actions_by_role` is only the fallback for an
+// older server (it cannot tell a therapist who already confirmed a group booking).
 export function allowedActions(a, role) {
+  if (Array.isArray(a.allowed_actions)) return a.allowed_actions;
   const byRole = a.allowed_actions_by_role;
-  if (byRole && Array.isArray(byRole[role])) return byRole[role];
-  return Array.isArray(a.allowed_actions) ? a.allowed_actions : [];
+  return byRole && Array.isArray(byRole[role]) ? byRole[role] : [];
 }
 
 // One appointment as a card. `buttons` are elements added at the bottom.

@@ -44,6 +44,11 @@ export function isFinished(status) {
   return Boolean(statuses.get(status)?.finished);
 }
 
+// Waiting for its therapists' answer (new bookings, denied rejections).
+export function awaitsTherapist(status) {
+  return Boolean(statuses.get(status)?.awaits_therapist);
+}
+
 export function roleLabel(role) {
   return table?.roles?.find((r) => r.name === role)?.label || role;
 }
