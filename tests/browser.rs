@@ -1,7 +1,8 @@
 //! Runs the browser tests in `tests/browser/` (Node's test runner driving Debian's headless
 //! Chromium through playwright-core) against this build's binary, so that the README's
 //! `cargo test` runs them too. A missing browser or Node package is a failure with the
-//! command that installs it, never a silent skip: CI installs both (`.ci/run`).
+//! command that installs it, never a silent skip. The Node package is installed here on
+//! first run (`npm ci`); Chromium comes from Debian (`.ci/run` installs it).
 
 use std::path::Path;
 use std::process::Command;
@@ -14,10 +15,20 @@ fn web_ui_in_headless_chromium() {
         Path::new(&chromium).exists(),
         "The browser tests need Chromium at {chromium}: install it with `apt-get update && apt-get install -y chromium` (or run `bash .ci/run`)."
     );
-    assert!(
-        dir.join("node_modules/playwright-core/package.json").exists(),
-        "The browser tests need Node and playwright-core: run `npm ci --prefix tests/browser` (or `bash .ci/run`)."
-    );
+    // A fresh clone has no node_modules: fetch the pinned package (package-lock.json) from
+    // the npm registry, so the README's `cargo test` works without a separate step.
+    if !dir.join("node_modules/playwright-core/package.json").exists() {
+        let npm = Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).output();
+        let ok = npm.as_ref().is_ok_and(|o| o.status.success());
+        assert!(
+            ok,
+            "The browser tests need Node and playwright-core, and `npm ci --prefix tests/browser` failed: {}",
+            match &npm {
+                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
+                Err(e) => format!("could not start npm ({e}); install Node.js 20 or newer"),
+            }
+        );
+    }
     let out = Command::new("node")
         .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
         .current_dir(&dir)
