@@ -16,9 +16,7 @@ let service;
 
 before(async () => {
   srv = await Server.start();
-  srv.addUser('olga', 'operator', 'Olga', 'Reyes');
-  srv.addUser('tina', 'therapist', 'Tina', 'Cruz');
-  srv.addUser('dan', 'driver', 'Dan', 'Lopez');
+  srv.addTeam();
   for (const u of ['olga', 'tina', 'dan']) tokens[u] = (await srv.login(u)).token;
   const staff = (await srv.call('GET', '/api/scheduling/staff/?page_size=200', tokens.olga)).body;
   for (const u of Array.isArray(staff) ? staff : staff.results) ids[u.username] = u.id;

@@ -66,6 +66,13 @@ export class Server {
     if (r.status !== 0) throw new Error(`user add ${username} failed: ${r.stdout} ${r.stderr}`);
   }
 
+  // The usual team: operator Olga Reyes, therapist Tina Cruz, driver Dan Lopez.
+  addTeam() {
+    this.addUser('olga', 'operator', 'Olga', 'Reyes');
+    this.addUser('tina', 'therapist', 'Tina', 'Cruz');
+    this.addUser('dan', 'driver', 'Dan', 'Lopez');
+  }
+
   async call(method, path, token, body) {
     const headers = { 'Content-Type': 'application/json' };
     if (token) headers.Authorization = `Token ${token}`;

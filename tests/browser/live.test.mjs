@@ -17,9 +17,7 @@ let service;
 
 before(async () => {
   srv = await Server.start();
-  srv.addUser('olga', 'operator', 'Olga', 'Reyes');
-  srv.addUser('tina', 'therapist', 'Tina', 'Cruz');
-  srv.addUser('dan', 'driver', 'Dan', 'Lopez');
+  srv.addTeam();
   srv.addUser('rosa', 'therapist', 'Rosa', 'Diaz');
   opToken = (await srv.login('olga')).token;
   thToken = (await srv.login('tina')).token;
