@@ -406,13 +406,10 @@ fn error(message: &str) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::config::Settings;
-    use crate::store::users::{self, NewUser};
     use crate::store::Store;
 
     fn principal(app: &App, name: &str, role: &str) -> Principal {
-        let u = NewUser { username: name.into(), role: role.into(), ..Default::default() };
-        let id = app.store.write(|tx| users::insert(tx, &u, "x")).unwrap();
-        let user = app.store.read(|c| users::get(c, id)).unwrap().unwrap();
+        let user = crate::scheduling::booking::fixture::user(&app.store, name, role);
         Principal { user, digest: format!("d-{name}"), expiry: "2999-01-01T00:00:00Z".into() }
     }
 

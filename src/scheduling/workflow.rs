@@ -694,12 +694,49 @@ pub fn actions() -> impl Iterator<Item = &'static Transition> {
     TRANSITIONS.iter().filter(|t| t.who != Who::Server)
 }
 
-/// What staff of `role`, assigned to an appointment in `status`, may do next.
-pub fn allowed_for_role(status: &str, role: &str) -> Vec<&'static str> {
+/// How one user stands to one appointment, for `allowed`.
+#[derive(Debug, Clone, Copy)]
+pub struct Assignment {
+    /// One of its therapists (lead or group member).
+    pub therapist: bool,
+    /// Its driver.
+    pub driver: bool,
+    /// A therapist who has already confirmed (`per_therapist` rows are done for them).
+    pub confirmed: bool,
+}
+
+impl Who {
+    /// May a user of `role`, standing as `on` to the appointment, take this row?
+    fn permits(self, role: &str, on: Assignment) -> bool {
+        self.allows_role(role)
+            && match self {
+                Who::Operator => true,
+                Who::Therapist => on.therapist,
+                Who::Driver => on.driver,
+                Who::TherapistOrDriver => on.therapist || on.driver,
+                Who::Server => false,
+            }
+    }
+}
+
+/// The ONE rule of what may happen next: the REST actions a user of `role`, standing as
+/// `on` to an appointment in `status`, may take now (their `allowed_actions`).
+pub fn allowed(status: &str, role: &str, on: Assignment) -> Vec<&'static str> {
     let Some(status) = Status::parse(status) else {
         return Vec::new();
     };
-    actions().filter(|t| t.from.contains(&status) && t.who.allows_role(role)).map(|t| t.action.as_str()).collect()
+    actions()
+        .filter(|t| t.from.contains(&status) && t.who.permits(role, on))
+        .filter(|t| !(t.per_therapist && on.confirmed))
+        .map(|t| t.action.as_str())
+        .collect()
+}
+
+/// What staff of `role`, assigned to an appointment in `status` and yet to confirm, may do
+/// next (`allowed_actions_by_role`; an operator's `allowed_actions`, which depend on the
+/// status alone).
+pub fn allowed_for_role(status: &str, role: &str) -> Vec<&'static str> {
+    allowed(status, role, Assignment { therapist: true, driver: true, confirmed: false })
 }
 
 impl Input {

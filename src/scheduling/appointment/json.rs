@@ -226,23 +226,6 @@ struct Confirmation<'a> {
     therapist: i64,
 }
 
-/// Any operator, for what operators may do with an appointment (it depends only on its
-/// status: an operator is never one of its therapists or its driver).
-fn an_operator() -> User {
-    User {
-        id: 0,
-        username: String::new(),
-        email: String::new(),
-        first_name: String::new(),
-        last_name: String::new(),
-        role: "operator".into(),
-        phone_number: String::new(),
-        specialization: String::new(),
-        is_active: true,
-        date_joined: String::new(),
-    }
-}
-
 /// What each recipient of an event about `a` may do with it now: the event's
 /// `allowed_actions_for` (`events::ACTIONS_FOR`), `{"operators": [...]}` when `audience`
 /// has the operators and `"<user id>": [...]` for each listed user, each exactly the
@@ -250,7 +233,8 @@ fn an_operator() -> User {
 pub fn actions_for(conn: &Connection, a: &Appointment, audience: &Audience) -> rusqlite::Result<Value> {
     let mut m = Map::new();
     if audience.operators {
-        m.insert("operators".into(), json!(a.allowed_actions(&an_operator())));
+        // Operators' actions depend on the status alone (an operator is never assigned).
+        m.insert("operators".into(), json!(workflow::allowed_for_role(&a.status, "operator")));
     }
     for (id, u) in users::get_many(conn, audience.users.iter().copied())? {
         m.insert(id.to_string(), json!(a.allowed_actions(&u)));

@@ -126,26 +126,15 @@ impl Appointment {
         self.therapists.iter().any(|(t, at)| *t == therapist && at.is_some())
     }
 
-    /// The actions `user` may take on this appointment now (the REST `allowed_actions`):
-    /// the table's rows for their role, among those they are assigned to take.
+    /// The actions `user` may take on this appointment now (the REST `allowed_actions`),
+    /// by the table's rule (`workflow::allowed`).
     pub fn allowed_actions(&self, user: &User) -> Vec<&'static str> {
-        let is_therapist = self.therapists.iter().any(|t| t.0 == user.id);
-        let is_driver = self.driver_id == Some(user.id);
-        let Some(status) = workflow::Status::parse(&self.status) else {
-            return Vec::new();
+        let on = workflow::Assignment {
+            therapist: self.therapists.iter().any(|t| t.0 == user.id),
+            driver: self.driver_id == Some(user.id),
+            confirmed: self.confirmed_by(user.id),
         };
-        workflow::actions()
-            .filter(|t| t.from.contains(&status) && t.who.allows_role(&user.role))
-            .filter(|t| match t.who {
-                workflow::Who::Operator => true,
-                workflow::Who::Therapist => is_therapist,
-                workflow::Who::Driver => is_driver,
-                workflow::Who::TherapistOrDriver => is_therapist || is_driver,
-                workflow::Who::Server => false,
-            })
-            .filter(|t| !(t.per_therapist && self.confirmed_by(user.id)))
-            .map(|t| t.action.as_str())
-            .collect()
+        workflow::allowed(&self.status, &user.role, on)
     }
 }
 
