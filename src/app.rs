@@ -5,8 +5,11 @@
 
 use crate::auth::{Auth, Logins};
 use crate::config::Settings;
+use crate::http::budget::BodyBudget;
 use crate::hub::Hub;
 use crate::store::Store;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
@@ -16,8 +19,11 @@ pub struct App {
     pub store: Arc<Store>,
     pub hub: Arc<Hub>,
     pub logins: Logins,
-    /// Open connections (HTTP and WebSocket); bounded by `settings.max_connections`.
+    /// Open connections (HTTP and WebSocket); bounded by `settings.max_connections`
+    /// and, per client address, by `settings.max_connections_per_address`.
     pub connections: Connections,
+    /// The memory all request bodies in flight share (`http::budget`).
+    pub bodies: BodyBudget,
     shutting_down: AtomicBool,
 }
 
@@ -33,6 +39,7 @@ impl App {
             hub,
             logins: Logins::new(),
             connections: Connections::default(),
+            bodies: BodyBudget::default(),
             shutting_down: AtomicBool::new(false),
         }))
     }
@@ -51,39 +58,76 @@ impl App {
     }
 }
 
-/// Counts open connections; each holds a `ConnSlot` for its life. Shutdown waits on the
-/// condition variable for the count to reach zero (each connection thread ends by
-/// dropping its slot), so it returns the moment the last one is done, without polling.
+/// Counts open connections, in all and per client address; each holds a `ConnSlot` for
+/// its life. Shutdown waits on the condition variable for the count to reach zero (each
+/// connection thread ends by dropping its slot), so it returns the moment the last one
+/// is done, without polling.
 #[derive(Default)]
 pub struct Connections {
-    open: Mutex<usize>,
+    open: Mutex<Open>,
     none_open: Condvar,
 }
 
+#[derive(Default)]
+struct Open {
+    total: usize,
+    /// Only addresses with a connection open, so the map is bounded by `total`.
+    by_address: HashMap<IpAddr, usize>,
+}
+
+/// Why a connection was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// `max_connections` are open.
+    Full(usize),
+    /// This address holds `max_connections_per_address` already.
+    AddressFull(usize),
+}
+
 /// One open connection; dropping it (however its thread ends) gives the place back.
-pub struct ConnSlot(Arc<App>);
+pub struct ConnSlot(Arc<App>, IpAddr);
+
+/// The key an address is counted under: IPv4 as it is, IPv6 by its /64, since one
+/// machine is usually given a whole /64 and could otherwise take every place.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
 
 impl Connections {
     /// Connections open now.
     pub fn count(&self) -> usize {
-        *self.open.lock().unwrap_or_else(|p| p.into_inner())
+        self.open.lock().unwrap_or_else(|p| p.into_inner()).total
     }
 
-    /// Takes a place for a new connection, or `None` (with the count) when `max` are open.
-    pub fn open(app: &Arc<App>) -> Result<ConnSlot, usize> {
-        let c = &app.connections;
-        let mut open = c.open.lock().unwrap_or_else(|p| p.into_inner());
-        if *open >= app.settings.max_connections {
-            return Err(*open);
+    /// Takes a place for a new connection from `ip`, or says why there is none.
+    pub fn open(app: &Arc<App>, ip: IpAddr) -> Result<ConnSlot, Refused> {
+        let key = address_key(ip);
+        let mut open = app.connections.open.lock().unwrap_or_else(|p| p.into_inner());
+        if open.total >= app.settings.max_connections {
+            return Err(Refused::Full(open.total));
         }
-        *open += 1;
-        Ok(ConnSlot(app.clone()))
+        let mine = open.by_address.get(&key).copied().unwrap_or(0);
+        if mine >= app.settings.max_connections_per_address {
+            return Err(Refused::AddressFull(mine));
+        }
+        open.total += 1;
+        open.by_address.insert(key, mine + 1);
+        Ok(ConnSlot(app.clone(), key))
     }
 
     /// Waits until no connection is open or `until` passes; true if none is open.
     pub fn wait_closed(&self, until: Instant) -> bool {
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
-        while *open > 0 {
+        while open.total > 0 {
             let left = until.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
@@ -98,8 +142,14 @@ impl Drop for ConnSlot {
     fn drop(&mut self) {
         let c = &self.0.connections;
         let mut open = c.open.lock().unwrap_or_else(|p| p.into_inner());
-        *open -= 1;
-        if *open == 0 {
+        open.total -= 1;
+        if let Some(n) = open.by_address.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                open.by_address.remove(&self.1);
+            }
+        }
+        if open.total == 0 {
             c.none_open.notify_all();
         }
     }

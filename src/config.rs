@@ -41,6 +41,12 @@ pub struct Settings {
     #[arg(long, env = "ROYAL_CARE_MAX_CONNECTIONS", default_value_t = 2_000)]
     pub max_connections: usize,
 
+    /// Most connections one client address may hold open at once (IPv6: one /64), so a
+    /// single machine cannot take every place; more get 503 and are closed. Behind a
+    /// reverse proxy on the same machine every client shares the proxy's address.
+    #[arg(long, env = "ROYAL_CARE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 250)]
+    pub max_connections_per_address: usize,
+
     /// Largest request body in bytes; larger ones get 413.
     #[arg(long, env = "ROYAL_CARE_MAX_BODY_BYTES", default_value_t = 1_048_576)]
     pub max_body_bytes: usize,
@@ -112,7 +118,11 @@ impl Settings {
     /// Cross-checks clap cannot express; the error is one sentence for the operator.
     pub fn validate(&self) -> Result<(), String> {
         self.hashing.validate()?;
-        if self.max_connections == 0 || self.max_body_bytes == 0 || self.max_sockets_per_user == 0 {
+        if self.max_connections == 0
+            || self.max_connections_per_address == 0
+            || self.max_body_bytes == 0
+            || self.max_sockets_per_user == 0
+        {
             return Err("connection, body and socket limits must be above zero.".into());
         }
         if self.token_ttl_secs == 0 {

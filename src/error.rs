@@ -48,6 +48,8 @@ pub enum ErrorCode {
     NotImplemented,
     /// 503
     Busy,
+    /// 503: the database's disk is full, so nothing can be written.
+    DiskFull,
 }
 
 impl ErrorCode {
@@ -68,7 +70,7 @@ impl ErrorCode {
             HeadTooLarge => 431,
             Internal => 500,
             NotImplemented => 501,
-            Busy => 503,
+            Busy | DiskFull => 503,
         }
     }
 
@@ -94,6 +96,7 @@ impl ErrorCode {
             Internal => "error",
             NotImplemented => "not_implemented",
             Busy => "busy",
+            DiskFull => "disk_full",
         }
     }
 }
@@ -164,6 +167,16 @@ impl ApiError {
         e
     }
 
+    /// The database could not grow. A minute gives someone time to free space.
+    pub fn disk_full() -> Self {
+        let mut e = Self::new(
+            ErrorCode::DiskFull,
+            "The server's disk is full, so nothing was saved; free space on it (or tell the administrator), then try again.",
+        );
+        e.retry_after = Some(60);
+        e
+    }
+
     pub fn busy() -> Self {
         let mut e = Self::new(ErrorCode::Busy, "The server is busy; try again in a moment.");
         e.retry_after = Some(1);
@@ -208,6 +221,10 @@ impl From<rusqlite::Error> for ApiError {
             if f.code == rusqlite::ErrorCode::DatabaseBusy || f.code == rusqlite::ErrorCode::DatabaseLocked {
                 log::warn!("database busy: {e}");
                 return ApiError::busy();
+            }
+            if f.code == rusqlite::ErrorCode::DiskFull {
+                log::error!("the database's disk is full; writes are refused until there is space: {e}");
+                return ApiError::disk_full();
             }
         }
         ApiError::internal(format_args!("database: {e}"))

@@ -7,8 +7,11 @@
 //! A connection over the bound gets a 503 and is closed at once, so a flood cannot make
 //! the server spawn without limit.
 
-use crate::app::{App, Connections};
+use crate::app::{App, Connections, Refused};
 use crate::config::Settings;
+use crate::error::ApiError;
+use crate::http::budget::{BodyBudget, SMALL_BODY_BYTES};
+use crate::http::parse::{Framing, Head};
 use crate::http::{self, cors, Reply, Request, Response};
 use crate::store::Store;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -73,11 +76,25 @@ fn accept_loop(app: &Arc<App>, listener: TcpListener) {
 
 fn accept(app: &Arc<App>, stream: TcpStream) {
     let Ok(peer) = stream.peer_addr() else { return };
-    let slot = match Connections::open(app) {
+    let slot = match Connections::open(app, peer.ip()) {
         Ok(slot) => slot,
-        Err(open) => {
-            log::warn!("refused a connection from {}: {open} connections open already", peer.ip());
-            http::conn::refuse_busy(stream);
+        Err(why) => {
+            let e = match why {
+                Refused::Full(open) => {
+                    log::warn!("refused a connection from {}: {open} connections open already", peer.ip());
+                    ApiError::busy()
+                }
+                Refused::AddressFull(open) => {
+                    log::warn!("refused a connection from {}: it has {open} open already", peer.ip());
+                    let mut e = ApiError::new(
+                        crate::error::ErrorCode::Busy,
+                        "This address has too many connections open; close some, then try again.",
+                    );
+                    e.retry_after = Some(1);
+                    e
+                }
+            };
+            http::conn::refuse_busy(stream, e);
             return;
         }
     };
@@ -119,6 +136,28 @@ impl http::Service for Router<'_> {
 
     fn is_shutting_down(&self) -> bool {
         self.0.is_shutting_down()
+    }
+
+    /// Anyone may send a small body; a larger one only to a route that needs a login,
+    /// with a valid token — checked before the body is read, so a caller who is not
+    /// logged in can never make the server hold more than `SMALL_BODY_BYTES` of theirs.
+    fn body_limit(&self, head: &Head, framing: Framing) -> Result<usize, ApiError> {
+        let app = self.0;
+        if matches!(framing, Framing::Length(n) if n <= SMALL_BODY_BYTES) {
+            return Ok(SMALL_BODY_BYTES);
+        }
+        match crate::api::find(&head.path) {
+            Some((route, _)) if route.needs_auth() => {
+                let token = head.token().ok_or_else(ApiError::unauthorized)?;
+                app.auth().authenticate_token(token)?;
+                Ok(app.settings.max_body_bytes)
+            }
+            _ => Ok(SMALL_BODY_BYTES),
+        }
+    }
+
+    fn body_budget(&self) -> &BodyBudget {
+        &self.0.bodies
     }
 }
 

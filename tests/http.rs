@@ -99,6 +99,8 @@ fn malformed_requests_get_400_not_500() {
         assert!(r.json()["detail"].is_string());
     }
     let r = srv.raw(b"POST /api/auth/login/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+    assert_eq!((r.status, r.json()["detail"].as_str()), (400, Some("The request body is empty; send a JSON object.")));
+    let r = srv.raw(b"POST /api/auth/login/ HTTP/1.1\r\nTransfer-Encoding: br\r\n\r\n");
     assert_eq!(r.status, 501);
     let (s, v) = srv.call("POST", "/api/auth/login/", None, None);
     assert_eq!((s, v["code"].as_str()), (400, Some("parse_error")));

@@ -233,20 +233,28 @@ pub fn no_such_path() -> Response {
     ApiError::new(crate::error::ErrorCode::NotFound, "There is no such API path; see /api/schema/ for the list.").into()
 }
 
+/// 200 `healthy` while the server can read and write; 503 `unhealthy` with
+/// `"database": "disk_full"` after a write failed for want of disk space (until a write
+/// succeeds again), so a monitor notices before the staff do.
 fn health(app: &App) -> Result<Response, ApiError> {
     let (epoch, seq) = app
         .store
         .read(|c| -> rusqlite::Result<_> { Ok((crate::store::migrate::epoch(c)?, crate::events::last_seq(c)?)) })?;
-    Ok(Response::json(
-        200,
+    let full = app.store.disk_full();
+    let mut resp = Response::json(
+        if full { 503 } else { 200 },
         &json!({
-            "status": "healthy",
+            "status": if full { "unhealthy" } else { "healthy" },
             "version": env!("CARGO_PKG_VERSION"),
-            "database": "ok",
+            "database": if full { "disk_full" } else { "ok" },
             "epoch": epoch,
             "seq": seq,
             "connections": app.connections.count(),
             "time": crate::time::now_iso(),
         }),
-    ))
+    );
+    if full {
+        resp = resp.header("Retry-After", "60");
+    }
+    Ok(resp)
 }

@@ -2,19 +2,28 @@
 //! while keep-alive lasts. Every read and write has a deadline, so a slow or silent
 //! client costs only its own thread, and only until its deadline passes.
 
-use super::parse::{parse_head, HeadError};
+use super::budget::{self, Permit, SMALL_BODY_BYTES};
+use super::parse::{parse_head, ChunkError, Chunked, Framing, Head, HeadError};
 use super::{Reply, Request, Response, Service};
 use crate::config::Settings;
 use crate::error::{ApiError, ErrorCode};
-use std::io::{ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-/// Writes of a response must finish within this; a client that does not read is dropped.
+/// A whole response must be written within this (not each write call: a client reading
+/// a byte at a time would otherwise hold its thread for as long as it likes).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The kernel's send buffer per connection (Linux doubles it for bookkeeping). Left to
+/// itself it grows to 4 MiB per socket, so 2,000 slow readers could pin gigabytes of a
+/// Pi's kernel memory; 256 KiB still fills a 20 Mbit/s link at 100 ms round trips.
+pub const SEND_BUFFER_BYTES: usize = 256 * 1024;
+/// Time for the short answers written on the way out (100 Continue, an error before close).
+const SHORT_WRITE: Duration = Duration::from_secs(2);
 
-enum Next {
-    Request(Box<Request>, Vec<u8>),
+enum Next<'a> {
+    /// A request, the bytes read past it, and its body's share of the budget.
+    Request(Box<Request>, Vec<u8>, Option<Permit<'a>>),
     Close,
 }
 
@@ -22,14 +31,15 @@ enum Next {
 /// `service` answers each request (or takes the upgraded socket over).
 pub fn run(service: &impl Service, settings: &Settings, mut stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
-    let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    let _ = socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES);
     let mut buf: Vec<u8> = Vec::with_capacity(2048);
     let mut first = true;
     loop {
-        let req = match next_request(settings, &mut stream, &mut buf, peer, first) {
-            Next::Request(r, leftover) => {
+        // The permit is held until the answer is written: the body lives that long.
+        let (req, _permit) = match next_request(service, settings, &mut stream, &mut buf, peer, first) {
+            Next::Request(r, leftover, permit) => {
                 buf = leftover;
-                *r
+                (*r, permit)
             }
             Next::Close => return,
         };
@@ -53,7 +63,7 @@ pub fn run(service: &impl Service, settings: &Settings, mut stream: TcpStream, p
                 return;
             }
         };
-        let ok = resp.write_to(&mut stream, head_only, keep_alive).is_ok();
+        let ok = resp.write_to(&mut Deadline::new(&stream, WRITE_TIMEOUT), head_only, keep_alive).is_ok();
         AccessLine::of(&req, started).log(resp.status, resp.body.len());
         if !ok || !keep_alive {
             return;
@@ -71,30 +81,83 @@ fn wants_keep_alive(req: &Request) -> bool {
 }
 
 /// Reads the next request. `buf` holds bytes already read past the previous request.
-fn next_request(s: &Settings, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: SocketAddr, first: bool) -> Next {
+fn next_request<'s>(
+    service: &'s impl Service,
+    s: &Settings,
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    peer: SocketAddr,
+    first: bool,
+) -> Next<'s> {
+    let (head, head_len) = match read_head(s, stream, buf, first) {
+        Ok(Some(h)) => h,
+        Ok(None) => return Next::Close,
+        Err(e) => return fail(stream, e),
+    };
+    let framing = match head.framing() {
+        Ok(f) => f,
+        Err(e) => return fail(stream, head_error(e)),
+    };
+    // Before a byte of the body is read: is this caller allowed a body this large?
+    let limit = match service.body_limit(&head, framing) {
+        Ok(n) => n.min(s.max_body_bytes),
+        Err(e) => return fail(stream, e),
+    };
+    let rest = buf.split_off(head_len);
+    let wanted = match framing {
+        Framing::Length(len) if len > limit => return fail(stream, ApiError::too_large(limit)),
+        Framing::Length(len) => len,
+        Framing::Chunked => limit,
+    };
+    let permit = if wanted > SMALL_BODY_BYTES {
+        match service.body_budget().take(budget::cost(wanted)) {
+            Some(p) => Some(p),
+            None => {
+                log::warn!("body budget spent; refused a {wanted}-byte body from {}", peer.ip());
+                return fail(stream, ApiError::busy());
+            }
+        }
+    } else {
+        None
+    };
+    let complete = match framing {
+        Framing::Length(len) => rest.len() >= len,
+        Framing::Chunked => false,
+    };
+    let expects = head.header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+    if wanted > 0 && !complete && expects && write_short(stream, b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
+        return Next::Close;
+    }
+    let deadline = Instant::now() + s.request_timeout();
+    let read = match framing {
+        Framing::Length(len) => read_length(stream, rest, len, deadline),
+        Framing::Chunked => read_chunked(stream, rest, limit, deadline),
+    };
+    match read {
+        Ok(Some((body, leftover))) => Next::Request(Box::new(Request { head, body, peer }), leftover, permit),
+        Ok(None) => Next::Close,
+        Err(e) => fail(stream, e),
+    }
+}
+
+/// Reads until a whole head is in `buf`. `Ok(None)`: the client closed or went quiet
+/// between requests, which needs no answer.
+fn read_head(
+    s: &Settings,
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    first: bool,
+) -> Result<Option<(Head, usize)>, ApiError> {
     // An idle keep-alive connection may wait `keepalive`; once a request has begun, its
     // head must arrive within `request_timeout` (slow-loris bound).
     let mut deadline = Instant::now() + if first || !buf.is_empty() { s.request_timeout() } else { s.keepalive() };
     let mut idle = !first && buf.is_empty();
-    let (head, head_len) = loop {
-        match parse_head(buf) {
-            Ok(Some(done)) => break done,
-            Ok(None) => {}
-            Err(HeadError::TooLarge) => {
-                return fail(
-                    stream,
-                    ApiError::new(
-                        ErrorCode::HeadTooLarge,
-                        "The request head is too large; send fewer or shorter headers.",
-                    ),
-                );
-            }
-            Err(HeadError::Malformed(why)) => {
-                return fail(stream, ApiError::bad_request(format!("Bad request: {why}.")));
-            }
+    loop {
+        if let Some(done) = parse_head(buf).map_err(head_error)? {
+            return Ok(Some(done));
         }
         match read_some(stream, buf, deadline) {
-            Ok(0) => return Next::Close,
+            Ok(0) => return Ok(None),
             Ok(_) => {
                 if idle {
                     idle = false;
@@ -102,63 +165,76 @@ fn next_request(s: &Settings, stream: &mut TcpStream, buf: &mut Vec<u8>, peer: S
                 }
             }
             Err(e) if is_timeout(&e) && !idle && !buf.is_empty() => {
-                return fail(
-                    stream,
-                    ApiError::new(ErrorCode::Timeout, "The request took too long to arrive; send it again."),
-                );
+                return Err(ApiError::new(ErrorCode::Timeout, "The request took too long to arrive; send it again."));
             }
-            Err(_) => return Next::Close,
+            Err(_) => return Ok(None),
         }
-    };
-    if head.header("transfer-encoding").is_some() {
-        return fail(
-            stream,
-            ApiError::new(
-                ErrorCode::NotImplemented,
-                "Chunked request bodies are not supported; send a Content-Length.",
-            ),
-        );
     }
-    let len = match content_length(&head) {
-        Ok(n) => n,
-        Err(e) => return fail(stream, e),
-    };
-    if len > s.max_body_bytes {
-        return fail(stream, ApiError::too_large(s.max_body_bytes));
-    }
-    let mut rest = buf.split_off(head_len);
-    if len > 0 && rest.len() < len {
-        let expects = head.header("expect").is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
-        if expects && stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
-            return Next::Close;
+}
+
+fn head_error(e: HeadError) -> ApiError {
+    match e {
+        HeadError::TooLarge => {
+            ApiError::new(ErrorCode::HeadTooLarge, "The request head is too large; send fewer or shorter headers.")
         }
-        let deadline = Instant::now() + s.request_timeout();
-        while rest.len() < len {
-            match read_some(stream, &mut rest, deadline) {
-                Ok(0) => return Next::Close,
-                Ok(_) => {}
-                Err(e) if is_timeout(&e) => {
-                    return fail(
-                        stream,
-                        ApiError::new(ErrorCode::Timeout, "The request body took too long to arrive; send it again."),
-                    );
-                }
-                Err(_) => return Next::Close,
-            }
+        HeadError::Malformed(why) => ApiError::bad_request(format!("Bad request: {why}.")),
+        HeadError::UnknownCoding => ApiError::new(
+            ErrorCode::NotImplemented,
+            "Only chunked request bodies are supported besides plain ones; send a Content-Length.",
+        ),
+    }
+}
+
+fn body_timeout() -> ApiError {
+    ApiError::new(ErrorCode::Timeout, "The request body took too long to arrive; send it again.")
+}
+
+/// A `Content-Length` body: `len` bytes, of which `rest` holds the first ones. Returns
+/// the body and what was read past it; `Ok(None)` if the client went away.
+fn read_length(
+    stream: &mut TcpStream,
+    mut rest: Vec<u8>,
+    len: usize,
+    deadline: Instant,
+) -> Result<Option<(Vec<u8>, Vec<u8>)>, ApiError> {
+    // The length is within the limit and paid for: allocate it once, not by doubling.
+    rest.reserve_exact(len.saturating_sub(rest.len()));
+    while rest.len() < len {
+        match read_some(stream, &mut rest, deadline) {
+            Ok(0) => return Ok(None),
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) => return Err(body_timeout()),
+            Err(_) => return Ok(None),
         }
     }
     let leftover = rest.split_off(len);
-    Next::Request(Box::new(Request { head, body: rest, peer }), leftover)
+    Ok(Some((rest, leftover)))
 }
 
-fn content_length(head: &super::parse::Head) -> Result<usize, ApiError> {
-    let mut values = head.headers.iter().filter(|(k, _)| k == "content-length").map(|(_, v)| v.trim());
-    let Some(first) = values.next() else { return Ok(0) };
-    if values.any(|v| v != first) || first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::bad_request("The Content-Length header is not a single number."));
+/// A chunked body of at most `limit` decoded bytes (see `parse::Chunked`).
+fn read_chunked(
+    stream: &mut TcpStream,
+    mut rest: Vec<u8>,
+    limit: usize,
+    deadline: Instant,
+) -> Result<Option<(Vec<u8>, Vec<u8>)>, ApiError> {
+    let mut chunks = Chunked::new(limit);
+    loop {
+        let (used, done) = chunks.feed(&rest).map_err(|e| match e {
+            ChunkError::TooLarge => ApiError::too_large(limit),
+            ChunkError::Malformed(why) => ApiError::bad_request(format!("Bad request: {why}.")),
+        })?;
+        rest.drain(..used);
+        if done {
+            return Ok(Some((chunks.into_body(), rest)));
+        }
+        match read_some(stream, &mut rest, deadline) {
+            Ok(0) => return Ok(None),
+            Ok(_) => {}
+            Err(e) if is_timeout(&e) => return Err(body_timeout()),
+            Err(_) => return Ok(None),
+        }
     }
-    // Anything that does not fit is certainly over the limit.
-    Ok(first.parse().unwrap_or(usize::MAX))
 }
 
 /// Reads what is available into `buf`, waiting at most until `deadline`.
@@ -183,9 +259,9 @@ fn is_timeout(e: &std::io::Error) -> bool {
 
 /// Answers an unreadable request with `e` and ends the connection: after a bad head or
 /// an unread body we no longer know where the next request would start.
-fn fail(stream: &mut TcpStream, e: ApiError) -> Next {
+fn fail<'a>(stream: &mut TcpStream, e: ApiError) -> Next<'a> {
     let status = e.status();
-    let _ = Response::from(e).write_to(stream, false, false);
+    let _ = Response::from(e).write_to(&mut Deadline::new(stream, SHORT_WRITE), false, false);
     log::info!(target: "royal_care::access", "- \"-\" {status} (unreadable request)");
     Next::Close
 }
@@ -223,8 +299,40 @@ impl AccessLine {
     }
 }
 
-/// A 503 for a connection over the limit, written without blocking the accept loop.
-pub fn refuse_busy(mut stream: TcpStream) {
-    let _ = stream.set_write_timeout(Some(Duration::from_millis(200)));
-    let _ = Response::from(ApiError::busy()).write_to(&mut stream, false, false);
+/// A 503 for a connection over a limit, written without blocking the accept loop.
+pub fn refuse_busy(stream: TcpStream, e: ApiError) {
+    let _ = Response::from(e).write_to(&mut Deadline::new(&stream, Duration::from_millis(200)), false, false);
+}
+
+fn write_short(stream: &TcpStream, bytes: &[u8]) -> io::Result<()> {
+    Deadline::new(stream, SHORT_WRITE).write_all(bytes)
+}
+
+/// A writer that must be done by a deadline: each write may block only for the time
+/// left, so a slow reader cannot stretch one answer past it.
+pub struct Deadline<'a> {
+    stream: &'a TcpStream,
+    until: Instant,
+}
+
+impl<'a> Deadline<'a> {
+    pub fn new(stream: &'a TcpStream, within: Duration) -> Self {
+        Deadline { stream, until: Instant::now() + within }
+    }
+}
+
+impl Write for Deadline<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(ErrorKind::TimedOut.into());
+        }
+        self.stream.set_write_timeout(Some(left))?;
+        let mut s = self.stream;
+        s.write(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }

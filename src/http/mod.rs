@@ -5,9 +5,10 @@
 //! each request.
 //!
 //! `parse` turns bytes into a request head (a pure function, fuzzed); `conn` runs one
-//! keep-alive connection; `request`/`response` are the values handlers see; `cors`
-//! decides which origins may call.
+//! keep-alive connection; `budget` bounds the body bytes all connections hold at once;
+//! `request`/`response` are the values handlers see; `cors` decides which origins may call.
 
+pub mod budget;
 pub mod conn;
 pub mod cors;
 pub mod parse;
@@ -35,4 +36,10 @@ pub trait Service {
     fn upgrade(&self, stream: TcpStream, req: Request, leftover: Vec<u8>, answered: Box<dyn FnOnce(u16) + Send>);
     /// No more keep-alive once the server is stopping.
     fn is_shutting_down(&self) -> bool;
+    /// The largest body this request may have, decided from its head before any of the
+    /// body is read, or the answer to give instead (e.g. 401 for a large body without a
+    /// valid token). `conn` caps it at `max_body_bytes`.
+    fn body_limit(&self, head: &parse::Head, framing: parse::Framing) -> Result<usize, crate::error::ApiError>;
+    /// The one budget all connections' large bodies share.
+    fn body_budget(&self) -> &budget::BodyBudget;
 }

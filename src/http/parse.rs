@@ -27,6 +27,54 @@ impl Head {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
+
+    /// The token in `Authorization: Token <token>` (scheme case-insensitive), if any.
+    pub fn token(&self) -> Option<&str> {
+        let value = self.header("authorization")?.trim();
+        let (scheme, rest) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("token").then(|| rest.trim())
+    }
+
+    /// How the body is framed: by `Content-Length`, by chunks, or refused (see
+    /// docs/SECURITY.md "Requests": both headers at once could smuggle a request).
+    pub fn framing(&self) -> Result<Framing, HeadError> {
+        let mut lengths = self.headers.iter().filter(|(k, _)| k == "content-length").map(|(_, v)| v.trim());
+        let length = match lengths.next() {
+            None => None,
+            Some(first) => {
+                if lengths.any(|v| v != first) || first.is_empty() || !first.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(HeadError::Malformed("the Content-Length header is not a single number"));
+                }
+                // Anything that does not fit is certainly over the limit.
+                Some(first.parse().unwrap_or(usize::MAX))
+            }
+        };
+        let codings: Vec<&str> =
+            self.headers.iter().filter(|(k, _)| k == "transfer-encoding").map(|(_, v)| v.trim()).collect();
+        if codings.is_empty() {
+            return Ok(Framing::Length(length.unwrap_or(0)));
+        }
+        if length.is_some() {
+            return Err(HeadError::Malformed("send either Content-Length or Transfer-Encoding, not both"));
+        }
+        if self.minor_version == 0 {
+            return Err(HeadError::Malformed("HTTP/1.0 has no Transfer-Encoding; send a Content-Length"));
+        }
+        if codings.len() == 1 && codings[0].eq_ignore_ascii_case("chunked") {
+            Ok(Framing::Chunked)
+        } else {
+            Err(HeadError::UnknownCoding)
+        }
+    }
+}
+
+/// How a request's body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// `Content-Length` bytes (0 without the header).
+    Length(usize),
+    /// `Transfer-Encoding: chunked`, decoded by `Chunked`.
+    Chunked,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +83,8 @@ pub enum HeadError {
     TooLarge,
     /// Not HTTP, or not HTTP we accept → 400.
     Malformed(&'static str),
+    /// A transfer coding other than `chunked` → 501.
+    UnknownCoding,
 }
 
 /// Parses a complete head from the start of `buf`. `Ok(None)`: need more bytes.
@@ -129,19 +179,149 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The request target with every `token=` query value replaced by `[redacted]`, for logs.
+/// The request target with the value of every query parameter whose name ends in
+/// `token` replaced by `[redacted]`, for logs. Names are compared decoded, as the lookup
+/// (`query_pairs`) reads them, so `?%74oken=` is redacted too; a name that does not
+/// decode has its value redacted as well, since we cannot tell what it says.
 pub fn redact_target(target: &str) -> String {
     let Some((path, query)) = target.split_once('?') else { return target.to_string() };
     let parts: Vec<String> = query
         .split('&')
-        .map(|p| match p.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("token") || k.to_ascii_lowercase().ends_with("token") => {
+        .map(|p| {
+            let (k, _) = p.split_once('=').unwrap_or((p, ""));
+            let secret = match percent_decode(k.as_bytes(), true).map(String::from_utf8) {
+                Some(Ok(name)) => name.to_ascii_lowercase().ends_with("token"),
+                _ => true,
+            };
+            if secret && p.contains('=') {
                 format!("{k}=[redacted]")
+            } else {
+                p.to_string()
             }
-            _ => p.to_string(),
         })
         .collect();
     format!("{path}?{}", parts.join("&"))
+}
+
+/// Longest chunk-size line (with extensions) or trailer line we read.
+const MAX_CHUNK_LINE: usize = 1024;
+
+/// An incremental decoder of a `Transfer-Encoding: chunked` body (RFC 9112 §7.1),
+/// fed bytes as they arrive, so a body sent a byte at a time costs linear work. Strict:
+/// lines end in CRLF, sizes are hex, the decoded body stays within `limit`, and
+/// trailers (read and dropped) within `MAX_HEAD_BYTES`.
+#[derive(Debug)]
+pub struct Chunked {
+    state: ChunkState,
+    line: Vec<u8>,
+    body: Vec<u8>,
+    limit: usize,
+    trailer_bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChunkState {
+    Size,
+    Data(usize),
+    DataEnd,
+    Trailer,
+    Done,
+}
+
+/// Why a chunked body cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkError {
+    /// The decoded body would pass the limit → 413.
+    TooLarge,
+    /// Not valid chunked framing → 400.
+    Malformed(&'static str),
+}
+
+impl Chunked {
+    pub fn new(limit: usize) -> Self {
+        Chunked { state: ChunkState::Size, line: Vec::new(), body: Vec::new(), limit, trailer_bytes: 0 }
+    }
+
+    /// Decodes from `input`; returns how many bytes it used and whether the body is
+    /// complete (then the rest of `input` belongs to the next request).
+    pub fn feed(&mut self, input: &[u8]) -> Result<(usize, bool), ChunkError> {
+        let mut i = 0;
+        while i < input.len() && self.state != ChunkState::Done {
+            if let ChunkState::Data(left) = self.state {
+                let take = left.min(input.len() - i);
+                self.body.extend_from_slice(&input[i..i + take]);
+                i += take;
+                self.state = if take == left { ChunkState::DataEnd } else { ChunkState::Data(left - take) };
+                continue;
+            }
+            let Some(line) = self.take_line(input, &mut i)? else { break };
+            self.state = match self.state {
+                ChunkState::Size => {
+                    let size = line.split(|b| *b == b';').next().unwrap_or_default();
+                    let size = parse_chunk_size(size)?;
+                    if size == 0 {
+                        ChunkState::Trailer
+                    } else if size > self.limit.saturating_sub(self.body.len()) as u64 {
+                        return Err(ChunkError::TooLarge);
+                    } else {
+                        // Within `limit`, so it fits a usize.
+                        ChunkState::Data(size as usize)
+                    }
+                }
+                ChunkState::DataEnd if line.is_empty() => ChunkState::Size,
+                ChunkState::DataEnd => return Err(ChunkError::Malformed("a chunk is longer than its size says")),
+                ChunkState::Trailer if line.is_empty() => ChunkState::Done,
+                ChunkState::Trailer => {
+                    self.trailer_bytes += line.len();
+                    if self.trailer_bytes > MAX_HEAD_BYTES {
+                        return Err(ChunkError::Malformed("the trailer fields are too large"));
+                    }
+                    ChunkState::Trailer
+                }
+                ChunkState::Data(_) | ChunkState::Done => unreachable!("handled above"),
+            };
+        }
+        Ok((i, self.state == ChunkState::Done))
+    }
+
+    /// The decoded body, once `feed` said it is complete.
+    pub fn into_body(self) -> Vec<u8> {
+        self.body
+    }
+
+    /// A whole CRLF-terminated line (without the CRLF) from `input` at `*i`, or `None`
+    /// when it has not all arrived yet (what did is kept for the next call).
+    fn take_line(&mut self, input: &[u8], i: &mut usize) -> Result<Option<Vec<u8>>, ChunkError> {
+        let rest = &input[*i..];
+        let end = rest.iter().position(|b| *b == b'\n');
+        let part = &rest[..end.map_or(rest.len(), |e| e + 1)];
+        if self.line.len() + part.len() > MAX_CHUNK_LINE {
+            return Err(ChunkError::Malformed("a chunk-size or trailer line is too long"));
+        }
+        self.line.extend_from_slice(part);
+        *i += part.len();
+        if end.is_none() {
+            return Ok(None);
+        }
+        let mut line = std::mem::take(&mut self.line);
+        if line.len() < 2 || line[line.len() - 2] != b'\r' {
+            return Err(ChunkError::Malformed("chunk lines must end in CRLF"));
+        }
+        line.truncate(line.len() - 2);
+        Ok(Some(line))
+    }
+}
+
+fn parse_chunk_size(hex: &[u8]) -> Result<u64, ChunkError> {
+    if hex.is_empty() || !hex.iter().all(u8::is_ascii_hexdigit) {
+        return Err(ChunkError::Malformed("a chunk size is not a hexadecimal number"));
+    }
+    // Leading zeros are allowed; more than 15 significant digits is over any limit.
+    let digits = std::str::from_utf8(hex).unwrap_or("0").trim_start_matches('0');
+    if digits.len() > 15 {
+        return Err(ChunkError::TooLarge);
+    }
+    Ok(u64::from_str_radix(if digits.is_empty() { "0" } else { digits }, 16).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
@@ -184,6 +364,65 @@ mod tests {
         assert_eq!(redact_target("/plain/"), "/plain/");
     }
 
+    /// Issue 9.6: the lookup decodes names, so the redaction must too.
+    #[test]
+    fn redacts_percent_encoded_token_names() {
+        assert_eq!(redact_target("/ws/?%74oken=abc"), "/ws/?%74oken=[redacted]");
+        assert_eq!(redact_target("/ws/?t%6Fken=abc&since=1"), "/ws/?t%6Fken=[redacted]&since=1");
+        assert_eq!(redact_target("/ws/?%zz=abc"), "/ws/?%zz=[redacted]");
+        assert_eq!(redact_target("/ws/?since=1"), "/ws/?since=1");
+    }
+
+    fn head(text: &str) -> Head {
+        parse_head(text.as_bytes()).unwrap().unwrap().0
+    }
+
+    #[test]
+    fn framing_of_bodies() {
+        assert_eq!(head("POST / HTTP/1.1\r\n\r\n").framing(), Ok(Framing::Length(0)));
+        assert_eq!(head("POST / HTTP/1.1\r\ncontent-length: 12\r\n\r\n").framing(), Ok(Framing::Length(12)));
+        assert_eq!(head("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n").framing(), Ok(Framing::Chunked));
+        assert_eq!(head("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n").framing(), Err(HeadError::UnknownCoding));
+        let both = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n";
+        assert!(matches!(head(both).framing(), Err(HeadError::Malformed(_))));
+        let old = "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n";
+        assert!(matches!(head(old).framing(), Err(HeadError::Malformed(_))));
+        let twice = "POST / HTTP/1.1\r\ncontent-length: 3\r\ncontent-length: 4\r\n\r\n";
+        assert!(matches!(head(twice).framing(), Err(HeadError::Malformed(_))));
+    }
+
+    #[test]
+    fn decodes_chunked_bodies() {
+        let wire = b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-Trailer: 1\r\n\r\nNEXT";
+        let mut c = Chunked::new(100);
+        assert_eq!(c.feed(wire), Ok((wire.len() - 4, true)));
+        assert_eq!(c.into_body(), b"Wikipedia");
+        // Byte by byte: the same answer.
+        let mut c = Chunked::new(100);
+        let mut used = 0;
+        for (n, b) in wire.iter().enumerate() {
+            let (u, done) = c.feed(std::slice::from_ref(b)).unwrap();
+            used += u;
+            if done {
+                assert_eq!(n + 1, wire.len() - 4);
+                break;
+            }
+        }
+        assert_eq!(used, wire.len() - 4);
+        assert_eq!(c.into_body(), b"Wikipedia");
+    }
+
+    #[test]
+    fn refuses_bad_chunks() {
+        assert_eq!(Chunked::new(8).feed(b"9\r\n"), Err(ChunkError::TooLarge));
+        assert_eq!(Chunked::new(8).feed(b"4\r\nabcd\r\n5\r\n"), Err(ChunkError::TooLarge));
+        assert_eq!(Chunked::new(8).feed(b"ffffffffffffffffffff\r\n"), Err(ChunkError::TooLarge));
+        for bad in [&b"x\r\n"[..], b"4\nabcd", b"2\r\nabc\r\n", b"-1\r\n", b"\r\n"] {
+            assert!(matches!(Chunked::new(8).feed(bad), Err(ChunkError::Malformed(_))), "{bad:?}");
+        }
+        assert!(matches!(Chunked::new(8).feed(&[b'1'; 2000]), Err(ChunkError::Malformed(_))));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2000))]
 
@@ -206,11 +445,32 @@ mod tests {
             prop_assert_eq!(h.header(&name), Some(value.trim()));
         }
 
-        /// Redaction never lets the token value through.
+        /// Redaction never lets through a value the lookup would take as the token.
         #[test]
-        fn redaction_hides_token(tok in "[0-9a-f]{64}", pre in "[a-z]{0,5}=[0-9]{0,3}") {
-            let t = format!("/ws/?{pre}&token={tok}");
+        fn redaction_hides_token(tok in "[0-9a-f]{64}", pre in "[a-z]{0,5}=[0-9]{0,3}", enc in 0usize..5) {
+            let name = ["token", "%74oken", "TOKEN", "tok%65n", "%54%4f%4b%45%4e"][enc];
+            let t = format!("/ws/?{pre}&{name}={tok}");
             prop_assert!(!redact_target(&t).contains(&tok));
+        }
+
+        /// Any split of a valid chunked body decodes to the same bytes.
+        #[test]
+        fn chunked_any_split(body in proptest::collection::vec(any::<u8>(), 0..300), size in 1usize..50, cut in 0usize..400) {
+            let mut wire = Vec::new();
+            for part in body.chunks(size) {
+                wire.extend_from_slice(format!("{:x}\r\n", part.len()).as_bytes());
+                wire.extend_from_slice(part);
+                wire.extend_from_slice(b"\r\n");
+            }
+            wire.extend_from_slice(b"0\r\n\r\n");
+            let cut = cut.min(wire.len());
+            let mut c = Chunked::new(300);
+            let (a, done_a) = c.feed(&wire[..cut]).unwrap();
+            prop_assert_eq!(a, cut);
+            let (b, done) = if done_a { (0, true) } else { c.feed(&wire[cut..]).unwrap() };
+            prop_assert!(done);
+            prop_assert_eq!(a + b, wire.len());
+            prop_assert_eq!(c.into_body(), body);
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::events::{Event, EventDraft};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
@@ -73,6 +73,27 @@ pub struct Store {
     feed: OnceLock<SyncSender<Vec<Event>>>,
     /// Transactions this process has committed (see `commits`).
     commits: AtomicU64,
+    /// The last write that changed or tried to change something failed for want of disk
+    /// space (see `disk_full`).
+    disk_full: AtomicBool,
+}
+
+/// What a write may fail with: it says whether the disk was full, so the store can
+/// report it (`Store::disk_full`) whichever statement hit it.
+pub trait WriteError: From<rusqlite::Error> {
+    fn is_disk_full(&self) -> bool;
+}
+
+impl WriteError for rusqlite::Error {
+    fn is_disk_full(&self) -> bool {
+        self.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+    }
+}
+
+impl WriteError for crate::error::ApiError {
+    fn is_disk_full(&self) -> bool {
+        self.code == crate::error::ErrorCode::DiskFull
+    }
 }
 
 /// A write transaction. Derefs to the connection for queries; `emit` appends an event
@@ -112,6 +133,7 @@ impl Store {
             readers: Mutex::new(Vec::new()),
             feed: OnceLock::new(),
             commits: AtomicU64::new(0),
+            disk_full: AtomicBool::new(false),
         })
     }
 
@@ -134,17 +156,40 @@ impl Store {
         self.commits.load(Ordering::SeqCst)
     }
 
+    /// Did the last write that changed rows, or failed, fail because the disk is full?
+    /// Stays true until a write that changes something succeeds (`/health/` reports it).
+    pub fn disk_full(&self) -> bool {
+        self.disk_full.load(Ordering::SeqCst)
+    }
+
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction; commits if it returns `Ok`, rolls
     /// back otherwise, so a refused request writes nothing.
-    pub fn write<T, E: From<rusqlite::Error>>(&self, f: impl FnOnce(&mut Tx) -> Result<T, E>) -> Result<T, E> {
+    pub fn write<T, E: WriteError>(&self, f: impl FnOnce(&mut Tx) -> Result<T, E>) -> Result<T, E> {
         // A panic inside `f` rolled its transaction back when it unwound, so the
         // connection is still sound: take the lock even if poisoned.
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut t = Tx { tx, events: Vec::new() };
-        let out = f(&mut t)?;
-        let Tx { tx, events } = t;
-        tx.commit()?;
+        let changes_before = conn.total_changes();
+        let attempt = (|| -> Result<(T, Vec<Event>), E> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let mut t = Tx { tx, events: Vec::new() };
+            let out = f(&mut t)?;
+            let Tx { tx, events } = t;
+            tx.commit()?;
+            Ok((out, events))
+        })();
+        let (out, events) = match attempt {
+            Ok(done) => done,
+            Err(e) => {
+                if e.is_disk_full() {
+                    self.disk_full.store(true, Ordering::SeqCst);
+                }
+                return Err(e);
+            }
+        };
+        // A commit that changed nothing proves nothing about free space.
+        if conn.total_changes() != changes_before {
+            self.disk_full.store(false, Ordering::SeqCst);
+        }
         self.commits.fetch_add(1, Ordering::SeqCst);
         if !events.is_empty() {
             if let Some(feed) = self.feed.get() {

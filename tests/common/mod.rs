@@ -54,6 +54,12 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Self::spawn(dir, db, cmd)
+    }
+
+    /// Runs `cmd`, which must start the server (directly or through a wrapper that
+    /// `exec`s it), and waits for it to listen.
+    pub fn spawn(dir: tempfile::TempDir, db: PathBuf, mut cmd: Command) -> Server {
         let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
@@ -259,4 +265,34 @@ pub fn read_response(s: &mut impl Read) -> Option<HttpResponse> {
     let mut body = vec![0u8; len];
     s.read_exact(&mut body).ok()?;
     Some(HttpResponse { status, headers, body })
+}
+
+/// A connection to `to` from the loopback address `from` (any of 127.0.0.0/8), so a test
+/// can be several client machines at once.
+pub fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
+    connect_with(from, to, None)
+}
+
+/// As `connect_from`, with the receive buffer set before connecting (a slow phone).
+pub fn connect_with(from: [u8; 4], to: SocketAddr, recv_buffer: Option<usize>) -> TcpStream {
+    use socket2::{Domain, Socket, Type};
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    if let Some(n) = recv_buffer {
+        s.set_recv_buffer_size(n).unwrap();
+    }
+    s.bind(&SocketAddr::from((from, 0)).into()).unwrap();
+    s.connect_timeout(&to.into(), Duration::from_secs(5)).unwrap();
+    let s: TcpStream = s.into();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s
+}
+
+/// The server's resident memory now and at its peak (VmRSS, VmHWM), in bytes.
+pub fn memory_of(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb = |key: &str| -> u64 {
+        let line = status.lines().find(|l| l.starts_with(key)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    };
+    (kb("VmRSS:"), kb("VmHWM:"))
 }
