@@ -180,6 +180,7 @@ impl Srv {
         env(&mut cmd);
         cmd.args(["serve", "--addr", "127.0.0.1:0"])
             .env("ROYAL_CARE_MAX_CONNECTIONS", "12000")
+            .env("ROYAL_CARE_MAX_CONNECTIONS_PER_ADDRESS", "12000")
             .env("ROYAL_CARE_MAX_SOCKETS_PER_USER", "11000");
         let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
