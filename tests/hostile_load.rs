@@ -33,8 +33,11 @@ fn probe(addr: SocketAddr, token: String, stop: Arc<AtomicBool>) -> std::thread:
             let started = Instant::now();
             let mut s = connect_from([127, 0, 0, 200], addr);
             s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-            let ok = write!(s, "GET /api/auth/profile/ HTTP/1.1\r\nAuthorization: Token {token}\r\nConnection: close\r\n\r\n")
-                .is_ok()
+            let ok = write!(
+                s,
+                "GET /api/auth/profile/ HTTP/1.1\r\nAuthorization: Token {token}\r\nConnection: close\r\n\r\n"
+            )
+            .is_ok()
                 && read_response(&mut s).is_some_and(|r| r.status == 200);
             worst = worst.max(started.elapsed());
             bad += usize::from(!ok);

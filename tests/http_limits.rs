@@ -140,11 +140,14 @@ fn chunked_bodies_are_read() {
 
     let gzip = srv.raw(b"POST /api/auth/login/ HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n");
     assert_eq!(gzip.status, 501);
-    let both = srv.raw(b"POST /api/auth/login/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n");
+    let both =
+        srv.raw(b"POST /api/auth/login/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n");
     assert_eq!(both.status, 400);
     assert_eq!(both.json()["detail"], "Bad request: send either Content-Length or Transfer-Encoding, not both.");
     // Over the anonymous limit: 413 as soon as the chunk size says so.
-    let big = srv.raw(format!("POST /api/auth/login/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n", 20_000).as_bytes());
+    let big = srv.raw(
+        format!("POST /api/auth/login/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n", 20_000).as_bytes(),
+    );
     assert_eq!(big.status, 413);
     // A large chunked body to a logged-in route needs the token first.
     let anon = srv.raw(b"POST /api/scheduling/clients/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
@@ -183,7 +186,11 @@ fn slow_readers_are_cut_off_at_the_response_deadline() {
         assert_eq!(srv.call("POST", "/api/scheduling/clients/", Some(&op), Some(&body)).0, 201);
     }
     let mut s = connect_with([127, 0, 0, 1], srv.addr, Some(4096));
-    write!(s, "GET /api/scheduling/clients/?page_size=200 HTTP/1.1\r\nAuthorization: Token {op}\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET /api/scheduling/clients/?page_size=200 HTTP/1.1\r\nAuthorization: Token {op}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let started = Instant::now();
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let stop2 = stop.clone();
@@ -253,7 +260,8 @@ fn a_full_disk_is_answered_plainly_and_shown_in_health() {
     setup.terminate();
     let Some((srv, disk)) = on_small_disk(&setup, 4096) else { return };
     let op = srv.login("olga");
-    let client = |name: &str| serde_json::json!({"first_name": name, "last_name": "Full", "phone_number": "+63 900 000 0000"});
+    let client =
+        |name: &str| serde_json::json!({"first_name": name, "last_name": "Full", "phone_number": "+63 900 000 0000"});
     assert_eq!(srv.call("POST", "/api/scheduling/clients/", Some(&op), Some(&client("Before"))).0, 201);
     let (status, health) = srv.call("GET", "/health/", None, None);
     assert_eq!((status, health["database"].as_str()), (200, Some("ok")));
@@ -275,11 +283,15 @@ fn a_full_disk_is_answered_plainly_and_shown_in_health() {
     );
     let health = srv.request("GET", "/health/", None, None, &[]);
     assert_eq!(health.status, 503);
-    assert_eq!((health.json()["status"].as_str(), health.json()["database"].as_str()), (Some("unhealthy"), Some("disk_full")));
+    assert_eq!(
+        (health.json()["status"].as_str(), health.json()["database"].as_str()),
+        (Some("unhealthy"), Some("disk_full"))
+    );
     // Reading still works, and the refused write left nothing behind.
     let (status, list) = srv.call("GET", "/api/scheduling/clients/", Some(&op), None);
     assert_eq!(status, 200);
-    let names: Vec<&str> = list["results"].as_array().unwrap().iter().map(|c| c["first_name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        list["results"].as_array().unwrap().iter().map(|c| c["first_name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Before"]);
 
     std::fs::remove_file(&filler).unwrap();

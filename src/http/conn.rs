@@ -185,18 +185,17 @@ fn head_error(e: HeadError) -> ApiError {
     }
 }
 
+/// A body read: `Ok(Some((body, bytes read past it)))`, `Ok(None)` if the client went
+/// away, or the error to answer.
+type BodyRead = Result<Option<(Vec<u8>, Vec<u8>)>, ApiError>;
+
 fn body_timeout() -> ApiError {
     ApiError::new(ErrorCode::Timeout, "The request body took too long to arrive; send it again.")
 }
 
 /// A `Content-Length` body: `len` bytes, of which `rest` holds the first ones. Returns
 /// the body and what was read past it; `Ok(None)` if the client went away.
-fn read_length(
-    stream: &mut TcpStream,
-    mut rest: Vec<u8>,
-    len: usize,
-    deadline: Instant,
-) -> Result<Option<(Vec<u8>, Vec<u8>)>, ApiError> {
+fn read_length(stream: &mut TcpStream, mut rest: Vec<u8>, len: usize, deadline: Instant) -> BodyRead {
     // The length is within the limit and paid for: allocate it once, not by doubling.
     rest.reserve_exact(len.saturating_sub(rest.len()));
     while rest.len() < len {
@@ -212,12 +211,7 @@ fn read_length(
 }
 
 /// A chunked body of at most `limit` decoded bytes (see `parse::Chunked`).
-fn read_chunked(
-    stream: &mut TcpStream,
-    mut rest: Vec<u8>,
-    limit: usize,
-    deadline: Instant,
-) -> Result<Option<(Vec<u8>, Vec<u8>)>, ApiError> {
+fn read_chunked(stream: &mut TcpStream, mut rest: Vec<u8>, limit: usize, deadline: Instant) -> BodyRead {
     let mut chunks = Chunked::new(limit);
     loop {
         let (used, done) = chunks.feed(&rest).map_err(|e| match e {

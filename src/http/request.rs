@@ -67,9 +67,8 @@ impl Request {
         if self.body.is_empty() {
             return Err(ApiError::bad_request("The request body is empty; send a JSON object."));
         }
-        let parse_error = |e: serde_json::Error| {
-            ApiError::bad_request(format!("JSON parse error - {e}; send a valid JSON object."))
-        };
+        let parse_error =
+            |e: serde_json::Error| ApiError::bad_request(format!("JSON parse error - {e}; send a valid JSON object."));
         count_values(&self.body).map_err(parse_error)?;
         serde_json::from_slice(&self.body).map_err(parse_error)
     }
