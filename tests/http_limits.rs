@@ -6,7 +6,6 @@
 mod common;
 use common::*;
 use std::io::{Read, Write};
-use std::net::Shutdown;
 use std::time::{Duration, Instant};
 
 const MIB: usize = 1024 * 1024;
@@ -103,8 +102,8 @@ fn one_address_cannot_take_every_connection() {
         s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
         let mut b = [0u8; 1];
         match s.read(&mut b) {
-            Ok(_) => refused += 1, // the 503 (or its close)
-            Err(_) => held.push(s),
+            Ok(n) if n <= 1 => refused += 1, // the 503 (or its close)
+            _ => held.push(s),
         }
     }
     assert_eq!(held.len(), 250, "the default per-address cap");
@@ -219,11 +218,9 @@ fn slow_readers_are_cut_off_at_the_response_deadline() {
         assert!(Instant::now() < deadline, "the slow reader's connection was still open after 25 s");
         std::thread::sleep(Duration::from_millis(250)); // polling a count; no event to wait on
     };
-    eprintln!("freed after {freed:?}");
     assert!(freed < Duration::from_secs(14), "the connection was held for {freed:?}");
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let got = reader.join().unwrap();
-    eprintln!("got {got}");
     assert!(got < 700_000, "the reader got {got} bytes: it was not slow enough to test anything");
 }
 
