@@ -134,4 +134,26 @@ mod tests {
         }
         assert!(receives("therapist", Object::Client, "notes") && !receives("driver", Object::Client, "notes"));
     }
+
+    /// docs/API.md's table ("What each role receives") says what `RESTRICTED` does.
+    #[test]
+    fn the_documented_table_is_the_rule() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/API.md")).unwrap();
+        let label = |o: Object| match o {
+            Object::Appointment => "appointment",
+            Object::Client => "client",
+            Object::Colleague => "staff on an appointment",
+            Object::Account => "staff account",
+        };
+        for (object, member, _) in RESTRICTED {
+            let row = doc
+                .lines()
+                .map(|l| l.split('|').map(str::trim).collect::<Vec<_>>())
+                .find(|c| c.len() > 5 && c[1].starts_with(label(*object)) && c[2].contains(&format!("`{member}`")))
+                .unwrap_or_else(|| panic!("docs/API.md has no row for {object:?} {member}"));
+            for (i, role) in ["operator", "therapist", "driver"].iter().enumerate() {
+                assert_eq!(row[3 + i].starts_with('✓'), receives(role, *object, member), "{object:?} {member} {role}");
+            }
+        }
+    }
 }
