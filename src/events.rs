@@ -10,8 +10,9 @@
 //! do with it, as REST's `allowed_actions` would say at that moment. That member is never
 //! sent; `Event::renderings` gives the operators one shared message (their actions depend
 //! only on the status) and each listed staff recipient their own, with the appointment
-//! object's `allowed_actions` filled in. Live dispatch and a `?since=` replay both use it,
-//! so neither re-reads appointments.
+//! object's `allowed_actions` filled in and the members that recipient does not receive
+//! (`WITHHELD_FOR`, decided by `scheduling::privacy`) taken out. Live dispatch and a
+//! `?since=` replay both use it, so neither re-reads appointments.
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{Map, Value};
@@ -28,6 +29,14 @@ pub const SESSION_REVOKED: &str = "session_revoked";
 /// recipient's entry becomes `allowed_actions` of the payload's `appointment` (or of
 /// `data.appointment`, in a notification).
 pub const ACTIONS_FOR: &str = "allowed_actions_for";
+/// Payload member of an event about an appointment: what each recipient who is not an
+/// operator does not receive, as member paths of the appointment object (`notes`,
+/// `client_details.notes`; a path into an array applies to each element):
+/// `{"<user id>": [...], "others": [...]}` ("others": any other such recipient). Stripped
+/// from client messages; the recipient's paths are removed from the payload's
+/// appointment object, and its top-level ones from `updated_fields`. The operators'
+/// message keeps every member.
+pub const WITHHELD_FOR: &str = "withheld_for";
 
 /// Who may receive an event: all operators and/or the listed users.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -107,18 +116,38 @@ impl Event {
 
     /// The event's client messages, one per `Rendering` (see module doc).
     pub fn renderings(&self) -> Renderings<'_> {
-        // Cheap test first: most events carry no per-recipient actions.
-        let split = if self.payload.contains("\"allowed_actions_for\"") {
+        // Cheap test first: most events carry no per-recipient members.
+        let split = if self.payload.contains("\"allowed_actions_for\"") || self.payload.contains("\"withheld_for\"") {
             match serde_json::from_str::<Value>(&self.payload) {
-                Ok(Value::Object(mut p)) => p.remove(ACTIONS_FOR).map(|a| {
-                    let mut actions = match a {
-                        Value::Object(a) => a,
-                        _ => Map::new(),
-                    };
-                    let operators = actions.remove("operators");
-                    let users = actions.into_iter().filter_map(|(k, v)| Some((k.parse().ok()?, v))).collect();
-                    Split { payload: p, operators, users }
-                }),
+                Ok(Value::Object(mut p)) => {
+                    let (actions, withheld) = (p.remove(ACTIONS_FOR), p.remove(WITHHELD_FOR));
+                    (actions.is_some() || withheld.is_some()).then(|| {
+                        let mut actions = match actions {
+                            Some(Value::Object(a)) => a,
+                            _ => Map::new(),
+                        };
+                        let operators = actions.remove("operators");
+                        let users = actions.into_iter().filter_map(|(k, v)| Some((k.parse().ok()?, v))).collect();
+                        let mut others = None;
+                        let mut hidden = HashMap::new();
+                        for (k, v) in withheld.and_then(|w| w.as_object().cloned()).unwrap_or_default() {
+                            let paths: Vec<String> = v
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|p| p.as_str().map(String::from))
+                                .collect();
+                            match k.parse() {
+                                Ok(u) => {
+                                    hidden.insert(u, paths);
+                                }
+                                Err(_) if k == "others" => others = Some(paths),
+                                Err(_) => {}
+                            }
+                        }
+                        Split { payload: p, operators, users, withheld: hidden, others }
+                    })
+                }
                 _ => None,
             }
         } else {
@@ -161,8 +190,9 @@ impl Event {
 /// Which of an event's messages a recipient gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rendering {
-    /// The one message of an event without per-recipient actions (or, for one with them,
-    /// the message without `allowed_actions`, for a recipient it has no entry for).
+    /// The one message of an event without per-recipient members (or, for one with them,
+    /// the message without `allowed_actions` and without what `others` may not receive,
+    /// for a recipient it has no entry for).
     Shared,
     /// The operators' message: one for all of them.
     Operators,
@@ -176,12 +206,21 @@ pub struct Renderings<'a> {
     split: Option<Split>,
 }
 
-/// A payload with `allowed_actions_for` taken apart.
+/// A payload with `allowed_actions_for` and `withheld_for` taken apart.
 struct Split {
-    /// The payload without `allowed_actions_for`.
+    /// The payload without them.
     payload: Map<String, Value>,
     operators: Option<Value>,
     users: HashMap<i64, Value>,
+    /// `withheld_for`'s users' paths, and its `others`.
+    withheld: HashMap<i64, Vec<String>>,
+    others: Option<Vec<String>>,
+}
+
+impl Split {
+    fn has_entry(&self, user_id: i64) -> bool {
+        self.users.contains_key(&user_id) || self.withheld.contains_key(&user_id)
+    }
 }
 
 impl Renderings<'_> {
@@ -190,13 +229,13 @@ impl Renderings<'_> {
         match &self.split {
             None => Rendering::Shared,
             Some(s) if is_operator && self.ev.audience.operators && s.operators.is_some() => Rendering::Operators,
-            Some(s) if s.users.contains_key(&user_id) => Rendering::User(user_id),
+            Some(s) if s.has_entry(user_id) => Rendering::User(user_id),
             Some(_) => Rendering::Shared,
         }
     }
 
     /// Every rendering some recipient of the event may get: `Shared` alone for an event
-    /// without per-recipient actions; for one with them, `Shared` only if some recipient
+    /// without per-recipient members; for one with them, `Shared` only if some recipient
     /// has no entry.
     pub fn keys(&self) -> Vec<Rendering> {
         let Some(s) = &self.split else {
@@ -204,13 +243,16 @@ impl Renderings<'_> {
         };
         let a = &self.ev.audience;
         let mut keys = Vec::new();
-        if (a.operators && s.operators.is_none()) || a.users.iter().any(|u| !s.users.contains_key(u)) {
+        if (a.operators && s.operators.is_none()) || a.users.iter().any(|u| !s.has_entry(*u)) {
             keys.push(Rendering::Shared);
         }
         if s.operators.is_some() {
             keys.push(Rendering::Operators);
         }
-        keys.extend(s.users.keys().map(|u| Rendering::User(*u)));
+        let mut users: Vec<i64> = s.users.keys().chain(s.withheld.keys()).copied().collect();
+        users.sort_unstable();
+        users.dedup();
+        keys.extend(users.into_iter().map(Rendering::User));
         keys
     }
 
@@ -219,16 +261,47 @@ impl Renderings<'_> {
         let Some(s) = &self.split else {
             return self.ev.message();
         };
-        let actions = match r {
-            Rendering::Shared => None,
-            Rendering::Operators => s.operators.as_ref(),
-            Rendering::User(u) => s.users.get(&u),
+        let (actions, withheld) = match r {
+            Rendering::Shared => (None, s.others.as_deref()),
+            Rendering::Operators => (s.operators.as_ref(), None),
+            Rendering::User(u) => (s.users.get(&u), s.withheld.get(&u).or(s.others.as_ref()).map(Vec::as_slice)),
         };
         let mut payload = s.payload.clone();
-        if let (Some(actions), Some(appt)) = (actions, appointment_object(&mut payload)) {
-            appt.insert("allowed_actions".into(), actions.clone());
+        if let Some(paths) = withheld {
+            if let Some(Value::Array(fields)) = payload.get_mut("updated_fields") {
+                fields.retain(|f| !paths.iter().any(|p| f.as_str() == Some(p)));
+            }
+        }
+        if let Some(appt) = appointment_object(&mut payload) {
+            if let Some(actions) = actions {
+                appt.insert("allowed_actions".into(), actions.clone());
+            }
+            withhold(appt, withheld.unwrap_or_default());
         }
         self.ev.with_head(&Value::Object(payload).to_string())
+    }
+}
+
+/// Removes member `paths` (`WITHHELD_FOR`'s form: `notes`, `client_details.notes`; a path
+/// into an array applies to each of its objects) from `obj`.
+pub fn withhold(obj: &mut Map<String, Value>, paths: &[String]) {
+    fn remove(obj: &mut Map<String, Value>, path: &str) {
+        let Some((head, rest)) = path.split_once('.') else {
+            obj.remove(path);
+            return;
+        };
+        match obj.get_mut(head) {
+            Some(Value::Object(inner)) => remove(inner, rest),
+            Some(Value::Array(items)) => {
+                for inner in items.iter_mut().filter_map(Value::as_object_mut) {
+                    remove(inner, rest);
+                }
+            }
+            _ => {}
+        }
+    }
+    for p in paths {
+        remove(obj, p);
     }
 }
 
@@ -361,6 +434,43 @@ mod tests {
         let plain = Event { payload: r#"{"appointment":{"id":3}}"#.into(), ..ev };
         assert_eq!(plain.renderings().keys(), vec![Rendering::Shared]);
         assert_eq!(plain.message_for(5, false), plain.message());
+    }
+
+    /// A recipient's withheld paths leave their message (nested, in arrays, and in
+    /// `updated_fields`); operators keep everything; a recipient without an entry gets
+    /// `others`.
+    #[test]
+    fn withheld_members_leave_only_their_recipients_messages() {
+        let payload = serde_json::json!({
+            "appointment": {"id": 3, "notes": "n", "client_details": {"notes": "c", "phone_number": "p"},
+                "therapists_details": [{"email": "e", "id": 1}, {"email": "f", "id": 2}]},
+            "updated_fields": ["notes", "location"],
+            ACTIONS_FOR: {"operators": [], "5": []},
+            WITHHELD_FOR: {"5": ["notes", "client_details.notes", "therapists_details.email"], "others": ["notes"]},
+        });
+        let ev = Event {
+            seq: 4,
+            created_at: "t".into(),
+            kind: APPOINTMENT_UPDATED.into(),
+            appointment_id: Some(3),
+            audience: Audience::operators_and([5, 6]),
+            payload: payload.to_string(),
+        };
+        let msg = |u: i64, op: bool| -> Value { serde_json::from_str(&ev.message_for(u, op)).unwrap() };
+        let op = msg(1, true);
+        assert_eq!(op["appointment"]["client_details"]["notes"], "c");
+        assert_eq!(op["updated_fields"], serde_json::json!(["notes", "location"]));
+        assert!(op.get(WITHHELD_FOR).is_none());
+        let five = msg(5, false);
+        assert_eq!(
+            five["appointment"],
+            serde_json::json!({"id": 3, "client_details": {"phone_number": "p"}, "allowed_actions": [],
+                "therapists_details": [{"id": 1}, {"id": 2}]})
+        );
+        assert_eq!(five["updated_fields"], serde_json::json!(["location"]));
+        let six = msg(6, false);
+        assert!(six["appointment"].get("notes").is_none() && six["appointment"]["client_details"]["notes"] == "c");
+        assert_eq!(ev.renderings().keys(), vec![Rendering::Shared, Rendering::Operators, Rendering::User(5)]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::maintenance::auto_cancel_overdue;
 use crate::scheduling::appointment::{self, Appointment};
+use crate::scheduling::privacy::{self, Object};
 use crate::scheduling::validate::{expected_version, parse_date, parse_id};
 use crate::scheduling::{booking, visibility, workflow};
 use serde_json::{Map, Value};
@@ -22,10 +23,9 @@ fn answer(app: &App, who: &Principal, status: u16, a: &Appointment) -> Result<Re
 }
 
 /// A written appointment for the caller: the JSON the write built (the one its events
-/// carry) plus the caller's `allowed_actions`; nothing is read again.
+/// carry), as the caller receives it (`appointment::answer_for`); nothing is read again.
 fn written(who: &Principal, status: u16, w: booking::Written) -> Response {
-    let mut v = w.json;
-    v["allowed_actions"] = serde_json::json!(w.appointment.allowed_actions(&who.user));
+    let v = appointment::answer_for(w.json, &w.appointment, &who.user);
     Response::json(status, &v).header("ETag", &format!("\"{}\"", w.appointment.version))
 }
 
@@ -121,10 +121,18 @@ fn list_query(req: &Request, who: &Principal) -> Result<ListQuery, ApiError> {
             }
         }
     }
+    // Only by what the caller receives: a match on withheld notes would reveal them.
+    let notes = if privacy::receives(&who.user.role, Object::Appointment, "notes") {
+        " OR a.notes LIKE :search ESCAPE '\\'"
+    } else {
+        ""
+    };
     q.search(
         req,
-            "(a.location LIKE :search ESCAPE '\\' OR a.notes LIKE :search ESCAPE '\\' OR EXISTS (SELECT 1 FROM clients c WHERE c.id = a.client_id
-              AND (c.first_name || ' ' || c.last_name LIKE :search ESCAPE '\\' OR c.phone_number LIKE :search ESCAPE '\\')))",
+        &format!(
+            "(a.location LIKE :search ESCAPE '\\'{notes} OR EXISTS (SELECT 1 FROM clients c WHERE c.id = a.client_id
+              AND (c.first_name || ' ' || c.last_name LIKE :search ESCAPE '\\' OR c.phone_number LIKE :search ESCAPE '\\')))"
+        ),
     );
     q.ordering(
         req,

@@ -1,5 +1,6 @@
-//! `/api/scheduling/clients/…`: list (what the caller may see), create, read, update and
-//! delete clients. Only operators write. The row, its rules and its SQL are in
+//! `/api/scheduling/clients/…`: list (what the caller may see, with the members the
+//! caller's role receives: `scheduling::privacy`), create, read, update and delete
+//! clients. Only operators write. The row, its rules and its SQL are in
 //! `scheduling::clients`.
 
 use super::page::{ListQuery, Page};
@@ -9,6 +10,7 @@ use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::scheduling::clients::{self, Client};
 use crate::scheduling::details::{with_details_events, Shown};
+use crate::scheduling::privacy::{self, Object};
 use crate::scheduling::{operator_only, visibility};
 
 pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
@@ -25,10 +27,13 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
         q.cond(f);
         q.param(":uid", uid);
     }
-    q.search(
-        req,
-        "(c.first_name || ' ' || c.last_name LIKE :search ESCAPE '\\' OR c.phone_number LIKE :search ESCAPE '\\' OR c.email LIKE :search ESCAPE '\\')",
-    );
+    // Only by what the caller receives: a match on a withheld member would reveal it.
+    let mut search =
+        vec!["c.first_name || ' ' || c.last_name LIKE :search ESCAPE '\\'", "c.phone_number LIKE :search ESCAPE '\\'"];
+    if privacy::receives(&who.user.role, Object::Client, "email") {
+        search.push("c.email LIKE :search ESCAPE '\\'");
+    }
+    q.search(req, &format!("({})", search.join(" OR ")));
     q.ordering(
         req,
         &[("first_name", "c.first_name"), ("last_name", "c.last_name"), ("created_at", "c.created_at"), ("id", "c.id")],
@@ -36,14 +41,14 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
     );
     app.store.read(|conn| {
         let found = q.run(conn, "clients c", "c.id", &page)?;
-        page.respond_rows(req, conn, found, clients::get, Client::to_json)
+        page.respond_rows(req, conn, found, clients::get, |c: &Client| privacy::client_json(&who.user.role, c))
     })
 }
 
 pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Response, ApiError> {
     let current = app.store.read(|conn| clients::get_filtered(conn, id, visibility::client_sql_filter(&who.user)))?;
     match req.method() {
-        "GET" | "HEAD" => Ok(Response::json(200, &current.to_json())),
+        "GET" | "HEAD" => Ok(Response::json(200, &privacy::client_json(&who.user.role, &current))),
         "DELETE" => {
             operator_only(&who.user)?;
             app.store.write(|tx| clients::delete(tx, id))?;

@@ -1,5 +1,7 @@
 //! `/api/scheduling/staff/…`: every staff member reads the list (to see who is who on a
-//! board); only operators create, edit, deactivate and delete accounts. The rules are in
+//! board) — operators every account in full; therapists and drivers the active ones
+//! without contact details (`visibility::staff_sql_filter`, `privacy::account_json`);
+//! only operators create, edit, deactivate and delete accounts. The rules are in
 //! `scheduling::staff`; the password is hashed here, before the write lock is taken,
 //! because hashing is slow on purpose.
 
@@ -9,7 +11,7 @@ use crate::auth::{password, Principal};
 use crate::error::ApiError;
 use crate::http::{Request, Response};
 use crate::scheduling::details::{with_details_events, Shown};
-use crate::scheduling::{operator_only, staff};
+use crate::scheduling::{operator_only, privacy, staff, visibility};
 use crate::store::users::{self, ROLES};
 
 pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
@@ -19,6 +21,9 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
     }
     let page = Page::from_request(req)?;
     let mut q = ListQuery::new("u.role, u.username");
+    if let Some(f) = visibility::staff_sql_filter(&who.user) {
+        q.cond(f);
+    }
     if let Some(r) = req.query_param("role").filter(|v| !v.is_empty()) {
         if ROLES.contains(&r.as_str()) {
             q.cond("u.role = :role");
@@ -39,7 +44,7 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
     );
     app.store.read(|conn| {
         let found = q.run(conn, "users u", "u.id", &page)?;
-        page.respond_rows(req, conn, found, users::get, users::User::to_json)
+        page.respond_rows(req, conn, found, users::get, |u| privacy::account_json(&who.user, u))
     })
 }
 
@@ -55,9 +60,13 @@ fn create(app: &App, req: &Request) -> Result<Response, ApiError> {
 }
 
 pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Response, ApiError> {
-    let current = app.store.read(|c| users::get(c, id))?.ok_or_else(ApiError::not_found)?;
+    let current = app
+        .store
+        .read(|c| users::get(c, id))?
+        .filter(|u| visibility::can_see_account(&who.user, u))
+        .ok_or_else(ApiError::not_found)?;
     match req.method() {
-        "GET" | "HEAD" => Ok(Response::json(200, &current.to_json())),
+        "GET" | "HEAD" => Ok(Response::json(200, &privacy::account_json(&who.user, &current))),
         "DELETE" => {
             operator_only(&who.user)?;
             app.store.write(|tx| staff::delete(tx, &who.user, id))?;

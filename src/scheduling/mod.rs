@@ -1,6 +1,7 @@
 //! The clinic's scheduling rules (SPEC §4) and row models; nothing here knows HTTP.
 //! `workflow` is the one transition table, `visibility` the one rule of who sees what
-//! (and `operator_only`, who may write), `appointment` the one JSON shape; `booking`
+//! (and `operator_only`, who may write), `privacy` beside it the one rule of which fields
+//! each role receives, `appointment` the one JSON shape; `booking`
 //! makes every appointment change (with its events) inside a write transaction;
 //! `clients`, `services` and `staff` are the other rows and their writes; `validate`
 //! reads request bodies field by field; `demo` builds and installs the example database.
@@ -10,6 +11,7 @@ pub mod booking;
 pub mod clients;
 pub mod demo;
 pub mod details;
+pub mod privacy;
 pub mod services;
 pub mod staff;
 pub mod validate;

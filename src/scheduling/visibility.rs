@@ -1,10 +1,14 @@
 //! The ONE visibility rule (SPEC §4): operators see every appointment; a therapist sees
 //! those they are assigned to (lead or one of a group); a driver those they drive. From
 //! it follow the SQL filter for lists, the check for single appointments (anything else
-//! is 404, not 403), the `Audience` of an appointment's events, and which clients a
-//! therapist or driver may read (those of appointments they can see). Beside it: the
-//! board rule (which of those are on a user's live board: a socket's `initial_data` and
-//! the `?board=true` list filter) and who may write (`operator_only`).
+//! is 404, not 403), the `Audience` of an appointment's events, which clients a
+//! therapist or driver may read (those of appointments they can see), and which staff
+//! accounts (the active ones, and their own). Beside it: the field rule
+//! (`scheduling::privacy`: which members of what they see each role receives — e.g. a
+//! driver no notes, nobody but operators emails), the board rule (which appointments are
+//! on a user's live board: a socket's `initial_data` and the `?board=true` list filter)
+//! and who may write (`operator_only`). docs/API.md ("Who may do what", "What each role
+//! receives") has both rules as tables.
 
 use super::appointment::{self, Appointment};
 use super::workflow::Status;
@@ -59,6 +63,19 @@ pub fn client_sql_filter(user: &User) -> Option<(&'static str, i64)> {
         "EXISTS (SELECT 1 FROM appointments a WHERE a.client_id = c.id AND (a.driver_id = :uid OR EXISTS (SELECT 1 FROM appointment_therapists t WHERE t.appointment_id = a.id AND t.therapist_id = :uid)))",
         user.id,
     ))
+}
+
+/// A SQL condition on the users alias `u` for the staff accounts `user` may list, or
+/// `None` for operators (all): others see only active accounts (who is who at work
+/// now; former staff are the office's business).
+pub fn staff_sql_filter(user: &User) -> Option<&'static str> {
+    (!user.is_operator()).then_some("u.is_active = 1")
+}
+
+/// May `user` read account `account` (else 404)? Operators any; others active ones and
+/// their own.
+pub fn can_see_account(user: &User, account: &User) -> bool {
+    user.is_operator() || account.is_active || account.id == user.id
 }
 
 /// Today's date as the boards' `:today`.

@@ -8,6 +8,7 @@
 
 use super::model::{Appointment, STAMPS};
 use crate::events::Audience;
+use crate::scheduling::privacy::{self, Object};
 use crate::scheduling::validate::money;
 use crate::scheduling::{clients, services, workflow};
 use crate::store::users::{self, User};
@@ -23,10 +24,10 @@ pub fn to_json(conn: &Connection, a: &Appointment) -> rusqlite::Result<Value> {
     Ok(to_json_many(conn, std::slice::from_ref(a))?.pop().expect("one in, one out"))
 }
 
-/// The one JSON shape (see module doc) of each of `appts`, in order, as values (events
-/// compare and embed them).
+/// The one JSON shape (see module doc) of each of `appts`, in order, whole (as operators
+/// receive it), as values (events compare and embed them).
 pub fn to_json_many(conn: &Connection, appts: &[Appointment]) -> rusqlite::Result<Vec<Value>> {
-    let rel = Related::load(conn, appts)?;
+    let rel = Related::load(conn, appts, None)?;
     Ok(appts.iter().map(|a| build(a, &rel, None).to_value()).collect())
 }
 
@@ -35,25 +36,39 @@ pub fn for_user(conn: &Connection, a: &Appointment, user: &User) -> rusqlite::Re
     with_rest_json(conn, std::slice::from_ref(a), user, |j| j[0].to_value())
 }
 
-/// Hands `f` the REST shape of each of `appts` for `user`, in order, ready to be
-/// serialised straight into a response: a page of appointments is written without
-/// first building a tree of values for it.
+/// Hands `f` the REST shape of each of `appts` for `user` (without what `user`'s role
+/// does not receive), in order, ready to be serialised straight into a response: a page
+/// of appointments is written without first building a tree of values for it.
 pub fn with_rest_json<R>(
     conn: &Connection,
     appts: &[Appointment],
     user: &User,
     f: impl FnOnce(&[AppointmentJson<'_>]) -> R,
 ) -> rusqlite::Result<R> {
-    let rel = Related::load(conn, appts)?;
+    let rel = Related::load(conn, appts, Some(&user.role))?;
     let out: Vec<AppointmentJson> = appts.iter().map(|a| build(a, &rel, Some(a.allowed_actions(user)))).collect();
     Ok(f(&out))
+}
+
+/// The REST shape for `user` of `a` from its whole shape `json` (what a write built for
+/// its events): `user`'s `allowed_actions` added, and what `user`'s role does not receive
+/// taken out, exactly as an event's renderer does for them (`events::withhold`).
+pub fn answer_for(json: Value, a: &Appointment, user: &User) -> Value {
+    let mut json = json;
+    if let Some(obj) = json.as_object_mut() {
+        crate::events::withhold(obj, &privacy::appointment_paths(&user.role));
+        obj.insert("allowed_actions".into(), json!(a.allowed_actions(user)));
+    }
+    json
 }
 
 /// The rows a batch of appointments' JSON shows besides their own: read in three
 /// queries for the whole batch (services, clients, staff), so a page costs the same
 /// number of queries whatever its size. Each is serialised once per batch (the same
-/// operator or client appears on many appointments of a page).
-struct Related {
+/// operator or client appears on many appointments of a page), as `reader` (a role;
+/// `None`: whole) receives it.
+struct Related<'r> {
+    reader: Option<&'r str>,
     /// Service id → (price in cents, minutes, its JSON).
     services: HashMap<i64, (i64, i64, Box<RawValue>)>,
     clients: HashMap<i64, Box<RawValue>>,
@@ -66,20 +81,27 @@ fn raw(v: &Value) -> Box<RawValue> {
     serde_json::value::to_raw_value(v).expect("a JSON value serialises")
 }
 
-impl Related {
-    fn load(conn: &Connection, appts: &[Appointment]) -> rusqlite::Result<Related> {
+impl<'r> Related<'r> {
+    fn load(conn: &Connection, appts: &[Appointment], reader: Option<&'r str>) -> rusqlite::Result<Related<'r>> {
+        let shown = |object: Object, v: Value| match reader {
+            Some(role) => privacy::strip(role, object, v),
+            None => v,
+        };
         let services = services::get_many(conn, appts.iter().flat_map(|a| a.service_ids.iter().copied()))?
             .into_iter()
             .map(|(id, s)| (id, (s.price_cents, s.duration, raw(&s.to_json()))))
             .collect();
         let clients = clients::get_many(conn, appts.iter().map(|a| a.client_id))?
             .into_iter()
-            .map(|(id, c)| (id, raw(&c.to_json())))
+            .map(|(id, c)| (id, raw(&shown(Object::Client, c.to_json()))))
             .collect();
         let staff = appts.iter().flat_map(|a| {
             a.therapists.iter().map(|t| t.0).chain([a.therapist_id, a.driver_id, a.operator_id].into_iter().flatten())
         });
-        let users = users::get_many(conn, staff)?.into_iter().map(|(id, u)| (id, raw(&u.to_json()))).collect();
+        let users = users::get_many(conn, staff)?
+            .into_iter()
+            .map(|(id, u)| (id, raw(&shown(Object::Colleague, u.to_json()))))
+            .collect();
         let mut by_role = HashMap::new();
         for a in appts {
             by_role.entry(a.status.clone()).or_insert_with(|| {
@@ -90,13 +112,13 @@ impl Related {
                 raw(&Value::Object(m))
             });
         }
-        Ok(Related { services, clients, users, by_role })
+        Ok(Related { reader, services, clients, users, by_role })
     }
 }
 
 /// The one place the appointment object is assembled (see module doc): its members,
-/// borrowed from the loaded rows, in sorted key order. `allowed` is the caller's
-/// `allowed_actions` (REST only).
+/// borrowed from the loaded rows, in sorted key order, without what `rel`'s reader does
+/// not receive. `allowed` is the caller's `allowed_actions` (REST only).
 fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static str>>) -> AppointmentJson<'a> {
     use Field::*;
     let mut services_details = Vec::new();
@@ -146,6 +168,13 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         m.push((col, OptStr(a.stamps[i].as_deref())));
     }
     m.push(("allowed_actions", Actions(allowed)));
+    if let Some(role) = rel.reader {
+        for member in privacy::withheld(role, Object::Appointment) {
+            if let Some(slot) = m.iter_mut().find(|(k, _)| *k == member) {
+                slot.1 = Withheld;
+            }
+        }
+    }
     // Written in sorted key order, as a `Value` object's are, so REST bytes and event
     // payloads agree. The keys are the same for every appointment, so the order is
     // worked out once.
@@ -176,7 +205,7 @@ impl Serialize for AppointmentJson<'_> {
         let mut m = s.serialize_map(None)?;
         for (k, v) in self.order.iter().map(|i| &self.members[*i]) {
             // `allowed_actions` is per caller: only REST answers have it.
-            if !matches!(v, Field::Actions(None)) {
+            if !matches!(v, Field::Actions(None) | Field::Withheld) {
                 m.serialize_entry(k, v)?;
             }
         }
@@ -197,6 +226,8 @@ pub enum Field<'a> {
     JsonList(Vec<Option<&'a RawValue>>),
     Confirmations(&'a [(i64, Option<String>)]),
     Actions(Option<Vec<&'static str>>),
+    /// Not for this reader (`privacy`): left out.
+    Withheld,
 }
 
 impl Serialize for Field<'_> {
@@ -215,6 +246,7 @@ impl Serialize for Field<'_> {
                 s.collect_seq(v.iter().map(|(t, at)| Confirmation { confirmed_at: at, therapist: *t }))
             }
             Field::Actions(v) => v.serialize(s),
+            Field::Withheld => s.serialize_none(),
         }
     }
 }
@@ -229,21 +261,27 @@ struct Confirmation<'a> {
 /// What each recipient of an event about `a` may do with it now: the event's
 /// `allowed_actions_for` (`events::ACTIONS_FOR`), `{"operators": [...]}` when `audience`
 /// has the operators and `"<user id>": [...]` for each listed user, each exactly the
-/// REST `allowed_actions` (`Appointment::allowed_actions`) of that user.
-pub fn actions_for(conn: &Connection, a: &Appointment, audience: &Audience) -> rusqlite::Result<Value> {
-    let mut m = Map::new();
+/// REST `allowed_actions` (`Appointment::allowed_actions`) of that user; and what each
+/// listed user's role does not receive, `withheld_for` (`events::WITHHELD_FOR`), with
+/// the least any role receives for `others`.
+fn for_recipients(conn: &Connection, a: &Appointment, audience: &Audience) -> rusqlite::Result<(Value, Value)> {
+    let (mut actions, mut withheld) = (Map::new(), Map::new());
     if audience.operators {
         // Operators' actions depend on the status alone (an operator is never assigned).
-        m.insert("operators".into(), json!(workflow::allowed_for_role(&a.status, "operator")));
+        actions.insert("operators".into(), json!(workflow::allowed_for_role(&a.status, "operator")));
     }
     for (id, u) in users::get_many(conn, audience.users.iter().copied())? {
-        m.insert(id.to_string(), json!(a.allowed_actions(&u)));
+        actions.insert(id.to_string(), json!(a.allowed_actions(&u)));
+        if !u.is_operator() {
+            withheld.insert(id.to_string(), json!(privacy::appointment_paths(&u.role)));
+        }
     }
-    Ok(Value::Object(m))
+    withheld.insert("others".into(), json!(privacy::appointment_paths("")));
+    Ok((Value::Object(actions), Value::Object(withheld)))
 }
 
-/// `payload` (an object) of an event about `a` to `audience`, with its
-/// `allowed_actions_for` added.
+/// `payload` (an object) of an event about `a` to `audience`, with its per-recipient
+/// members added: `allowed_actions_for` and `withheld_for` (see `for_recipients`).
 pub fn with_actions_for(
     conn: &Connection,
     a: &Appointment,
@@ -251,7 +289,9 @@ pub fn with_actions_for(
     payload: Value,
 ) -> rusqlite::Result<Value> {
     let mut payload = payload;
-    payload[crate::events::ACTIONS_FOR] = actions_for(conn, a, audience)?;
+    let (actions, withheld) = for_recipients(conn, a, audience)?;
+    payload[crate::events::ACTIONS_FOR] = actions;
+    payload[crate::events::WITHHELD_FOR] = withheld;
     Ok(payload)
 }
 
@@ -337,5 +377,49 @@ mod tests {
         assert_eq!(batch[0]["total_price"], "750.00");
         assert_eq!(batch[1]["driver_details"], Value::Null);
         assert_eq!(batch[1]["client_details"]["first_name"], "Jose");
+    }
+
+    /// REST, a write's answer and every event give each reader the same object: the
+    /// whole one minus what their role does not receive (`privacy`), plus their actions.
+    #[test]
+    fn every_way_out_gives_a_reader_the_same_object_without_what_their_role_does_not_receive() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let op = user(&store, "op", "operator");
+        let (t1, t2, d) =
+            (user(&store, "t1", "therapist"), user(&store, "t2", "therapist"), user(&store, "d", "driver"));
+        store
+            .write(|tx| {
+                tx.execute(
+                    "INSERT INTO clients (first_name, email, notes, created_at, updated_at)
+                     VALUES ('Maria', 'maria@example.org', 'Varicose veins: no deep pressure on the legs.', 'x', 'x')",
+                    [],
+                )?;
+                tx.execute("UPDATE users SET email = username || '@clinic.example'", [])
+            })
+            .unwrap();
+        let date = (crate::time::today() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
+        let body = json!({"client": 1, "therapist": t1.id, "therapists": [t2.id], "driver": d.id, "date": date,
+            "start_time": "10:00", "end_time": "11:00", "notes": "Recovering from knee surgery."});
+        let w = store.write(|tx| crate::scheduling::booking::create(tx, &op, body.as_object().unwrap())).unwrap();
+        let created = store.read(|c| crate::events::after(c, 0, 10)).unwrap();
+        let created = created.iter().find(|e| e.kind == crate::events::APPOINTMENT_CREATED).unwrap();
+        let a = store.read(|c| load(c, w.appointment.id)).unwrap().unwrap();
+        for reader in [&op, &t1, &t2, &d] {
+            let rest = store.read(|c| for_user(c, &a, reader)).unwrap();
+            assert_eq!(rest, answer_for(w.json.clone(), &a, reader), "{}: REST read and write answer", reader.username);
+            let ev: Value = serde_json::from_str(&created.message_for(reader.id, reader.is_operator())).unwrap();
+            assert_eq!(ev["appointment"], rest, "{}: event and REST", reader.username);
+            let text = rest.to_string();
+            assert_eq!(text.contains("knee surgery"), reader.role != "driver", "{}: {text}", reader.username);
+            assert_eq!(text.contains("Varicose"), reader.role != "driver", "{}: {text}", reader.username);
+            assert_eq!(text.contains('@'), reader.is_operator(), "{}: {text}", reader.username);
+            // Everything else is there: the phone, address and names a driver needs.
+            assert_eq!(rest["client_details"]["first_name"], "Maria");
+            assert!(rest["therapists_details"][0]["phone_number"].is_string());
+        }
+        // Anyone in an audience without an entry of their own gets the least.
+        let shared: Value = serde_json::from_str(&created.message_for(999, false)).unwrap();
+        assert!(shared["appointment"].get("notes").is_none() && !shared.to_string().contains('@'), "{shared}");
     }
 }
