@@ -48,6 +48,6 @@ pub fn login(app: &App, req: &Request) -> Result<Response, ApiError> {
 pub fn change_password(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
     let body = req.json_object()?;
     let v = required_strings(&body, &["current_password", "new_password"])?;
-    app.auth().change_password(who, v[0], v[1])?;
+    app.auth().change_password(who, v[0], v[1], req.peer.ip())?;
     Ok(Response::json(200, &json!({"detail": "Password changed; your other sessions were logged out."})))
 }

@@ -4,8 +4,10 @@
 //! `session_revoked` event in the same transaction, which is how live sockets learn to
 //! close — in this process or, for the CLI, from another one.
 //!
-//! Hashing is slow on purpose, so it is bounded: at most one hash per core at a time
-//! (`HashGate`), throttled per address and username before any hashing (`throttle`).
+//! Hashing is slow on purpose, so it is bounded: at most one hash fewer than the cores at
+//! a time, so one core stays free for everything else (`HashGate`, `hash_permits`); and
+//! every login and password change reserves its place in a per-address and per-username
+//! throttle before it hashes (`throttle`).
 
 pub mod password;
 pub mod throttle;
@@ -24,7 +26,7 @@ use subtle::ConstantTimeEq;
 
 /// Knox's MIN_REFRESH_INTERVAL: a token's expiry is rewritten at most this often.
 const MIN_REFRESH_SECS: i64 = 60;
-/// How long a login waits for a free core before answering 503.
+/// How long a login waits for a free hashing permit before answering 503.
 const HASH_WAIT: Duration = Duration::from_secs(10);
 /// Django's username limit; longer login names cannot exist, so they fail fast.
 const MAX_LOGIN_LEN: usize = 254;
@@ -39,7 +41,13 @@ pub struct Principal {
     pub expiry: String,
 }
 
-/// Bounds concurrent password hashing to the number of cores.
+/// How many hashes may run at once on a machine with `cores` cores: all but one, so a
+/// flood of logins cannot take the core that answers everything else (at least one).
+pub fn hash_permits(cores: usize) -> usize {
+    cores.saturating_sub(1).max(1)
+}
+
+/// Bounds concurrent password hashing (see `hash_permits`).
 pub struct HashGate {
     free: Mutex<usize>,
     cv: Condvar,
@@ -78,13 +86,20 @@ impl Drop for Permit<'_> {
 /// Login state shared by all requests.
 pub struct Logins {
     pub throttle: throttle::Throttle,
+    /// Wrong current passwords in change-password (a stolen token must not allow fast
+    /// guessing); keyed by user id, separate from logins.
+    pub password_changes: throttle::Throttle,
     pub gate: HashGate,
 }
 
 impl Logins {
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Logins { throttle: throttle::Throttle::default(), gate: HashGate::new(cores) }
+        Logins {
+            throttle: throttle::Throttle::default(),
+            password_changes: throttle::Throttle::default(),
+            gate: HashGate::new(hash_permits(cores)),
+        }
     }
 }
 
@@ -92,6 +107,15 @@ impl Default for Logins {
     fn default() -> Self {
         Self::new()
     }
+}
+
+fn change_throttled(retry_after: u64) -> ApiError {
+    let mut e = ApiError::new(
+        ErrorCode::Throttled,
+        format!("Too many wrong current passwords; try again in {retry_after} seconds."),
+    );
+    e.retry_after = Some(retry_after);
+    e
 }
 
 fn invalid_token() -> ApiError {
@@ -149,7 +173,8 @@ impl Auth<'_> {
         if login.is_empty() || login.len() > MAX_LOGIN_LEN || password.len() > MAX_PASSWORD_LEN {
             return Err(bad());
         }
-        self.logins.throttle.check(login, addr).map_err(ApiError::throttled)?;
+        // Reserved before the hash; given back if we return early without an answer.
+        let attempt = self.logins.throttle.begin(login, addr).map_err(ApiError::throttled)?;
         let found = self.store.read(|c| users::by_login(c, login))?;
         let iterations = self.settings.hashing.password_iterations;
         let ok = self.logins.gate.run(|| match &found {
@@ -160,16 +185,15 @@ impl Auth<'_> {
             }
         })?;
         let (user, hash) = match found {
-            Some(f) if ok => f,
+            // An inactive account counts as a failure too, so the throttle does not tell
+            // a right password for it from a wrong one.
+            Some(f) if ok && f.0.is_active => f,
             _ => {
-                self.logins.throttle.failed(login, addr);
+                attempt.failed();
                 return Err(bad());
             }
         };
-        if !user.is_active {
-            return Err(bad());
-        }
-        self.logins.throttle.succeeded(login, addr);
+        attempt.succeeded();
         // Like Django: a hash made with fewer iterations than we use now is upgraded.
         let upgraded = match password::iterations_of(&hash) {
             Some(n) if n < iterations => Some(self.logins.gate.run(|| password::hash(password, iterations))?),
@@ -198,9 +222,11 @@ impl Auth<'_> {
         Ok(())
     }
 
-    /// Changes the caller's password after checking the current one; ends their other sessions.
-    pub fn change_password(&self, who: &Principal, current: &str, new: &str) -> Result<(), ApiError> {
+    /// Changes the caller's password after checking the current one; ends their other
+    /// sessions. Wrong current passwords are throttled per user and per address, like logins.
+    pub fn change_password(&self, who: &Principal, current: &str, new: &str, addr: IpAddr) -> Result<(), ApiError> {
         check_new_password("new_password", &who.user.username, new)?;
+        let attempt = self.logins.password_changes.begin(&who.user.id.to_string(), addr).map_err(change_throttled)?;
         let stored = self.store.read(|c| users::password_hash(c, who.user.id))?.unwrap_or_default();
         let iterations = self.settings.hashing.password_iterations;
         let (ok, new_hash) = self.logins.gate.run(|| {
@@ -208,8 +234,10 @@ impl Auth<'_> {
             (ok, ok.then(|| password::hash(new, iterations)))
         })?;
         let Some(new_hash) = new_hash.filter(|_| ok) else {
+            attempt.failed();
             return Err(ApiError::field("current_password", "is not correct"));
         };
+        attempt.succeeded();
         self.store.write(|tx| -> Result<(), ApiError> {
             users::set_password(tx, who.user.id, &new_hash)?;
             let others = tokens::delete_for_user(tx, who.user.id, Some(&who.digest))?;
@@ -295,6 +323,13 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::{Arc, Barrier};
+
+    /// One core stays free for everything but hashing, except on a single core.
+    #[test]
+    fn hashing_leaves_a_core_free() {
+        assert_eq!([1, 2, 3, 4, 8].map(hash_permits), [1, 1, 2, 3, 7]);
+        assert_eq!(hash_permits(0), 1);
+    }
 
     /// Never more hashes at once than permits, and a panicking hash gives its permit back.
     #[test]
