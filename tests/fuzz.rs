@@ -13,7 +13,9 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
 use royal_care::error::ApiError;
-use royal_care::http::parse::{decode_path, parse_head, query_pairs, redact_target, Head, HeadError, MAX_HEAD_BYTES};
+use royal_care::http::parse::{
+    decode_path, parse_head, query_pairs, redact_target, ChunkError, Chunked, Head, HeadError, MAX_HEAD_BYTES,
+};
 use royal_care::http::Request;
 use royal_care::ws::handshake;
 use serde_json::{Map, Value};
@@ -360,11 +362,18 @@ fn check_head(buf: Vec<u8>) -> Result<(), TestCaseError> {
             prop_assert_eq!(parse_head(&buf[..n]), Ok(Some((h.clone(), n))));
             prop_assert_eq!(parse_head(&buf[..n - 1]), Ok(None));
             check_path_and_query(raw_path, &h.query)?;
+            // How the body is framed is decided without panicking, and refusals are 4xx/501.
+            match h.framing() {
+                Ok(_) | Err(HeadError::UnknownCoding) => {}
+                Err(HeadError::Malformed(why)) => prop_assert!(!why.is_empty()),
+                Err(HeadError::TooLarge) => prop_assert!(false, "framing cannot be too large"),
+            }
         }
         // Needing more bytes is only allowed below the head limit.
         Ok(None) => prop_assert!(buf.len() < MAX_HEAD_BYTES),
         // conn answers 431 for TooLarge and 400 "Bad request: {why}." for Malformed.
         Err(HeadError::TooLarge) => {}
+        Err(HeadError::UnknownCoding) => prop_assert!(false, "parse_head does not judge transfer codings"),
         Err(HeadError::Malformed(why)) => {
             prop_assert!(!why.is_empty() && !why.ends_with('.') && why.chars().next().is_some_and(char::is_lowercase))
         }
@@ -475,6 +484,74 @@ fn fuzz_redact_target() {
     .map(|t| t.replace('S', secret))
     .collect();
     fuzz("access-log redaction", corpus, redaction_input(), check_redaction);
+}
+
+// ---------------------------------------------------------------------------------------
+// (a') Chunked request bodies.
+
+/// A chunked body (valid, or with bytes flipped), a limit, and where to split it.
+fn chunked_input() -> impl Strategy<Value = (Vec<u8>, usize, Vec<Index>)> {
+    let valid = (proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..40), 0..8), any::<bool>())
+        .prop_map(|(chunks, trailer)| {
+            let mut wire = Vec::new();
+            for c in chunks {
+                wire.extend_from_slice(format!("{:X};x=y\r\n", c.len()).as_bytes());
+                wire.extend_from_slice(&c);
+                wire.extend_from_slice(b"\r\n");
+            }
+            wire.extend_from_slice(if trailer { b"0\r\nX-T: 1\r\n\r\nNEXT" } else { b"0\r\n\r\n" });
+            wire
+        });
+    let mutated =
+        (valid.clone(), proptest::collection::vec((any::<Index>(), any::<u8>()), 1..4)).prop_map(|(mut w, flips)| {
+            for (at, b) in flips {
+                if !w.is_empty() {
+                    let i = at.index(w.len());
+                    w[i] = b;
+                }
+            }
+            w
+        });
+    let bytes = proptest::collection::vec(any::<u8>(), 0..400);
+    (prop_oneof![valid, mutated, bytes], 0usize..300, proptest::collection::vec(any::<Index>(), 0..4))
+}
+
+/// Feeds `wire` in the pieces `cuts` makes; the outcome and the bytes used.
+fn decode_in_pieces(wire: &[u8], limit: usize, cuts: &[usize]) -> Result<(Vec<u8>, usize), ChunkError> {
+    let mut c = Chunked::new(limit);
+    let mut used = 0;
+    for &to in cuts.iter().chain(std::iter::once(&wire.len())) {
+        // Until it is done, the decoder takes every byte it is given.
+        let (n, done) = c.feed(&wire[used..to])?;
+        used += n;
+        if done {
+            return Ok((c.into_body(), used));
+        }
+    }
+    Err(ChunkError::Malformed("incomplete"))
+}
+
+fn check_chunked((wire, limit, cuts): (Vec<u8>, usize, Vec<Index>)) -> Result<(), TestCaseError> {
+    let whole = decode_in_pieces(&wire, limit, &[]);
+    let mut cuts: Vec<usize> = cuts.iter().map(|i| i.index(wire.len() + 1)).collect();
+    cuts.sort_unstable();
+    let pieces = decode_in_pieces(&wire, limit, &cuts);
+    prop_assert_eq!(&whole, &pieces, "the same bytes split differently decode differently");
+    if let Ok((body, used)) = whole {
+        prop_assert!(body.len() <= limit && used <= wire.len());
+        prop_assert!(body.len() < used, "the framing costs at least the last chunk");
+    }
+    Ok(())
+}
+
+#[test]
+fn fuzz_chunked_bodies() {
+    let corpus = vec![
+        (b"4\r\nWiki\r\n0\r\n\r\n".to_vec(), 10, vec![]),
+        (b"ffffffffffffffffffffffff\r\n".to_vec(), 10, vec![]),
+        (b"0\r\n\r\n".to_vec(), 0, vec![]),
+    ];
+    fuzz("chunked bodies", corpus, chunked_input(), check_chunked);
 }
 
 // ---------------------------------------------------------------------------------------
