@@ -196,3 +196,49 @@ impl Drop for Subscription {
         self.shared.remove(&self.sub);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(len: usize) -> Arc<[u8]> {
+        vec![b'x'; len].into()
+    }
+
+    /// Big frames fill the byte bound long before the frame count: 4008, and nothing
+    /// more is queued for a closing socket.
+    #[test]
+    fn the_queue_is_bounded_in_bytes_too() {
+        let (s, q) = Subscriber::new(1, 1, true, "d".into());
+        let big = frame(64 * 1024);
+        let fits = QUEUE_BYTES / big.len();
+        for seq in 0..fits as i64 {
+            s.deliver(seq + 1, &big);
+        }
+        assert_eq!(s.closing(), None, "{fits} frames of 64 KiB fit");
+        s.deliver(fits as i64 + 1, &big);
+        assert_eq!(s.closing().map(|c| c.code), Some(CloseCode::Slow));
+        s.deliver(fits as i64 + 2, &frame(10));
+        let mut got = 0;
+        while let Ok(out) = q.recv_timeout(Duration::from_millis(10)) {
+            got += matches!(out, Out::Event { .. }) as usize;
+        }
+        assert_eq!(got, fits, "nothing was queued after the close");
+        assert_eq!((s.queued.frames.load(Ordering::Acquire), s.queued.bytes.load(Ordering::Acquire)), (0, 0));
+    }
+
+    /// Events the socket's start covers are not queued at all.
+    #[test]
+    fn covered_events_are_not_queued() {
+        let (s, q) = Subscriber::new(1, 1, true, "d".into());
+        s.covered_through(5);
+        for seq in 1..=6 {
+            s.deliver(seq, &frame(10));
+        }
+        match q.recv_timeout(Duration::from_millis(10)) {
+            Ok(Out::Event { seq, .. }) => assert_eq!(seq, 6),
+            _ => panic!("no event 6"),
+        }
+        assert!(q.recv_timeout(Duration::from_millis(10)).is_err());
+    }
+}
