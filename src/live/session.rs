@@ -19,10 +19,11 @@
 //! No gap, no duplicate: the socket subscribes first, so live events queue up; then one
 //! read transaction yields the snapshot, or, for a resume, the log's last `seq` S and the
 //! check that every event after `since` is still in the log; the replay then reads
-//! (`since`, S] batch by batch (logged events never change; pruning removes only the
-//! oldest, and a batch that does not start right after the previous one means pruning
-//! overtook the replay, so a fresh `initial_data` with `resync` follows). The writer then
-//! skips queued events with seq <= S (or the fresh snapshot's seq).
+//! (`since`, S] batch by batch (logged events never change and their seqs have no
+//! holes; only pruning removes them, so a seq that does not follow the previous one by
+//! one means pruning overtook the replay, and a fresh `initial_data` with `resync`
+//! follows). The writer then skips queued events with seq <= S (or the fresh
+//! snapshot's seq).
 
 use super::wire::{deadline_for, Stall, Wire};
 use crate::app::App;
@@ -293,14 +294,13 @@ fn replay(app: &App, user: &User, sub: &Subscriber, wire: &mut Wire, since: i64,
             return Err(Ended::now(why));
         }
         let evs = app.store.read(|c| events::after(c, after, REPLAY_BATCH)).map_err(failed)?;
-        if evs.first().map(|e| e.seq) != Some(after + 1) {
-            write_out(wire, sub, &out)?;
-            log::info!("ws {} replay: events after seq {after} were pruned meanwhile; sending initial_data", sub.id);
-            let s = fresh_snapshot(app, user, sub.id).map_err(failed)?;
-            write_out(wire, sub, &s.frame)?;
-            return Ok(s.seq);
+        if evs.is_empty() {
+            return resync(app, user, sub, wire, &out, after);
         }
         for e in evs.iter().take_while(|e| e.seq <= last) {
+            if e.seq != after + 1 {
+                return resync(app, user, sub, wire, &out, after);
+            }
             after = e.seq;
             if !e.is_internal() && e.audience.includes(user.id, user.is_operator()) {
                 frame::append_text(&mut out, e.message_for(user.id, user.is_operator()).as_bytes());
@@ -315,6 +315,19 @@ fn replay(app: &App, user: &User, sub: &Subscriber, wire: &mut Wire, since: i64,
     write_out(wire, sub, &out)?;
     log::debug!("ws {} replayed {replayed} events after seq {since} up to {last}", sub.id);
     Ok(last)
+}
+
+/// Events after `after` are missing (pruning overtook the replay): what is framed in
+/// `out` goes out, then a fresh `initial_data` with `resync`; returns its seq.
+fn resync(app: &App, user: &User, sub: &Subscriber, wire: &mut Wire, out: &[u8], after: i64) -> Result<i64, Ended> {
+    write_out(wire, sub, out)?;
+    log::info!("ws {} replay: events after seq {after} were pruned meanwhile; sending initial_data", sub.id);
+    let s = fresh_snapshot(app, user, sub.id).map_err(|e| {
+        log::error!("could not read the start of a live connection: {e}");
+        Ended::now(Close::new(CloseCode::ServerError, "server error; try again"))
+    })?;
+    write_out(wire, sub, &s.frame)?;
+    Ok(s.seq)
 }
 
 /// Ends the connection: the close frame if the code has one (with `Wire::close`'s room
@@ -670,5 +683,85 @@ mod tests {
         let v: Value = serde_json::from_str(&initial_data("[]", 7, "ep", false, 0)).unwrap();
         assert!(v.get("resync").is_none());
         assert_eq!(v.as_object().unwrap().len(), 6);
+    }
+
+    /// `n` operator events; returns their seqs.
+    fn events(app: &App, n: usize) -> Vec<i64> {
+        use crate::events::{Audience, EventDraft, APPOINTMENT_UPDATED};
+        let draft = |i: usize| EventDraft {
+            kind: APPOINTMENT_UPDATED,
+            appointment_id: Some(i as i64),
+            audience: Audience::operators_and([]),
+            payload: json!({"appointment": {"id": i, "notes": "x".repeat(900)}, "updated_fields": ["notes"]}),
+        };
+        app.store.write(|tx| (0..n).map(|i| tx.emit(draft(i))).collect::<rusqlite::Result<Vec<i64>>>()).unwrap()
+    }
+
+    /// Runs `replay` to a local peer that reads everything; returns the seq it
+    /// covers and the messages the peer got.
+    fn replay_to_peer(app: &App, who: &Principal, since: i64, last: i64) -> (i64, Vec<Value>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            (&peer).read_to_end(&mut bytes).unwrap();
+            bytes
+        });
+        let (subscription, _queue) =
+            app.hub.subscribe(who.user.id, true, who.digest.clone(), who.expiry.clone()).unwrap();
+        let mut wire = Wire::new(server);
+        let covered = replay(app, &who.user, &subscription.sub, &mut wire, since, last).ok().expect("replay failed");
+        wire.shutdown(Shutdown::Both);
+        drop(wire);
+        let bytes = reader.join().unwrap();
+        let mut msgs = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let (len, head) = match bytes[i + 1] {
+                126 => (u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize, 4),
+                127 => (u64::from_be_bytes(bytes[i + 2..i + 10].try_into().unwrap()) as usize, 10),
+                n => (n as usize, 2),
+            };
+            msgs.push(serde_json::from_slice(&bytes[i + head..i + head + len]).unwrap());
+            i += head + len;
+        }
+        (covered, msgs)
+    }
+
+    /// Many batches, every event once and in order, and no more than up to `last`.
+    #[test]
+    fn a_replay_sends_every_event_in_order_across_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::new(Settings::default(), Store::open(&dir.path().join("t.db")).unwrap()).unwrap();
+        let op = principal(&app, "olga", "operator");
+        let seqs = events(&app, 5 * REPLAY_BATCH + 7);
+        let (since, last) = (seqs[2], seqs[seqs.len() - 3]);
+        let (covered, msgs) = replay_to_peer(&app, &op, since, last);
+        assert_eq!(covered, last);
+        let got: Vec<i64> = msgs.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+        assert_eq!(got, seqs[3..seqs.len() - 2].to_vec());
+        assert!(msgs.iter().all(|m| m["type"] == "appointment_updated"));
+    }
+
+    /// Pruning that overtakes a replay (events after `since` gone since the plan was
+    /// made): what was sent stands, and an `initial_data` with `resync` follows. (Here
+    /// a middle range goes, so the check must not only look at a batch's first event.)
+    #[test]
+    fn a_replay_overtaken_by_pruning_ends_with_a_resync() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::new(Settings::default(), Store::open(&dir.path().join("t.db")).unwrap()).unwrap();
+        let op = principal(&app, "olga", "operator");
+        let seqs = events(&app, 3 * REPLAY_BATCH);
+        let cut = seqs[REPLAY_BATCH + 10];
+        app.store.write(|tx| tx.execute("DELETE FROM events WHERE seq > ?1 AND seq <= ?2", [seqs[5], cut])).unwrap();
+        let last = *seqs.last().unwrap();
+        let (covered, msgs) = replay_to_peer(&app, &op, seqs[0], last);
+        let got: Vec<i64> =
+            msgs.iter().filter_map(|m| m["seq"].as_i64().filter(|_| m["type"] != "initial_data")).collect();
+        assert_eq!(got, seqs[1..=5].to_vec(), "the events still there before the gap");
+        let end = msgs.last().unwrap();
+        assert_eq!((end["type"].as_str(), end["resync"].as_bool()), (Some("initial_data"), Some(true)), "{end}");
+        assert_eq!((covered, end["seq"].as_i64()), (last, Some(last)));
     }
 }
