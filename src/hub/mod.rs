@@ -23,7 +23,7 @@ mod snapshot;
 mod subscriber;
 
 pub use snapshot::{OperatorSnapshot, SnapshotKey};
-pub use subscriber::{Close, Out, Queue, Subscriber, Subscription, QUEUE_FRAMES};
+pub use subscriber::{Close, Out, Queue, Subscriber, Subscription, QUEUE_BYTES, QUEUE_FRAMES};
 
 use crate::config::Settings;
 use crate::events::{Event, Rendering, SESSION_REVOKED};
@@ -342,7 +342,7 @@ mod tests {
     fn recv_event(q: &Queue) -> (i64, Arc<[u8]>) {
         loop {
             match q.recv_timeout(Duration::from_secs(5)).expect("no event") {
-                Out::Event { seq, frame } => return (seq, frame),
+                Out::Event { seq, frame, .. } => return (seq, frame),
                 _ => continue,
             }
         }

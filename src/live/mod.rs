@@ -5,11 +5,12 @@
 //! upgrade (`handshake`), refuse a foreign `Origin` with 403 before upgrading, check the
 //! token, answer 101, and then either close at once with 4001 (no or bad token: a
 //! browser can tell "log in again" from a network failure, which a refused handshake
-//! would not show) or run the session (`session`). Frames the server writes are built
-//! by `crate::ws::frame`; close codes are `crate::ws::CloseCode`, documented in
-//! docs/LIVE_UPDATES.md.
+//! would not show) or run the session (`session`), whose writes are bounded in kernel
+//! buffer and time (`wire`). Frames the server writes are built by `crate::ws::frame`;
+//! close codes are `crate::ws::CloseCode`, documented in docs/LIVE_UPDATES.md.
 
 mod session;
+mod wire;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -22,7 +23,8 @@ use std::time::Duration;
 
 pub const PATH: &str = "/ws/scheduling/appointments/";
 
-/// A write that does not finish in this time means the client stopped reading.
+/// The handshake's answer and an at-once close are written with this socket timeout;
+/// a session's writes have a deadline each (`wire::WRITE_DEADLINE`).
 pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves an upgrade request on `stream`. `answered` is told the HTTP status given to the
@@ -35,6 +37,7 @@ pub fn serve(
     answered: Box<dyn FnOnce(u16) + Send>,
 ) {
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
+    wire::bound_send_buffer(&stream);
     let up = match handshake::check(&req) {
         Ok(up) => up,
         Err(resp) => {
@@ -80,5 +83,5 @@ pub fn serve(
 fn close_now(mut stream: TcpStream, code: CloseCode, reason: &str) {
     let _ = stream.write_all(&frame::close(code.code(), reason));
     let _ = stream.shutdown(Shutdown::Write);
-    session::drain(&mut stream, Duration::from_secs(1));
+    session::drain(&stream, Duration::from_secs(1));
 }

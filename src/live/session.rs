@@ -10,15 +10,29 @@
 //!   (shared event frames and this socket's own frames), pings, enforces the idle
 //!   timeout, and performs the close the hub or the reader asked for.
 //!
+//! Both write through `wire::Wire` (a small kernel send buffer, a deadline per frame or
+//! batch): a client that does not read is closed with 4008 within the deadline
+//! (`wire::WRITE_DEADLINE`), its close frame still queued behind what it has not read.
+//! A replay is read and written in batches (`REPLAY_BATCH` events, `REPLAY_FLUSH`
+//! bytes), so a resumer holds one batch, however far back it resumes.
+//!
 //! No gap, no duplicate: the socket subscribes first, so live events queue up; then one
-//! read transaction yields the snapshot (or the replay) and the log's last `seq` S;
-//! the writer then skips queued events with seq <= S.
+//! read transaction yields the snapshot, or, for a resume, the log's last `seq` S and the
+//! check that every event after `since` is still in the log; the replay then reads
+//! (`since`, S] batch by batch (logged events never change and their seqs have no
+//! holes; only pruning removes them, so a seq that does not follow the previous one by
+//! one means pruning overtook the replay, and a fresh `initial_data` with `resync`
+//! follows). The writer then skips queued events with seq <= S (or the fresh
+//! snapshot's seq).
 
+use super::wire::{deadline_for, Stall, Wire};
 use crate::app::App;
 use crate::auth::Principal;
-use crate::events::{self, Event};
+use crate::events;
 use crate::hub::{Close, Out, Queue, Refused, Subscriber, Subscription};
+use crate::store::users::User;
 use crate::ws::{frame, CloseCode};
+use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -26,19 +40,28 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tungstenite::error::ProtocolError;
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::WebSocket;
 
 /// Inbound messages (and frames) over this are refused with 1009: clients only send
 /// heartbeats, so 64 KiB is generous.
 const MAX_INBOUND: usize = 64 * 1024;
-/// More than `FLOOD_MESSAGES` messages within `FLOOD_WINDOW` → close 1008. A browser
-/// sends a heartbeat every ~25 s; 50 in 10 s is a broken or hostile client.
-const FLOOD_MESSAGES: u32 = 50;
+/// More than `FLOOD_FRAMES` frames within `FLOOD_WINDOW` → close 1008. Every frame
+/// counts (messages, pings, pongs, close, each fragment): a browser sends a heartbeat
+/// and a pong every ~25 s; 50 in 10 s is a broken or hostile client.
+const FLOOD_FRAMES: usize = 50;
 const FLOOD_WINDOW: Duration = Duration::from_secs(10);
 /// A resume may replay at most this many events; further behind, a fresh
 /// `initial_data` is smaller and faster.
 const MAX_REPLAY: i64 = 10_000;
+/// Events read from the log per query during a replay.
+const REPLAY_BATCH: usize = 64;
+/// Replay frames are written once this many bytes have been framed.
+const REPLAY_FLUSH: usize = 64 * 1024;
+/// An event that waited this long in a socket's queue: its client is that far behind,
+/// and is closed with 4008 (see `hub::QUEUE_FRAMES` for the other bounds).
+const MAX_LAG: Duration = Duration::from_secs(10);
 /// The reader's buffer: clients send only small heartbeats, and tungstenite zero-fills
 /// the whole buffer, so a small one keeps 5,000 idle sockets cheap (it grows for a
 /// larger message, up to `MAX_INBOUND`).
@@ -50,7 +73,7 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// Runs an authenticated socket until it closes.
 /// `resume` is the `since` and `epoch` query parameters, if given.
-pub fn run(app: &Arc<App>, mut stream: TcpStream, resume: Resume, who: Principal, leftover: Vec<u8>) {
+pub fn run(app: &Arc<App>, stream: TcpStream, resume: Resume, who: Principal, leftover: Vec<u8>) {
     let user = &who.user;
     let (subscription, rx) =
         match app.hub.subscribe(user.id, user.is_operator(), who.digest.clone(), who.expiry.clone()) {
@@ -65,32 +88,34 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, resume: Resume, who: Principal
             }
         };
     let sub = subscription.sub.clone();
-    let start = match start_frames(app, &who, sub.id, resume.since, resume.epoch) {
+    let start = match plan(app, user, sub.id, resume.since, resume.epoch) {
         Ok(s) => s,
         Err(e) => {
             log::error!("could not read the start of a live connection: {e}");
             return super::close_now(stream, CloseCode::ServerError, "server error; try again");
         }
     };
-    log::info!("ws {} open: {} ({}), {}", sub.id, user.username, user.role, start.describe);
-    for f in &start.frames {
-        if stream.write_all(f).is_err() {
-            return;
-        }
-    }
+    sub.covered_through(start.covers());
+    log::info!("ws {} open: {} ({}), {}", sub.id, user.username, user.role, start.describe());
     let (writer_stream, read_stream) = match (stream.try_clone(), stream.try_clone()) {
         (Ok(w), Ok(r)) => (w, r),
         _ => return,
     };
+    let mut wire = Wire::new(writer_stream);
+    let sent = match send_start(app, user, &sub, &mut wire, start) {
+        Ok(seq) => seq,
+        // No reader runs yet: drain here what the client still sends.
+        Err(ended) => return end(&mut wire, &sub, ended, || drain(&read_stream, CLOSE_GRACE)),
+    };
     let link = Arc::new(Link { started: Instant::now(), last_heard_ms: AtomicU64::new(0) });
     let (done_tx, done_rx) = mpsc::channel::<()>();
     let writer = Writer {
-        stream: writer_stream,
+        wire,
         rx,
         subscription,
         link: link.clone(),
         done: done_rx,
-        sent: start.seq,
+        sent,
         ping_every: Duration::from_secs(app.settings.ws_ping_secs),
         idle: Duration::from_secs(app.settings.ws_idle_secs),
     };
@@ -106,8 +131,16 @@ pub fn run(app: &Arc<App>, mut stream: TcpStream, resume: Resume, who: Principal
         .write_buffer_size(0)
         .max_message_size(Some(MAX_INBOUND))
         .max_frame_size(Some(MAX_INBOUND));
-    let mut ws = WebSocket::from_partially_read(ReadHalf(read_stream), leftover, Role::Server, Some(config));
-    read_loop(&mut ws, &sub, &link);
+    let mut half =
+        ReadHalf { stream: read_stream, frames: frame::Counter::default(), flood: Flood::new(), flooded: false };
+    // What the HTTP layer read past the upgrade request is the first client frames.
+    let flooded = half.count(&leftover).is_err();
+    let mut ws = WebSocket::from_partially_read(half, leftover, Role::Server, Some(config));
+    if flooded {
+        close_and_drain(&mut ws, &sub, CloseCode::Policy, FLOOD_REASON);
+    } else {
+        read_loop(&mut ws, &sub, &link);
+    }
     drop(done_tx);
 }
 
@@ -117,24 +150,45 @@ pub struct Resume {
     pub epoch: Option<String>,
 }
 
-/// What a new socket is sent first, and the seq it covers.
-struct Start {
-    frames: Vec<Vec<u8>>,
-    seq: i64,
-    describe: String,
+/// What a new socket is sent first.
+enum Start {
+    Snapshot(Snapshot),
+    /// Every event after `since` up to `last`, which this user may see.
+    Replay {
+        since: i64,
+        last: i64,
+    },
 }
 
-/// Subscribed already; reads the snapshot or the replay in ONE read transaction. Each
-/// appointment carries this user's `allowed_actions`; operators at the same point of the
-/// log on the same day share one serialised board (`hub::OperatorSnapshot`).
-fn start_frames(
-    app: &App,
-    who: &Principal,
-    id: u64,
-    since: Option<String>,
-    epoch: Option<String>,
-) -> rusqlite::Result<Start> {
-    let user = &who.user;
+/// An `initial_data` frame and the log position it reflects.
+struct Snapshot {
+    frame: Vec<u8>,
+    seq: i64,
+    resync: bool,
+}
+
+impl Start {
+    /// The newest seq the start sends or has no business sending.
+    fn covers(&self) -> i64 {
+        match self {
+            Start::Snapshot(s) => s.seq,
+            Start::Replay { last, .. } => *last,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Start::Snapshot(s) => format!("initial_data at seq {}{}", s.seq, if s.resync { " (resync)" } else { "" }),
+            Start::Replay { since, last } => format!("resuming after seq {since}, replaying up to {last}"),
+        }
+    }
+}
+
+/// Subscribed already; decides in ONE read transaction between a replay and a snapshot,
+/// and reads the snapshot in it. Each appointment carries this user's
+/// `allowed_actions`; operators at the same point of the log on the same day share one
+/// serialised board (`hub::OperatorSnapshot`).
+fn plan(app: &App, user: &User, id: u64, since: Option<String>, epoch: Option<String>) -> rusqlite::Result<Start> {
     // Read before the transaction, so the board it reads is at least this current.
     let commits = app.store.commits();
     let today = crate::scheduling::visibility::today();
@@ -152,27 +206,143 @@ fn start_frames(
                 && first.map_or(s == last, |f| s >= f - 1)
         });
         if let Some(s) = resume {
-            let evs: Vec<Event> = events::after(&tx, s, MAX_REPLAY as usize)?;
-            let frames: Vec<Vec<u8>> = evs
-                .iter()
-                .filter(|e| e.seq <= last && !e.is_internal() && e.audience.includes(user.id, user.is_operator()))
-                .map(|e| frame::text(e.message_for(user.id, user.is_operator()).as_bytes()))
-                .collect();
-            let describe = format!("resumed after seq {s}, {} events replayed up to {last}", frames.len());
-            return Ok(Start { frames, seq: last, describe });
+            return Ok(Start::Replay { since: s, last });
         }
-        let board = || crate::scheduling::initial_rest_json(&tx, user, &today);
-        let appointments: Arc<str> = if user.is_operator() {
-            let key = crate::hub::SnapshotKey { seq: last, commits, day: today.clone() };
-            app.hub.operators_board().get_or_build(key, board)?
-        } else {
-            board()?.into()
-        };
-        let resync = since.is_some();
-        let msg = initial_data(&appointments, id, &current_epoch, resync, last);
-        let describe = format!("initial_data at seq {last}{}", if resync { " (resync)" } else { "" });
-        Ok(Start { frames: vec![frame::text(msg.as_bytes())], seq: last, describe })
+        let board = Board { commits, today: &today, seq: last, epoch: &current_epoch };
+        Ok(Start::Snapshot(snapshot_in(app, &tx, user, id, since.is_some(), board)?))
     })
+}
+
+/// Where in the log, and on which day, a snapshot is read.
+struct Board<'a> {
+    commits: u64,
+    today: &'a str,
+    seq: i64,
+    epoch: &'a str,
+}
+
+/// The `initial_data` frame read in `tx`.
+fn snapshot_in(app: &App, tx: &Connection, user: &User, id: u64, resync: bool, b: Board) -> rusqlite::Result<Snapshot> {
+    let board = || crate::scheduling::initial_rest_json(tx, user, b.today);
+    let appointments: Arc<str> = if user.is_operator() {
+        let key = crate::hub::SnapshotKey { seq: b.seq, commits: b.commits, day: b.today.to_string() };
+        app.hub.operators_board().get_or_build(key, board)?
+    } else {
+        board()?.into()
+    };
+    let msg = initial_data(&appointments, id, b.epoch, resync, b.seq);
+    Ok(Snapshot { frame: frame::text(msg.as_bytes()), seq: b.seq, resync })
+}
+
+/// A fresh snapshot in its own read transaction (a replay that pruning overtook).
+fn fresh_snapshot(app: &App, user: &User, id: u64) -> rusqlite::Result<Snapshot> {
+    let commits = app.store.commits();
+    let today = crate::scheduling::visibility::today();
+    app.store.read(|c| {
+        let tx = c.unchecked_transaction()?;
+        let (seq, epoch) = (events::last_seq(&tx)?, crate::store::migrate::epoch(&tx)?);
+        snapshot_in(app, &tx, user, id, true, Board { commits, today: &today, seq, epoch: &epoch })
+    })
+}
+
+/// Why sending stopped: how to close, and the unwritten end of a buffer a stalled
+/// write was cut in (empty when the stream stopped between frames).
+struct Ended {
+    why: Close,
+    rest: Vec<u8>,
+}
+
+impl Ended {
+    fn now(why: Close) -> Ended {
+        Ended { why, rest: Vec::new() }
+    }
+}
+
+/// Writes `bytes` within their deadline (`wire::deadline_for`), stopping early if a close is asked for. A stall
+/// is this client's 4008, unless another close was asked for first.
+fn write_out(wire: &mut Wire, sub: &Subscriber, bytes: &[u8]) -> Result<(), Ended> {
+    wire.write(bytes, deadline_for(bytes.len()), &|| sub.closing().is_some()).map_err(|stall| match stall {
+        // A close decided before the connection failed is what happened; else 1006.
+        Stall::Gone => Ended::now(sub.closing().unwrap_or_else(gone)),
+        Stall::Stopped { written } => {
+            sub.close(Close::slow());
+            let why = sub.closing().unwrap_or_else(Close::slow);
+            Ended { why, rest: if written > 0 { bytes[written..].to_vec() } else { Vec::new() } }
+        }
+    })
+}
+
+/// Sends the start; returns the seq it covers.
+fn send_start(app: &App, user: &User, sub: &Subscriber, wire: &mut Wire, start: Start) -> Result<i64, Ended> {
+    match start {
+        Start::Snapshot(s) => write_out(wire, sub, &s.frame).map(|_| s.seq),
+        Start::Replay { since, last } => replay(app, user, sub, wire, since, last),
+    }
+}
+
+/// Reads the events after `since` up to `last` in batches and writes those this user
+/// may see as it goes; at most one batch and `REPLAY_FLUSH` bytes of frames are held.
+fn replay(app: &App, user: &User, sub: &Subscriber, wire: &mut Wire, since: i64, last: i64) -> Result<i64, Ended> {
+    let failed = |e: rusqlite::Error| {
+        log::error!("could not read the events a live connection missed: {e}");
+        Ended::now(Close::new(CloseCode::ServerError, "server error; try again"))
+    };
+    let (mut after, mut replayed) = (since, 0usize);
+    let mut out = Vec::new();
+    while after < last {
+        if let Some(why) = sub.closing() {
+            return Err(Ended::now(why));
+        }
+        let evs = app.store.read(|c| events::after(c, after, REPLAY_BATCH)).map_err(failed)?;
+        if evs.is_empty() {
+            return resync(app, user, sub, wire, &out, after);
+        }
+        for e in evs.iter().take_while(|e| e.seq <= last) {
+            if e.seq != after + 1 {
+                return resync(app, user, sub, wire, &out, after);
+            }
+            after = e.seq;
+            if !e.is_internal() && e.audience.includes(user.id, user.is_operator()) {
+                frame::append_text(&mut out, e.message_for(user.id, user.is_operator()).as_bytes());
+                replayed += 1;
+                if out.len() >= REPLAY_FLUSH {
+                    write_out(wire, sub, &out)?;
+                    out.clear();
+                }
+            }
+        }
+    }
+    write_out(wire, sub, &out)?;
+    log::debug!("ws {} replayed {replayed} events after seq {since} up to {last}", sub.id);
+    Ok(last)
+}
+
+/// Events after `after` are missing (pruning overtook the replay): what is framed in
+/// `out` goes out, then a fresh `initial_data` with `resync`; returns its seq.
+fn resync(app: &App, user: &User, sub: &Subscriber, wire: &mut Wire, out: &[u8], after: i64) -> Result<i64, Ended> {
+    write_out(wire, sub, out)?;
+    log::info!("ws {} replay: events after seq {after} were pruned meanwhile; sending initial_data", sub.id);
+    let s = fresh_snapshot(app, user, sub.id).map_err(|e| {
+        log::error!("could not read the start of a live connection: {e}");
+        Ended::now(Close::new(CloseCode::ServerError, "server error; try again"))
+    })?;
+    write_out(wire, sub, &s.frame)?;
+    Ok(s.seq)
+}
+
+/// Ends the connection: the close frame if the code has one (with `Wire::close`'s room
+/// for it), then `wait_for_reply` (the client's close reply is read meanwhile), then the
+/// connection is shut; logged with the code, whether or not its frame could be sent.
+fn end(wire: &mut Wire, sub: &Subscriber, ended: Ended, wait_for_reply: impl FnOnce()) {
+    let Ended { why, rest } = ended;
+    let mut note = "";
+    if why.code.is_sent() && !wire.close(&rest, &frame::close(why.code.code(), &why.reason)) {
+        note = " (the client does not read; its connection was dropped without the close frame)";
+    }
+    wire.shutdown(Shutdown::Write);
+    wait_for_reply();
+    wire.shutdown(Shutdown::Both);
+    log::info!("ws {} closed: {} {}{note}", sub.id, why.code, why.reason);
 }
 
 /// The `initial_data` message around `appointments` (a JSON array's text), its members in
@@ -206,7 +376,7 @@ impl Link {
 }
 
 struct Writer {
-    stream: TcpStream,
+    wire: Wire,
     rx: Queue,
     /// Held while the socket lives; dropping it unregisters the socket from the hub.
     subscription: Subscription,
@@ -222,57 +392,53 @@ struct Writer {
 impl Writer {
     fn run(mut self) {
         let sub = self.subscription.sub.clone();
-        let why = self.serve(&sub);
-        if why.code.is_sent() {
-            // Best effort: a client that stopped reading cannot take it anyway.
-            let _ = self.stream.write_all(&frame::close(why.code.code(), &why.reason));
-        }
-        let _ = self.stream.shutdown(Shutdown::Write);
-        // Let the reader collect the client's close reply, then end the connection.
-        let _ = self.done.recv_timeout(CLOSE_GRACE);
-        let _ = self.stream.shutdown(Shutdown::Both);
-        log::info!("ws {} closed: {} {}", sub.id, why.code, why.reason);
+        let ended = self.serve(&sub);
+        let done = &self.done;
+        // The reader collects the client's close reply meanwhile.
+        end(&mut self.wire, &sub, ended, || {
+            let _ = done.recv_timeout(CLOSE_GRACE);
+        });
     }
 
     /// Sends until a close is asked for or the connection fails; returns how to close.
-    fn serve(&mut self, sub: &Subscriber) -> Close {
+    fn serve(&mut self, sub: &Subscriber) -> Ended {
         let mut next_ping = Instant::now() + self.ping_every;
         loop {
             if let Some(why) = sub.closing() {
-                return why;
+                return Ended::now(why);
             }
             let now = Instant::now();
             let idle_at = self.link.last_heard() + self.idle;
             if now >= idle_at {
-                return Close::new(CloseCode::GoingAway, "no answer from the client; reconnect");
+                return Ended::now(Close::new(CloseCode::GoingAway, "no answer from the client; reconnect"));
             }
             if now >= next_ping {
-                if self.write(&frame::ping()).is_err() {
-                    return gone();
+                if let Err(e) = write_out(&mut self.wire, sub, &frame::ping()) {
+                    return e;
                 }
                 next_ping = now + self.ping_every;
                 continue;
             }
-            let frame = match self.rx.recv_timeout(next_ping.min(idle_at) - now) {
-                Ok(Out::Event { seq, frame }) => {
+            let written = match self.rx.recv_timeout(next_ping.min(idle_at) - now) {
+                Ok(Out::Event { seq, frame, queued }) => {
                     if seq <= self.sent {
                         continue; // covered by initial_data or the replay
                     }
+                    if queued.elapsed() > MAX_LAG {
+                        sub.close(Close::slow());
+                        continue;
+                    }
                     self.sent = seq;
-                    self.write(&frame)
+                    write_out(&mut self.wire, sub, &frame)
                 }
-                Ok(Out::Frame(f)) => self.write(&f),
+                Ok(Out::Frame(f)) => write_out(&mut self.wire, sub, &f),
                 Ok(Out::Wake) | Err(RecvTimeoutError::Timeout) => Ok(()),
-                Err(RecvTimeoutError::Disconnected) => return gone(),
+                Err(RecvTimeoutError::Disconnected) => Err(Ended::now(sub.closing().unwrap_or_else(gone))),
             };
-            if frame.is_err() {
-                return gone();
+            if let Err(e) = written {
+                return e;
             }
         }
-    }
-
-    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.stream.write_all(bytes)
     }
 }
 
@@ -280,14 +446,39 @@ fn gone() -> Close {
     Close::new(CloseCode::Gone, "connection lost")
 }
 
-/// The reader's view of the socket: reads from the stream; writes (tungstenite's
+const FLOOD_REASON: &str = "too many messages; slow down";
+
+/// The reader's view of the socket: reads from the stream, counting every frame that
+/// begins in what it reads (a read fails once they are a flood); writes (tungstenite's
 /// automatic pong and close replies) are discarded, since the writer thread sends
 /// those itself and must be the only one writing.
-struct ReadHalf(TcpStream);
+struct ReadHalf {
+    stream: TcpStream,
+    frames: frame::Counter,
+    flood: Flood,
+    /// The reads failed because of a flood.
+    flooded: bool,
+}
+
+impl ReadHalf {
+    fn count(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let frames = self.frames.feed(bytes);
+        if frames > 0 && self.flood.hit(frames) {
+            self.flooded = true;
+            return Err(io::Error::other("message flood"));
+        }
+        Ok(())
+    }
+}
 
 impl Read for ReadHalf {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf)
+        if self.flooded {
+            return Err(io::Error::other("message flood"));
+        }
+        let n = self.stream.read(buf)?;
+        self.count(&buf[..n])?;
+        Ok(n)
     }
 }
 
@@ -303,17 +494,21 @@ impl Write for ReadHalf {
 /// Reads client messages until the socket closes.
 fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, link: &Link) {
     use tungstenite::{Error, Message};
-    let mut flood = Flood { since: Instant::now(), count: 0 };
     loop {
         let msg = match ws.read() {
             Ok(m) => m,
+            Err(Error::Io(_)) if ws.get_ref().flooded => {
+                return close_and_drain(ws, sub, CloseCode::Policy, FLOOD_REASON)
+            }
             Err(Error::Io(e)) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
                 if sub.closing().is_some() {
                     return;
                 }
                 continue; // the writer decides when silence is too long
             }
-            Err(Error::ConnectionClosed | Error::AlreadyClosed) => return sub.close(gone()),
+            // The TCP connection ended without a close frame: 1006, not a protocol error.
+            Err(Error::ConnectionClosed | Error::AlreadyClosed)
+            | Err(Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => return sub.close(gone()),
             Err(Error::Capacity(_)) => {
                 return close_and_drain(ws, sub, CloseCode::TooBig, "message too big; the limit is 64 KiB")
             }
@@ -326,9 +521,6 @@ fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, link: &Link) {
             Err(_) => return sub.close(gone()),
         };
         link.heard();
-        if matches!(msg, Message::Text(_) | Message::Binary(_) | Message::Ping(_)) && flood.hit() {
-            return close_and_drain(ws, sub, CloseCode::Policy, "too many messages; slow down");
-        }
         match msg {
             Message::Text(t) => sub.send(Out::Frame(answer(&t))),
             Message::Binary(_) => sub.send(Out::Frame(error("Binary messages are not supported; send JSON text."))),
@@ -346,11 +538,12 @@ fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, link: &Link) {
 /// (which could lose the close frame on the way to the client).
 fn close_and_drain(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, code: CloseCode, reason: &str) {
     sub.close(Close::new(code, reason));
-    drain(&mut ws.get_mut().0, Duration::from_secs(1));
+    drain(&ws.get_ref().stream, Duration::from_secs(1));
 }
 
 /// Reads and discards until EOF or `limit`.
-pub(super) fn drain(stream: &mut TcpStream, limit: Duration) {
+pub(super) fn drain(stream: &TcpStream, limit: Duration) {
+    let mut stream = stream;
     let until = Instant::now() + limit;
     let mut buf = [0u8; 4096];
     loop {
@@ -365,21 +558,25 @@ pub(super) fn drain(stream: &mut TcpStream, limit: Duration) {
     }
 }
 
-/// Counts client messages in a fixed window.
+/// Counts client frames in a fixed window.
 struct Flood {
     since: Instant,
-    count: u32,
+    count: usize,
 }
 
 impl Flood {
-    /// Counts one message; true when over the limit.
-    fn hit(&mut self) -> bool {
+    fn new() -> Flood {
+        Flood { since: Instant::now(), count: 0 }
+    }
+
+    /// Counts `n` frames; true when over the limit.
+    fn hit(&mut self, n: usize) -> bool {
         if self.since.elapsed() > FLOOD_WINDOW {
             self.since = Instant::now();
             self.count = 0;
         }
-        self.count += 1;
-        self.count > FLOOD_MESSAGES
+        self.count += n;
+        self.count > FLOOD_FRAMES
     }
 }
 
@@ -413,8 +610,13 @@ mod tests {
         Principal { user, digest: format!("d-{name}"), expiry: "2999-01-01T00:00:00Z".into() }
     }
 
+    fn start_frames(app: &App, who: &Principal, id: u64, since: Option<String>, epoch: Option<String>) -> Start {
+        plan(app, &who.user, id, since, epoch).unwrap()
+    }
+
     fn appointments(start: &Start) -> Value {
-        let f = &start.frames[0];
+        let Start::Snapshot(s) = start else { panic!("not a snapshot") };
+        let f = &s.frame;
         let header = match f[1] {
             126 => 4,
             127 => 10,
@@ -448,22 +650,22 @@ mod tests {
             commits: app.store.commits(),
             day: crate::scheduling::visibility::today(),
         };
-        let first = start_frames(&app, &a, 1, None, None).unwrap();
+        let first = start_frames(&app, &a, 1, None, None);
         let cached = app.hub.operators_board().get_or_build(board_key(), || Err(rusqlite::Error::InvalidQuery));
         let cached = cached.expect("the first operator's board is cached");
-        let second = start_frames(&app, &b, 2, None, None).unwrap();
+        let second = start_frames(&app, &b, 2, None, None);
         let again = app.hub.operators_board().get_or_build(board_key(), || Err(rusqlite::Error::InvalidQuery));
         assert!(Arc::ptr_eq(&cached, &again.unwrap()), "the second operator reused it");
         assert_eq!(appointments(&first), appointments(&second));
         assert_eq!(appointments(&first)[0]["allowed_actions"], json!(["cancel"]));
         // The therapist's own board has her own actions, not the operators'.
-        let hers = start_frames(&app, &t, 3, None, None).unwrap();
+        let hers = start_frames(&app, &t, 3, None, None);
         assert_eq!(appointments(&hers)[0]["allowed_actions"], json!(["therapist_confirm", "reject"]));
 
         book("22:00", "22:30");
         let stale = app.hub.operators_board().get_or_build(board_key(), || Err(rusqlite::Error::InvalidQuery));
         assert!(stale.is_err(), "a write invalidates the board");
-        let third = start_frames(&app, &b, 4, None, None).unwrap();
+        let third = start_frames(&app, &b, 4, None, None);
         assert_eq!(appointments(&third).as_array().unwrap().len(), 2);
     }
 
@@ -481,5 +683,85 @@ mod tests {
         let v: Value = serde_json::from_str(&initial_data("[]", 7, "ep", false, 0)).unwrap();
         assert!(v.get("resync").is_none());
         assert_eq!(v.as_object().unwrap().len(), 6);
+    }
+
+    /// `n` operator events; returns their seqs.
+    fn events(app: &App, n: usize) -> Vec<i64> {
+        use crate::events::{Audience, EventDraft, APPOINTMENT_UPDATED};
+        let draft = |i: usize| EventDraft {
+            kind: APPOINTMENT_UPDATED,
+            appointment_id: Some(i as i64),
+            audience: Audience::operators_and([]),
+            payload: json!({"appointment": {"id": i, "notes": "x".repeat(900)}, "updated_fields": ["notes"]}),
+        };
+        app.store.write(|tx| (0..n).map(|i| tx.emit(draft(i))).collect::<rusqlite::Result<Vec<i64>>>()).unwrap()
+    }
+
+    /// Runs `replay` to a local peer that reads everything; returns the seq it
+    /// covers and the messages the peer got.
+    fn replay_to_peer(app: &App, who: &Principal, since: i64, last: i64) -> (i64, Vec<Value>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let (server, _) = l.accept().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            (&peer).read_to_end(&mut bytes).unwrap();
+            bytes
+        });
+        let (subscription, _queue) =
+            app.hub.subscribe(who.user.id, true, who.digest.clone(), who.expiry.clone()).unwrap();
+        let mut wire = Wire::new(server);
+        let covered = replay(app, &who.user, &subscription.sub, &mut wire, since, last).ok().expect("replay failed");
+        wire.shutdown(Shutdown::Both);
+        drop(wire);
+        let bytes = reader.join().unwrap();
+        let mut msgs = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            let (len, head) = match bytes[i + 1] {
+                126 => (u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize, 4),
+                127 => (u64::from_be_bytes(bytes[i + 2..i + 10].try_into().unwrap()) as usize, 10),
+                n => (n as usize, 2),
+            };
+            msgs.push(serde_json::from_slice(&bytes[i + head..i + head + len]).unwrap());
+            i += head + len;
+        }
+        (covered, msgs)
+    }
+
+    /// Many batches, every event once and in order, and no more than up to `last`.
+    #[test]
+    fn a_replay_sends_every_event_in_order_across_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::new(Settings::default(), Store::open(&dir.path().join("t.db")).unwrap()).unwrap();
+        let op = principal(&app, "olga", "operator");
+        let seqs = events(&app, 5 * REPLAY_BATCH + 7);
+        let (since, last) = (seqs[2], seqs[seqs.len() - 3]);
+        let (covered, msgs) = replay_to_peer(&app, &op, since, last);
+        assert_eq!(covered, last);
+        let got: Vec<i64> = msgs.iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+        assert_eq!(got, seqs[3..seqs.len() - 2].to_vec());
+        assert!(msgs.iter().all(|m| m["type"] == "appointment_updated"));
+    }
+
+    /// Pruning that overtakes a replay (events after `since` gone since the plan was
+    /// made): what was sent stands, and an `initial_data` with `resync` follows. (Here
+    /// a middle range goes, so the check must not only look at a batch's first event.)
+    #[test]
+    fn a_replay_overtaken_by_pruning_ends_with_a_resync() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::new(Settings::default(), Store::open(&dir.path().join("t.db")).unwrap()).unwrap();
+        let op = principal(&app, "olga", "operator");
+        let seqs = events(&app, 3 * REPLAY_BATCH);
+        let cut = seqs[REPLAY_BATCH + 10];
+        app.store.write(|tx| tx.execute("DELETE FROM events WHERE seq > ?1 AND seq <= ?2", [seqs[5], cut])).unwrap();
+        let last = *seqs.last().unwrap();
+        let (covered, msgs) = replay_to_peer(&app, &op, seqs[0], last);
+        let got: Vec<i64> =
+            msgs.iter().filter_map(|m| m["seq"].as_i64().filter(|_| m["type"] != "initial_data")).collect();
+        assert_eq!(got, seqs[1..=5].to_vec(), "the events still there before the gap");
+        let end = msgs.last().unwrap();
+        assert_eq!((end["type"].as_str(), end["resync"].as_bool()), (Some("initial_data"), Some(true)), "{end}");
+        assert_eq!((covered, end["seq"].as_i64()), (last, Some(last)));
     }
 }
