@@ -5,7 +5,9 @@
 //! Prints the figures that docs/SECURITY.md quotes.
 
 mod common;
+mod ws_support;
 use common::*;
+use royal_care::events::{Audience, EventDraft, APPOINTMENT_UPDATED};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,8 +22,14 @@ const CEILING: u64 = 150 * MIB as u64;
 fn peak(pid: u32) -> u64 {
     memory_of(pid).1
 }
-fn reset_peak(pid: u32) {
+/// Resets the peak to the current RSS, and returns that.
+fn reset_peak(pid: u32) -> u64 {
     std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+    memory_of(pid).0
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
 }
 
 /// Times a normal request from its own address every 100 ms until stopped; returns the
@@ -82,18 +90,40 @@ fn hostile_load_stays_within_the_memory_budget() {
     let srv = Server::start();
     let pid = srv.child.id();
     let op = srv.user("olga", "operator");
+    // For phase 3: 10,000 events of ~1.4 KB (the size the issue measured) in the log,
+    // written the way the CLI writes, 500 a transaction; and seven operators, since one
+    // user may hold 20 sockets.
+    let (mut ws, first) = ws_support::open(&srv, &op);
+    let epoch = first["epoch"].as_str().unwrap().to_string();
+    let pad = "x".repeat(1200);
+    let mut last = 0;
+    for batch in 0..20 {
+        let drafts = (0..500)
+            .map(|i| EventDraft {
+                kind: APPOINTMENT_UPDATED,
+                appointment_id: Some(batch * 500 + i),
+                audience: Audience::operators_and([]),
+                payload: serde_json::json!({"appointment": {"id": i, "notes": pad}, "updated_fields": ["notes"]}),
+            })
+            .collect();
+        last = *ws_support::inject(&srv, drafts).last().unwrap();
+        // Read them as they come, so the hub is idle again before the next batch.
+        while ws.next_json(Duration::from_secs(20)).expect("the hub did not dispatch the events")["seq"] != last {}
+    }
+    ws.close();
+    let resumers: Vec<String> = (0..7).map(|i| srv.user(&format!("op{i}"), "operator")).collect();
     for _ in 0..20 {
         assert_eq!(srv.call("GET", "/api/scheduling/appointments/", Some(&op), None).0, 200);
     }
     let idle = memory_of(pid).0;
-    eprintln!("idle RSS {:.1} MB", idle as f64 / 1e6);
+    eprintln!("idle RSS {:.1} MB", mb(idle));
     let stop = Arc::new(AtomicBool::new(false));
     let prober = probe(srv.addr, op.clone(), stop.clone());
     let mut peaks = Vec::new();
 
     // 1. 600 concurrent 1 MiB bodies: half to the login (no token), half with a valid
     // token to a write endpoint; each the worst JSON for memory, [0,0,0,…].
-    reset_peak(pid);
+    let start = reset_peak(pid);
     let mut json = b"[0".to_vec();
     while json.len() + 3 <= MIB {
         json.extend_from_slice(b",0");
@@ -111,13 +141,14 @@ fn hostile_load_stays_within_the_memory_budget() {
     });
     let p = peak(pid);
     eprintln!(
-        "600 x 1 MiB bodies in {:.1}s: 413 {}, 503 {}, 400 {}, none {}; peak +{:.1} MB",
+        "600 x 1 MiB bodies in {:.1}s: 413 {}, 503 {}, 400 {}, none {}; peak +{:.1} MB over idle, +{:.1} MB in the phase",
         started.elapsed().as_secs_f64(),
         count(&statuses, 413),
         count(&statuses, 503),
         count(&statuses, 400),
         count(&statuses, 0),
-        (p.saturating_sub(idle)) as f64 / 1e6
+        mb(p.saturating_sub(idle)),
+        mb(p.saturating_sub(start))
     );
     assert_eq!(count(&statuses, 413), 300, "every anonymous megabyte refused by its head");
     assert_eq!(count(&statuses, 503) + count(&statuses, 400), 300, "{statuses:?}");
@@ -127,7 +158,7 @@ fn hostile_load_stays_within_the_memory_budget() {
     // 2. 2,000 stalled bodies: 1,900 anonymous ones as large as an anonymous body may be
     // (16 KiB declared, 12 KiB sent) from five addresses, and 100 authenticated 1 MiB
     // ones half sent; all then stall.
-    reset_peak(pid);
+    let start = reset_peak(pid);
     let mut stalled: Vec<TcpStream> = Vec::new();
     let mut refused = 0;
     let filler = vec![b' '; MIB / 2];
@@ -146,25 +177,51 @@ fn hostile_load_stays_within_the_memory_budget() {
     }
     // Until every connection has been admitted or answered: the server's count settles.
     let settle = Instant::now() + Duration::from_secs(8);
-    let mut last = usize::MAX;
+    let mut held = usize::MAX;
     loop {
         let (_, h) = srv.call("GET", "/health/", None, None);
         let open = h["connections"].as_u64().unwrap() as usize;
-        if open == last || Instant::now() > settle {
+        if open == held || Instant::now() > settle {
             break;
         }
-        last = open;
+        held = open;
         std::thread::sleep(Duration::from_millis(300)); // polling a count
     }
     let p = peak(pid);
     eprintln!(
-        "2000 stalled bodies: {} connections held by the server, {} refused at once; peak +{:.1} MB",
-        last,
+        "2000 stalled bodies: {} connections held by the server, {} refused at once; peak +{:.1} MB over idle, +{:.1} MB in the phase",
+        held,
         refused,
-        (p.saturating_sub(idle)) as f64 / 1e6
+        mb(p.saturating_sub(idle)),
+        mb(p.saturating_sub(start))
     );
     peaks.push(("2000 stalled", p));
     drop(stalled);
+
+    // 3. 140 sockets resuming from 10,000 events back that never read.
+    let start = reset_peak(pid);
+    let since = last - 10_000;
+    let opened = srv.log().matches(&format!("after seq {since}")).count();
+    let idle_sockets: Vec<ws_support::Ws> = (0..140)
+        .map(|i| {
+            let query = format!("token={}&since={since}&epoch={epoch}", resumers[i % 7]);
+            ws_support::connect(&srv, &query, &[]).expect("a resumer was refused")
+        })
+        .collect();
+    assert!(srv.wait_log_count(&format!("after seq {since}"), opened + 140, Duration::from_secs(30)));
+    // While the replays are under way (they end at the write deadline, 4008).
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100)); // letting the replays run
+    }
+    let p = peak(pid);
+    eprintln!(
+        "140 never-reading resumers from 10,000 back: peak +{:.1} MB over idle, +{:.1} MB in the phase",
+        mb(p.saturating_sub(idle)),
+        mb(p.saturating_sub(start))
+    );
+    peaks.push(("140 resumers", p));
+    drop(idle_sockets);
 
     stop.store(true, Ordering::SeqCst);
     let (worst, bad, n) = prober.join().unwrap();

@@ -32,18 +32,6 @@ fn count(haystack: &str, needle: &str) -> usize {
 }
 
 /// Waits until the server's log holds `needle` at least `n` times.
-fn wait_count(srv: &Server, needle: &str, n: usize, within: Duration) -> bool {
-    let until = Instant::now() + within;
-    loop {
-        if count(&srv.log(), needle) >= n {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        srv.wait_log(needle, Duration::from_millis(100));
-    }
-}
 
 /// Resumers from 10,000 events back that never read: each holds little memory, and the
 /// write deadline closes them. A client that does read gets every event, in order.
@@ -97,7 +85,7 @@ fn never_reading_resumers_hold_a_bounded_amount_of_memory_each() {
     let opened = count(&srv.log(), &format!("after seq {since}"));
     let idle: Vec<Ws> = (0..SOCKETS).map(|_| connect(&srv, &query, &[]).unwrap()).collect();
     assert!(
-        wait_count(&srv, &format!("after seq {since}"), opened + SOCKETS, 30 * SEC),
+        srv.wait_log_count(&format!("after seq {since}"), opened + SOCKETS, 30 * SEC),
         "not every resumer opened; log:\n{}",
         srv.log()
     );
@@ -113,7 +101,7 @@ fn never_reading_resumers_hold_a_bounded_amount_of_memory_each() {
     assert!(per_socket < 2048, "{per_socket} KiB per never-reading resumer (limit 2 MiB)");
     // The write deadline ends them.
     assert!(
-        wait_count(&srv, "closed: 4008", SOCKETS, 30 * SEC),
+        srv.wait_log_count("closed: 4008", SOCKETS, 30 * SEC),
         "never-reading resumers were not closed with 4008; log:\n{}",
         srv.log()
     );

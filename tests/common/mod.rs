@@ -109,6 +109,20 @@ impl Server {
         }
     }
 
+    /// Waits until `needle` has appeared in `n` log lines in all.
+    pub fn wait_log_count(&self, needle: &str, n: usize, within: Duration) -> bool {
+        let until = Instant::now() + within;
+        loop {
+            if self.log().matches(needle).count() >= n {
+                return true;
+            }
+            if Instant::now() >= until {
+                return false;
+            }
+            self.wait_log(needle, Duration::from_millis(100));
+        }
+    }
+
     /// Runs the binary's CLI on this server's database; returns (exit ok, stdout, stderr).
     pub fn cli(&self, args: &[&str], stdin: &str) -> (bool, String, String) {
         run_cli(&self.db, args, stdin)
