@@ -31,8 +31,6 @@ fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
 }
 
-/// Waits until the server's log holds `needle` at least `n` times.
-
 /// Resumers from 10,000 events back that never read: each holds little memory, and the
 /// write deadline closes them. A client that does read gets every event, in order.
 #[test]
