@@ -7,7 +7,6 @@
 mod common;
 mod ws_support;
 use common::*;
-use royal_care::events::{Audience, EventDraft, APPOINTMENT_UPDATED};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -90,27 +89,10 @@ fn hostile_load_stays_within_the_memory_budget() {
     let srv = Server::start();
     let pid = srv.child.id();
     let op = srv.user("olga", "operator");
-    // For phase 3: 10,000 events of ~1.4 KB (the size the issue measured) in the log,
-    // written the way the CLI writes, 500 a transaction; and seven operators, since one
-    // user may hold 20 sockets.
-    let (mut ws, first) = ws_support::open(&srv, &op);
-    let epoch = first["epoch"].as_str().unwrap().to_string();
-    let pad = "x".repeat(1200);
-    let mut last = 0;
-    for batch in 0..20 {
-        let drafts = (0..500)
-            .map(|i| EventDraft {
-                kind: APPOINTMENT_UPDATED,
-                appointment_id: Some(batch * 500 + i),
-                audience: Audience::operators_and([]),
-                payload: serde_json::json!({"appointment": {"id": i, "notes": pad}, "updated_fields": ["notes"]}),
-            })
-            .collect();
-        last = *ws_support::inject(&srv, drafts).last().unwrap();
-        // Read them as they come, so the hub is idle again before the next batch.
-        while ws.next_json(Duration::from_secs(20)).expect("the hub did not dispatch the events")["seq"] != last {}
-    }
-    ws.close();
+    // For phase 3: 10,000 events in the log, and seven operators, since one user may
+    // hold 20 sockets.
+    let (epoch, seqs) = ws_support::fill_log(&srv, &op);
+    let last = *seqs.last().unwrap();
     let resumers: Vec<String> = (0..7).map(|i| srv.user(&format!("op{i}"), "operator")).collect();
     for _ in 0..20 {
         assert_eq!(srv.call("GET", "/api/scheduling/appointments/", Some(&op), None).0, 200);

@@ -8,7 +8,7 @@ mod common;
 mod ws_support;
 
 use common::*;
-use royal_care::events::{Audience, EventDraft, APPOINTMENT_UPDATED};
+use royal_care::events::Audience;
 use serde_json::json;
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -22,9 +22,7 @@ const SEC: Duration = Duration::from_secs(1);
 
 /// The server process's resident memory, in KiB.
 fn rss_kib(srv: &Server) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", srv.child.id())).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("no VmRSS");
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    memory_of(srv.child.id()).0 / 1024
 }
 
 fn count(haystack: &str, needle: &str) -> usize {
@@ -38,28 +36,7 @@ fn never_reading_resumers_hold_a_bounded_amount_of_memory_each() {
     const SOCKETS: usize = 30;
     let srv = Server::start_with(&[("ROYAL_CARE_MAX_SOCKETS_PER_USER", "100")]);
     let op = srv.user("olga", "operator");
-    // 10,000 events of ~1.4 KB each (the size the issue measured), written 500 a
-    // transaction the way the CLI writes them; this socket reads each batch (so the
-    // hub has dispatched it) before the next is written.
-    let (mut ws, first) = open(&srv, &op);
-    let epoch = first["epoch"].as_str().unwrap().to_string();
-    let pad = "x".repeat(1200);
-    let mut seqs = Vec::new();
-    for batch in 0..20 {
-        let drafts = (0..500)
-            .map(|i| EventDraft {
-                kind: APPOINTMENT_UPDATED,
-                appointment_id: Some(batch * 500 + i),
-                audience: Audience::operators_and([]),
-                payload: json!({"appointment": {"id": i, "notes": pad}, "updated_fields": ["notes"]}),
-            })
-            .collect();
-        let injected = inject(&srv, drafts);
-        let last = *injected.last().unwrap();
-        seqs.extend(injected);
-        while ws.next_json(20 * SEC).expect("the hub did not dispatch the events")["seq"] != last {}
-    }
-    ws.close();
+    let (epoch, seqs) = fill_log(&srv, &op);
     let last = *seqs.last().unwrap();
     let since = last - 10_000;
     let query = format!("token={op}&since={since}&epoch={epoch}");

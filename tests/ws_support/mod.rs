@@ -128,6 +128,33 @@ pub fn inject(srv: &Server, drafts: Vec<royal_care::events::EventDraft>) -> Vec<
     store.write(|tx| -> rusqlite::Result<Vec<i64>> { drafts.into_iter().map(|d| tx.emit(d)).collect() }).unwrap()
 }
 
+/// Writes 10,000 `appointment_updated` events of ~1.4 KB each (the size issue 9
+/// measured) for operators, 500 a transaction the way the CLI writes; a socket of
+/// `token`'s reads each batch (so the hub has dispatched it) before the next is written.
+/// Returns the stream's epoch and the events' seqs.
+pub fn fill_log(srv: &Server, token: &str) -> (String, Vec<i64>) {
+    let (mut ws, first) = open(srv, token);
+    let epoch = first["epoch"].as_str().unwrap().to_string();
+    let pad = "x".repeat(1200);
+    let mut seqs = Vec::new();
+    for batch in 0..20 {
+        let drafts = (0..500)
+            .map(|i| royal_care::events::EventDraft {
+                kind: royal_care::events::APPOINTMENT_UPDATED,
+                appointment_id: Some(batch * 500 + i),
+                audience: royal_care::events::Audience::operators_and([]),
+                payload: serde_json::json!({"appointment": {"id": i, "notes": pad}, "updated_fields": ["notes"]}),
+            })
+            .collect();
+        let injected = inject(srv, drafts);
+        let last = *injected.last().unwrap();
+        seqs.extend(injected);
+        while ws.next_json(Duration::from_secs(20)).expect("the hub did not dispatch the events")["seq"] != last {}
+    }
+    ws.close();
+    (epoch, seqs)
+}
+
 /// An `appointment_updated` draft for appointment `id` seen by `audience`.
 pub fn updated(id: i64, audience: royal_care::events::Audience) -> royal_care::events::EventDraft {
     royal_care::events::EventDraft {
