@@ -192,13 +192,7 @@ fn the_server_pings_and_closes_a_silent_client() {
     still_open(&mut alive);
 
     // A client that never answers: raw bytes show pings, then a close, then EOF.
-    let mut s = srv.connect();
-    let head = format!(
-        "GET {WS_PATH}?token={token} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        srv.addr
-    );
-    s.write_all(head.as_bytes()).unwrap();
+    let mut s = ws_support::raw_upgrade(&srv, &token);
     let started = Instant::now();
     let mut bytes = Vec::new();
     s.read_to_end(&mut bytes).unwrap();

@@ -203,25 +203,6 @@ fn a_pong_flood_is_closed_with_1008() {
     assert!(srv.wait_log("closed: 1008", 5 * SEC));
 }
 
-/// Raw upgrade on `s`; returns once the 101 head has been read.
-fn raw_upgrade(srv: &Server, token: &str) -> TcpStream {
-    let mut s = srv.connect();
-    let head = format!(
-        "GET {WS_PATH}?token={token} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        srv.addr
-    );
-    s.write_all(head.as_bytes()).unwrap();
-    let mut got = Vec::new();
-    let mut b = [0u8; 1];
-    while !got.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut b).unwrap(), 1, "no 101");
-        got.push(b[0]);
-    }
-    assert!(got.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&got));
-    s
-}
-
 /// A masked client frame with no payload.
 fn empty_frame(first_byte: u8) -> [u8; 6] {
     [first_byte, 0x80, 1, 2, 3, 4]

@@ -4,6 +4,7 @@
 
 use crate::common::Server;
 use serde_json::Value;
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 use tungstenite::client::IntoClientRequest;
@@ -126,6 +127,26 @@ pub fn user_id(srv: &Server, token: &str) -> i64 {
 pub fn inject(srv: &Server, drafts: Vec<royal_care::events::EventDraft>) -> Vec<i64> {
     let store = royal_care::store::Store::open(&srv.db).unwrap();
     store.write(|tx| -> rusqlite::Result<Vec<i64>> { drafts.into_iter().map(|d| tx.emit(d)).collect() }).unwrap()
+}
+
+/// A raw TCP socket upgraded with `?token=`; returns once the 101 head has been read,
+/// for tests that send or read frames byte by byte.
+pub fn raw_upgrade(srv: &Server, token: &str) -> TcpStream {
+    let mut s = srv.connect();
+    let head = format!(
+        "GET {WS_PATH}?token={token} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        srv.addr
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut got = Vec::new();
+    let mut b = [0u8; 1];
+    while !got.ends_with(b"\r\n\r\n") {
+        assert_eq!(s.read(&mut b).unwrap(), 1, "no 101");
+        got.push(b[0]);
+    }
+    assert!(got.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&got));
+    s
 }
 
 /// Writes 10,000 `appointment_updated` events of ~1.4 KB each (the size issue 9
