@@ -70,10 +70,25 @@ pub fn money(cents: i64) -> String {
     format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
 }
 
+/// A JSON number that is a whole number: `5`, or `5.0` (JSON Schema's integers, and
+/// what DRF's IntegerField reads too); not `5.5`, nor one outside `i64`.
+pub fn whole_number(v: &Value) -> Option<i64> {
+    let n = match v {
+        Value::Number(n) => n,
+        _ => return None,
+    };
+    n.as_i64().or_else(|| {
+        let f = n.as_f64()?;
+        // [-2^63, 2^63): every whole float in it converts exactly.
+        (f.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f))
+            .then_some(f as i64)
+    })
+}
+
 /// An id given as a JSON integer (or a string of digits, as HTML forms send).
 pub fn parse_id(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64().filter(|i| *i > 0),
+        Value::Number(_) => whole_number(v).filter(|i| *i > 0),
         Value::String(s) => s.parse::<i64>().ok().filter(|i| *i > 0),
         _ => None,
     }
@@ -189,7 +204,7 @@ impl<'a> Input<'a> {
     }
 
     pub fn positive_int(&mut self, name: &str, max: i64) -> Option<i64> {
-        match self.get(name)?.as_i64() {
+        match whole_number(self.get(name)?) {
             Some(n) if n > 0 && n <= max => Some(n),
             _ => {
                 self.errors.add(name, format!("Must be a whole number from 1 to {max}."));
@@ -259,7 +274,7 @@ pub fn expected_version(if_match: Option<&str>, body: Option<&Map<String, Value>
         }
     }
     if let Some(v) = body.and_then(|b| b.get("version")).filter(|v| !v.is_null()) {
-        let n = v.as_i64().ok_or_else(|| ApiError::field("version", "Must be the whole number you last read."))?;
+        let n = whole_number(v).ok_or_else(|| ApiError::field("version", "Must be the whole number you last read."))?;
         if out.is_some_and(|o| o != n) {
             return Err(ApiError::field("version", "Differs from If-Match; send one version."));
         }
@@ -283,6 +298,18 @@ mod tests {
         assert_eq!(parse_money(&json!("abc")), None);
         assert_eq!(money(150000), "1500.00");
         assert_eq!(money(5), "0.05");
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        assert_eq!(whole_number(&json!(5)), Some(5));
+        assert_eq!(whole_number(&json!(1325.0)), Some(1325));
+        assert_eq!(whole_number(&json!(-3.0)), Some(-3));
+        assert_eq!(whole_number(&json!(5.5)), None);
+        assert_eq!(whole_number(&json!(1e300)), None);
+        assert_eq!(whole_number(&json!("5")), None);
+        assert_eq!(parse_id(&json!(7.0)), Some(7));
+        assert_eq!(parse_id(&json!(0.0)), None);
     }
 
     #[test]
