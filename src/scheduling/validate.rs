@@ -264,14 +264,15 @@ fn has_duplicates(ids: &[i64]) -> bool {
 /// The version a write expects, from `If-Match` or the body's `version`; 400 if malformed.
 pub fn expected_version(if_match: Option<&str>, body: Option<&Map<String, Value>>) -> Result<Option<i64>, ApiError> {
     let mut out = None;
-    if let Some(h) = if_match {
-        let v = h.trim().trim_start_matches("W/").trim_matches('"');
-        if v != "*" {
-            out = Some(
-                v.parse::<i64>()
-                    .map_err(|_| ApiError::bad_request("If-Match must be the appointment's version, e.g. \"3\"."))?,
-            );
+    if let Some(h) = if_match.map(str::trim).filter(|h| *h != "*") {
+        // The ETag as sent (`"3"`, weak `W/"3"`), or the bare number: nothing looser.
+        let quoted = h.strip_prefix("W/").unwrap_or(h).strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+        let digits = quoted.unwrap_or(h);
+        let bad = || ApiError::bad_request("If-Match must be the appointment's version, e.g. \"3\".");
+        if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
         }
+        out = Some(digits.parse::<i64>().map_err(|_| bad())?);
     }
     if let Some(v) = body.and_then(|b| b.get("version")).filter(|v| !v.is_null()) {
         let n = whole_number(v).ok_or_else(|| ApiError::field("version", "Must be the whole number you last read."))?;
@@ -310,6 +311,17 @@ mod tests {
         assert_eq!(whole_number(&json!("5")), None);
         assert_eq!(parse_id(&json!(7.0)), Some(7));
         assert_eq!(parse_id(&json!(0.0)), None);
+    }
+
+    #[test]
+    fn if_match_is_an_etag_or_the_number() {
+        for ok in ["3", "\"3\"", "W/\"3\"", " 3 "] {
+            assert_eq!(expected_version(Some(ok), None).unwrap(), Some(3), "{ok}");
+        }
+        assert_eq!(expected_version(Some("*"), None).unwrap(), None);
+        for bad in ["+3", "-3", "W/3", "\"3", "\"\"3\"\"", "W/W/\"3\"", "", "3.0", "1234567890123456789"] {
+            assert!(expected_version(Some(bad), None).is_err(), "{bad}");
+        }
     }
 
     #[test]
