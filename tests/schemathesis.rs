@@ -8,10 +8,11 @@
 //! again when the requirements change. Python 3 with venv comes from the machine
 //! (`.ci/run` installs Debian's `python3-venv` where it is missing).
 //!
-//! Two runs, two tokens of one operator, both taken before any fuzzing (the login
-//! throttle would refuse a fresh login after the fuzzed wrong passwords): the first tries
-//! everything but logout and logoutall, which would end its own token; the second tries
-//! just those two, last. The WebSocket address is left out: its handshake is HTTP only
+//! Three runs, their tokens all taken before any fuzzing (the login throttle would refuse
+//! a fresh login after the fuzzed wrong passwords): a demo therapist (answers shaped for
+//! staff, and their refusals), then an operator, both trying everything but logout and
+//! logoutall, which would end their own token; last, a second token of the operator
+//! tries just those two. The WebSocket address is left out: its handshake is HTTP only
 //! as far as its refusals go, and tests/ws*.rs cover it.
 //!
 //! `ROYAL_CARE_SCHEMATHESIS_EXAMPLES` (default 20) and `ROYAL_CARE_SCHEMATHESIS_SEED`
@@ -144,38 +145,42 @@ fn schemathesis_finds_nothing_in_the_documented_api() {
     let bin = schemathesis();
     let srv = Server::start_with(&[("ROYAL_CARE_DEMO", "1")]);
     srv.add_user("fuzz-operator", "operator");
-    let main_token = srv.login("fuzz-operator");
-    let logout_token = srv.login("fuzz-operator");
+    // Every token first: the fuzzed wrong passwords get later logins throttled.
+    let operator = srv.login("fuzz-operator");
+    let for_logouts = srv.login("fuzz-operator");
+    let (s, v) = srv.call(
+        "POST",
+        "/api/auth/login/",
+        None,
+        Some(&serde_json::json!({"username": "therapist1", "password": "demo-pass-1"})),
+    );
+    assert_eq!(s, 200, "{v}");
+    let therapist = v["token"].as_str().unwrap().to_string();
 
-    let everything = run(
-        &bin,
-        &srv,
-        &main_token,
-        &[
-            "--exclude-path",
-            "/api/auth/logout/",
-            "--exclude-path",
-            "/api/auth/logoutall/",
-            "--exclude-path",
-            "/ws/scheduling/appointments/",
-        ],
-    );
-    println!("{}", everything.output);
-    assert!(everything.ok, "schemathesis found problems (its report is above)");
-    let logouts = run(
-        &bin,
-        &srv,
-        &logout_token,
-        &["--include-path", "/api/auth/logout/", "--include-path", "/api/auth/logoutall/"],
-    );
-    println!("{}", logouts.output);
-    assert!(logouts.ok, "schemathesis found problems in logout/logoutall (its report is above)");
+    let but_logouts: &[&str] = &[
+        "--exclude-path",
+        "/api/auth/logout/",
+        "--exclude-path",
+        "/api/auth/logoutall/",
+        "--exclude-path",
+        "/ws/scheduling/appointments/",
+    ];
+    let mut figures_line = Vec::new();
+    // The therapist first: the operator's run may deactivate the demo staff.
+    for (who, token, filters) in [
+        ("a therapist", &therapist, but_logouts),
+        ("an operator", &operator, but_logouts),
+        (
+            "logout and logoutall",
+            &for_logouts,
+            &["--include-path", "/api/auth/logout/", "--include-path", "/api/auth/logoutall/"][..],
+        ),
+    ] {
+        let r = run(&bin, &srv, token, filters);
+        println!("{}", r.output);
+        assert!(r.ok, "schemathesis found problems as {who} (its report is above)");
+        figures_line.push(format!("{who}: {} in {:.0?}", figures(&r.output), r.took));
+    }
     assert!(!srv.log().contains("internal error"), "the server logged an internal error:\n{}", srv.log());
-    println!(
-        "schemathesis: {} in {:.0?}; logout/logoutall: {} in {:.0?}",
-        figures(&everything.output),
-        everything.took,
-        figures(&logouts.output),
-        logouts.took
-    );
+    println!("schemathesis: {}", figures_line.join("; "));
 }
