@@ -247,6 +247,7 @@ fn multiple_of(v: &str, m: &str) -> bool {
 // ---- the document against a running server ----
 
 struct Checked<'a> {
+    srv: &'a Server,
     doc: &'a Value,
     v: Validator<'a>,
     /// (method, path template, status) answers seen.
@@ -254,14 +255,13 @@ struct Checked<'a> {
 }
 
 impl<'a> Checked<'a> {
-    fn new(doc: &'a Value) -> Self {
-        Checked { doc, v: Validator { root: doc }, seen: Default::default() }
+    fn new(srv: &'a Server, doc: &'a Value) -> Self {
+        Checked { srv, doc, v: Validator { root: doc }, seen: Default::default() }
     }
 
     /// Sends one request and checks its answer against the documented one of `template`.
     fn call(
         &self,
-        srv: &Server,
         method: &str,
         template: &str,
         path: &str,
@@ -270,7 +270,7 @@ impl<'a> Checked<'a> {
         headers: &[(&str, &str)],
     ) -> common::HttpResponse {
         let text = body.map(|b| b.to_string());
-        let r = srv.request(method, path, token, text.as_deref(), headers);
+        let r = self.srv.request(method, path, token, text.as_deref(), headers);
         self.check(method, template, &r);
         r
     }
@@ -383,23 +383,22 @@ fn walk_schemas(doc: &Value, f: &mut impl FnMut(&Value)) {
 fn real_answers_match_the_documented_ones() {
     let srv = demo_server();
     let doc = schema::build();
-    let c = Checked::new(&doc);
+    let c = Checked::new(&srv, &doc);
     let op = login(&srv, "operator", "demo-pass-1");
     let t1 = login(&srv, "therapist1", "demo-pass-1");
     let d1 = login(&srv, "driver1", "demo-pass-1");
     let get = |tpl: &str, path: &str, token: &str| {
-        let r = c.call(&srv, "GET", tpl, path, Some(token), None, &[]);
+        let r = c.call("GET", tpl, path, Some(token), None, &[]);
         assert_eq!(r.status, 200, "GET {path}: {}", r.text());
         r.json()
     };
 
     // Reads, as each role: lists (a short page, the board), every item they list.
-    c.call(&srv, "GET", "/health/", "/health/", None, None, &[]);
-    c.call(&srv, "GET", "/api/schema/", "/api/schema/", None, None, &[]);
-    let wf = c.call(&srv, "GET", "/api/scheduling/workflow/", "/api/scheduling/workflow/", None, None, &[]);
+    c.call("GET", "/health/", "/health/", None, None, &[]);
+    c.call("GET", "/api/schema/", "/api/schema/", None, None, &[]);
+    let wf = c.call("GET", "/api/scheduling/workflow/", "/api/scheduling/workflow/", None, None, &[]);
     let etag = wf.header("etag").unwrap().to_string();
     let r = c.call(
-        &srv,
         "GET",
         "/api/scheduling/workflow/",
         "/api/scheduling/workflow/",
@@ -429,7 +428,7 @@ fn real_answers_match_the_documented_ones() {
 
     // Writes, as the operator: create, edit, then the whole workflow on a new booking.
     let post = |tpl: &str, body: Value, want: u16| {
-        let r = c.call(&srv, "POST", tpl, tpl, Some(&op), Some(&body), &[]);
+        let r = c.call("POST", tpl, tpl, Some(&op), Some(&body), &[]);
         assert_eq!(r.status, want, "POST {tpl}: {}", r.text());
         r.json()
     };
@@ -448,7 +447,7 @@ fn real_answers_match_the_documented_ones() {
         ("/api/scheduling/staff/{id}/", t, json!({"specialization": "shiatsu"})),
     ] {
         let path = tpl.replace("{id}", &id.to_string());
-        let r = c.call(&srv, "PATCH", tpl, &path, Some(&op), Some(&body), &[]);
+        let r = c.call("PATCH", tpl, &path, Some(&op), Some(&body), &[]);
         assert_eq!(r.status, 200, "{}", r.text());
     }
     let day = (chrono::Local::now().date_naive() + chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
@@ -460,8 +459,7 @@ fn real_answers_match_the_documented_ones() {
     let aid = a["id"].as_i64().unwrap();
     let item = "/api/scheduling/appointments/{id}/";
     let apath = format!("/api/scheduling/appointments/{aid}/");
-    let r =
-        c.call(&srv, "PATCH", item, &apath, Some(&op), Some(&json!({"notes": "ring twice"})), &[("If-Match", "\"1\"")]);
+    let r = c.call("PATCH", item, &apath, Some(&op), Some(&json!({"notes": "ring twice"})), &[("If-Match", "\"1\"")]);
     assert_eq!(r.status, 200, "{}", r.text());
     let tt = login(&srv, "schema-t", "a-long-pass-9");
     let dt = login(&srv, "schema-d", "a-long-pass-9");
@@ -481,7 +479,7 @@ fn real_answers_match_the_documented_ones() {
         (&dt, "complete_return_journey", json!({})),
     ] {
         let tpl = format!("/api/scheduling/appointments/{{id}}/{action}/");
-        let r = c.call(&srv, "POST", &tpl, &format!("{apath}{action}/"), Some(who), Some(&body), &[]);
+        let r = c.call("POST", &tpl, &format!("{apath}{action}/"), Some(who), Some(&body), &[]);
         assert_eq!(r.status, 200, "{action}: {}", r.text());
     }
     // A rejection reviewed, and a cancel with no body at all.
@@ -497,7 +495,7 @@ fn real_answers_match_the_documented_ones() {
         (&op, "cancel", None),
     ] {
         let tpl = format!("/api/scheduling/appointments/{{id}}/{action}/");
-        let r = c.call(&srv, "POST", &tpl, &format!("{bpath}{action}/"), Some(who), body.as_ref(), &[]);
+        let r = c.call("POST", &tpl, &format!("{bpath}{action}/"), Some(who), body.as_ref(), &[]);
         assert_eq!(r.status, 200, "{action}: {}", r.text());
     }
 
