@@ -10,6 +10,7 @@
 //! other keyword, so the document cannot grow a rule this check silently skips.
 
 mod common;
+mod ws_support;
 
 use common::Server;
 use royal_care::api::schema::{self, kinds};
@@ -562,6 +563,17 @@ fn real_answers_match_the_documented_ones() {
     assert!(throttled, "the login throttle answered 429 within 40 wrong passwords");
     expect("POST", "/api/auth/logout/", "/api/auth/logout/", Some(&dt), None, &[], 204);
     expect("POST", "/api/auth/logoutall/", "/api/auth/logoutall/", Some(&tt), None, &[], 204);
+
+    // A socket's initial_data holds appointments in the same (REST) shape.
+    let (ws, first) = ws_support::open(&srv, &op);
+    assert_eq!(first["type"], "initial_data");
+    let appts = first["appointments"].as_array().unwrap();
+    assert!(!appts.is_empty());
+    for a in appts {
+        let errs = c.v.errors(&json!({"$ref": "#/components/schemas/Appointment"}), a, "initial_data");
+        assert!(errs.is_empty(), "{errs:#?}");
+    }
+    ws.close();
 
     let seen = c.seen.borrow();
     let statuses: std::collections::BTreeSet<u16> = seen.iter().map(|s| s.2).collect();

@@ -187,9 +187,9 @@ fn service() -> Value {
     )
 }
 
-/// The one appointment shape (`scheduling::appointment::json`): REST answers add
-/// `allowed_actions` (`rest`), events and `initial_data` do not.
-fn appointment(rest: bool) -> Value {
+/// The one appointment shape (`scheduling::appointment::json`) as REST answers and a
+/// socket's `initial_data` give it, with the caller's `allowed_actions`.
+fn appointment() -> Value {
     let time = json!({"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}:[0-9]{2}$"});
     let with_empty = |values: Vec<&'static str>| {
         let mut v = vec![""];
@@ -241,9 +241,7 @@ fn appointment(rest: bool) -> Value {
         ),
     ];
     props.extend(STAMPS.iter().map(|s| (*s, nullable(timestamp()))));
-    if rest {
-        props.push(("allowed_actions", json!({"description": "what you may do now", "allOf": [actions()]})));
-    }
+    props.push(("allowed_actions", json!({"description": "what you may do now", "allOf": [actions()]})));
     let required: Vec<&str> = props.iter().map(|p| p.0).collect();
     object(&required, props.clone())
 }
@@ -434,8 +432,7 @@ pub fn components() -> Value {
         "User": user(),
         "Client": client(),
         "Service": service(),
-        "Appointment": appointment(true),
-        "AppointmentEvent": appointment(false),
+        "Appointment": appointment(),
         "ClientPage": page("Client"),
         "ServicePage": page("Service"),
         "UserPage": page("User"),
