@@ -237,8 +237,12 @@ fn multiple_of(v: &str, m: &str) -> bool {
     match (decimal(v), decimal(m)) {
         (Some((a, sa)), Some((b, sb))) => {
             let s = sa.max(sb);
-            let (a, b) = (a * 10i128.pow(s - sa), b * 10i128.pow(s - sb));
-            b != 0 && a % b == 0
+            let scaled = |x: i128, sx: u32| 10i128.checked_pow(s - sx).and_then(|p| x.checked_mul(p));
+            match (scaled(a, sa), scaled(b, sb)) {
+                (Some(a), Some(b)) => b != 0 && a % b == 0,
+                // Beyond 38 digits: only zero is a multiple of a cent that fine.
+                _ => a == 0,
+            }
         }
         // Too large to be written exactly: not a multiple of a cent.
         _ => false,
@@ -600,6 +604,9 @@ fn samples() -> Vec<Value> {
         json!(12.345),
         json!(0.5700000000000001),
         json!(1e300),
+        json!(1e-7),
+        json!(1.051380519578223e-109),
+        json!(1e16),
         json!(1440),
         json!(1441),
         json!(10_000_000),

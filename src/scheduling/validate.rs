@@ -44,7 +44,12 @@ pub fn parse_money(v: &Value) -> Option<i64> {
             }
             let s = n.to_string();
             if s.contains('e') || s.contains('E') {
-                format!("{f:.2}")
+                // Exponent form: a whole number (far over the bound anyway), or a tiny
+                // fraction such as 1e-9, which has more than two decimals: never rounded.
+                if f.fract() != 0.0 {
+                    return None;
+                }
+                format!("{f:.0}")
             } else {
                 s
             }
@@ -297,6 +302,10 @@ mod tests {
         assert_eq!(parse_money(&json!("1.234")), None);
         assert_eq!(parse_money(&json!(-1)), None);
         assert_eq!(parse_money(&json!("abc")), None);
+        // Not rounded to 0.00: more than two decimals, however small.
+        assert_eq!(parse_money(&json!(1.051380519578223e-109)), None);
+        assert_eq!(parse_money(&json!(1e-7)), None);
+        assert_eq!(parse_money(&json!(1e16)), None, "over the bound");
         assert_eq!(money(150000), "1500.00");
         assert_eq!(money(5), "0.05");
     }
