@@ -1,6 +1,7 @@
 //! Every HTTP handler, one file per resource, and the ONE table of routes (`ROUTES`),
-//! which the router dispatches on and the OpenAPI document (`schema.rs`) is generated
-//! from, so no route can exist that the document lacks. The router checks the method and,
+//! which the router dispatches on and the OpenAPI document (`schema/`, from each route's
+//! `doc`) is generated from, so no route can exist that the document lacks. A 405 lists
+//! the route's methods in `Allow`. The router checks the method and,
 //! for a `Handler::Auth` route, the token: such a handler receives the caller's
 //! `Principal` and never authenticates by itself. Handlers read the request, call the
 //! rules in `scheduling`/`auth` inside one store transaction, and answer.
