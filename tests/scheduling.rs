@@ -273,7 +273,12 @@ fn stale_versions_are_refused() {
     let r = k.srv.request("GET", &path, Some(&k.op), None, &[]);
     assert_eq!(r.header("ETag"), Some("\"2\""));
     assert_eq!(r.json()["notes"], "gate code 1234");
-    let r = k.srv.request("PATCH", &path, Some(&k.op), Some(r#"{"notes": "ok"}"#), &[("If-Match", "\"2\"")]);
+    // Only the ETag as sent (weak or not) or the bare number: not a looser spelling of it.
+    for loose in ["+2", "W/W/\"2\"", "\"\"2\"\"", "W/2"] {
+        let r = k.srv.request("PATCH", &path, Some(&k.op), Some(r#"{"notes": "x"}"#), &[("If-Match", loose)]);
+        assert_eq!((r.status, r.json()["code"].as_str()), (400, Some("parse_error")), "If-Match: {loose}");
+    }
+    let r = k.srv.request("PATCH", &path, Some(&k.op), Some(r#"{"notes": "ok"}"#), &[("If-Match", "W/\"2\"")]);
     assert_eq!(r.status, 200);
 }
 

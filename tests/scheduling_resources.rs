@@ -210,3 +210,35 @@ fn every_routed_path_is_in_the_openapi_document_and_answers() {
     assert_eq!(r.status, 405);
     assert!(!paths["/api/scheduling/appointments/"].as_object().unwrap().contains_key("delete"));
 }
+
+#[test]
+fn numbers_are_read_as_written() {
+    // JSON Schema (and DRF) read 90.0 as the integer 90; so does every integer field here.
+    let k = Clinic::new();
+    let (s, svc) = k.srv.call(
+        "POST",
+        "/api/scheduling/services/",
+        Some(&k.op),
+        Some(&json!({"name": "Long", "duration": 90.0, "price": 1})),
+    );
+    assert_eq!(s, 201, "{svc}");
+    assert_eq!(svc["duration"], 90);
+    let (s, v) = k.srv.call(
+        "POST",
+        "/api/scheduling/services/",
+        Some(&k.op),
+        Some(&json!({"name": "Odd", "duration": 90.5, "price": 1})),
+    );
+    assert_eq!(s, 400, "{v}");
+    // A price of 1e-9 has more than two decimals: refused, never rounded to 0.00.
+    let (s, v) = k.srv.call(
+        "POST",
+        "/api/scheduling/services/",
+        Some(&k.op),
+        Some(&json!({"name": "Tiny", "duration": 30, "price": 1e-9})),
+    );
+    assert_eq!((s, v["fields"]["price"].is_array()), (400, true), "{v}");
+    let a = k.book(&json!({"client": k.client as f64, "therapist": k.t1_id as f64, "date": "2030-01-15",
+        "start_time": "10:00", "end_time": "11:00"}));
+    assert_eq!(a["therapist"], k.t1_id);
+}

@@ -1,6 +1,7 @@
 //! Every HTTP handler, one file per resource, and the ONE table of routes (`ROUTES`),
-//! which the router dispatches on and the OpenAPI document (`schema.rs`) is generated
-//! from, so no route can exist that the document lacks. The router checks the method and,
+//! which the router dispatches on and the OpenAPI document (`schema/`, from each route's
+//! `doc`) is generated from, so no route can exist that the document lacks. A 405 lists
+//! the route's methods in `Allow`. The router checks the method and,
 //! for a `Handler::Auth` route, the token: such a handler receives the caller's
 //! `Principal` and never authenticates by itself. Handlers read the request, call the
 //! rules in `scheduling`/`auth` inside one store transaction, and answer.
@@ -46,6 +47,8 @@ pub struct Route {
     pub handler: Handler,
     pub tag: &'static str,
     pub summary: &'static str,
+    /// What each method takes and answers, for the OpenAPI document (`schema::ops`).
+    pub doc: fn(&str) -> schema::Op,
 }
 
 impl Route {
@@ -65,6 +68,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Public(|a, _, _| health(a)),
         tag: "meta",
         summary: "Is the server up? Database state, event epoch and seq.",
+        doc: schema::ops::health,
     },
     Route {
         path: "/api/schema/",
@@ -72,6 +76,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Public(|_, _, _| Ok(schema::document())),
         tag: "meta",
         summary: "This OpenAPI 3 document.",
+        doc: schema::ops::schema,
     },
     Route {
         path: "/api/auth/login/",
@@ -79,6 +84,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Public(|a, r, _| auth::login(a, r)),
         tag: "auth",
         summary: "Log in with username (or email) and password; returns a token shown once.",
+        doc: schema::ops::login,
     },
     Route {
         path: "/api/auth/logout/",
@@ -86,6 +92,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|a, _, w, _| auth::logout(a, w)),
         tag: "auth",
         summary: "Revoke this token and close its sockets.",
+        doc: schema::ops::logout,
     },
     Route {
         path: "/api/auth/logoutall/",
@@ -93,6 +100,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|a, _, w, _| auth::logout_all(a, w)),
         tag: "auth",
         summary: "Revoke all of the user's tokens and close their sockets.",
+        doc: schema::ops::logout_all,
     },
     Route {
         path: "/api/auth/profile/",
@@ -100,6 +108,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|_, _, w, _| auth::profile(w)),
         tag: "auth",
         summary: "The logged-in user.",
+        doc: schema::ops::profile,
     },
     Route {
         path: "/api/auth/change-password/",
@@ -107,6 +116,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|a, r, w, _| auth::change_password(a, r, w)),
         tag: "auth",
         summary: "Change the password; ends the user's other sessions.",
+        doc: schema::ops::change_password,
     },
     Route {
         path: "/api/scheduling/clients/",
@@ -114,6 +124,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|a, r, w, _| clients::collection(a, r, w)),
         tag: "clients",
         summary: "List clients (operators: all; others: their appointments' clients) or create one (operators).",
+        doc: schema::ops::clients,
     },
     Route {
         path: "/api/scheduling/clients/{id}/",
@@ -121,6 +132,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|a, r, w, p| clients::item(a, r, w, p.id)),
         tag: "clients",
         summary: "Read, update or delete a client.",
+        doc: schema::ops::client,
     },
     Route {
         path: "/api/scheduling/services/",
@@ -128,6 +140,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|a, r, w, _| services::collection(a, r, w)),
         tag: "services",
         summary: "List services or create one (operators).",
+        doc: schema::ops::services,
     },
     Route {
         path: "/api/scheduling/services/{id}/",
@@ -135,6 +148,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|a, r, w, p| services::item(a, r, w, p.id)),
         tag: "services",
         summary: "Read, update or delete a service.",
+        doc: schema::ops::service,
     },
     Route {
         path: "/api/scheduling/staff/",
@@ -142,6 +156,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|a, r, w, _| staff::collection(a, r, w)),
         tag: "staff",
         summary: "List staff or create an account (operators).",
+        doc: schema::ops::staff_list,
     },
     Route {
         path: "/api/scheduling/staff/{id}/",
@@ -149,6 +164,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|a, r, w, p| staff::item(a, r, w, p.id)),
         tag: "staff",
         summary: "Read or update a staff account; is_active false deactivates and ends its sessions.",
+        doc: schema::ops::staff,
     },
     Route {
         path: "/api/scheduling/appointments/",
@@ -156,6 +172,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|a, r, w, _| appointments::collection(a, r, w)),
         tag: "appointments",
         summary: "List the appointments you may see, or book one (operators).",
+        doc: schema::ops::appointments,
     },
     Route {
         path: "/api/scheduling/appointments/{id}/",
@@ -163,6 +180,7 @@ pub const ROUTES: &[Route] = &[
         handler: Handler::Auth(|a, r, w, p| appointments::item(a, r, w, p.id)),
         tag: "appointments",
         summary: "Read, edit or delete an appointment.",
+        doc: schema::ops::appointment,
     },
     Route {
         path: "/api/scheduling/workflow/",
@@ -171,6 +189,7 @@ pub const ROUTES: &[Route] = &[
         tag: "workflow",
         summary:
             "The workflow as data: statuses (labels, groups) and actions (who, from, to, inputs and their choices).",
+        doc: schema::ops::workflow_table,
     },
     Route {
         path: "/api/scheduling/appointments/{id}/{action}/",
@@ -181,6 +200,8 @@ pub const ROUTES: &[Route] = &[
         }),
         tag: "workflow",
         summary: "A workflow step (see the transition table).",
+        // Each action's own operation is built from its row (`schema::describe`).
+        doc: |_| schema::Op::new(),
     },
 ];
 
@@ -219,7 +240,20 @@ pub fn call(app: &App, req: &Request, r: &Route, p: &Params) -> Response {
         Handler::Public(h) => h(app, req, p),
         Handler::Auth(h) => authenticate(app, req).and_then(|who| h(app, req, &who, p)),
     });
-    answer.unwrap_or_else(Response::from)
+    answer.unwrap_or_else(|e| {
+        let not_allowed = e.code == crate::error::ErrorCode::MethodNotAllowed;
+        let resp = Response::from(e);
+        // RFC 9110: a 405 lists the methods the path takes (HEAD goes with GET).
+        if not_allowed {
+            let mut allow: Vec<&str> = r.methods.to_vec();
+            if allow.contains(&"GET") {
+                allow.insert(1, "HEAD");
+            }
+            resp.header("Allow", &allow.join(", "))
+        } else {
+            resp
+        }
+    })
 }
 
 /// The caller of a request: 401 without a valid `Authorization: Token`.

@@ -44,7 +44,12 @@ pub fn parse_money(v: &Value) -> Option<i64> {
             }
             let s = n.to_string();
             if s.contains('e') || s.contains('E') {
-                format!("{f:.2}")
+                // Exponent form: a whole number (far over the bound anyway), or a tiny
+                // fraction such as 1e-9, which has more than two decimals: never rounded.
+                if f.fract() != 0.0 {
+                    return None;
+                }
+                format!("{f:.0}")
             } else {
                 s
             }
@@ -70,10 +75,25 @@ pub fn money(cents: i64) -> String {
     format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
 }
 
+/// A JSON number that is a whole number: `5`, or `5.0` (JSON Schema's integers, and
+/// what DRF's IntegerField reads too); not `5.5`, nor one outside `i64`.
+pub fn whole_number(v: &Value) -> Option<i64> {
+    let n = match v {
+        Value::Number(n) => n,
+        _ => return None,
+    };
+    n.as_i64().or_else(|| {
+        let f = n.as_f64()?;
+        // [-2^63, 2^63): every whole float in it converts exactly.
+        (f.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f))
+            .then_some(f as i64)
+    })
+}
+
 /// An id given as a JSON integer (or a string of digits, as HTML forms send).
 pub fn parse_id(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64().filter(|i| *i > 0),
+        Value::Number(_) => whole_number(v).filter(|i| *i > 0),
         Value::String(s) => s.parse::<i64>().ok().filter(|i| *i > 0),
         _ => None,
     }
@@ -189,7 +209,7 @@ impl<'a> Input<'a> {
     }
 
     pub fn positive_int(&mut self, name: &str, max: i64) -> Option<i64> {
-        match self.get(name)?.as_i64() {
+        match whole_number(self.get(name)?) {
             Some(n) if n > 0 && n <= max => Some(n),
             _ => {
                 self.errors.add(name, format!("Must be a whole number from 1 to {max}."));
@@ -249,17 +269,18 @@ fn has_duplicates(ids: &[i64]) -> bool {
 /// The version a write expects, from `If-Match` or the body's `version`; 400 if malformed.
 pub fn expected_version(if_match: Option<&str>, body: Option<&Map<String, Value>>) -> Result<Option<i64>, ApiError> {
     let mut out = None;
-    if let Some(h) = if_match {
-        let v = h.trim().trim_start_matches("W/").trim_matches('"');
-        if v != "*" {
-            out = Some(
-                v.parse::<i64>()
-                    .map_err(|_| ApiError::bad_request("If-Match must be the appointment's version, e.g. \"3\"."))?,
-            );
+    if let Some(h) = if_match.map(str::trim).filter(|h| *h != "*") {
+        // The ETag as sent (`"3"`, weak `W/"3"`), or the bare number: nothing looser.
+        let quoted = h.strip_prefix("W/").unwrap_or(h).strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+        let digits = quoted.unwrap_or(h);
+        let bad = || ApiError::bad_request("If-Match must be the appointment's version, e.g. \"3\".");
+        if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
         }
+        out = Some(digits.parse::<i64>().map_err(|_| bad())?);
     }
     if let Some(v) = body.and_then(|b| b.get("version")).filter(|v| !v.is_null()) {
-        let n = v.as_i64().ok_or_else(|| ApiError::field("version", "Must be the whole number you last read."))?;
+        let n = whole_number(v).ok_or_else(|| ApiError::field("version", "Must be the whole number you last read."))?;
         if out.is_some_and(|o| o != n) {
             return Err(ApiError::field("version", "Differs from If-Match; send one version."));
         }
@@ -281,8 +302,35 @@ mod tests {
         assert_eq!(parse_money(&json!("1.234")), None);
         assert_eq!(parse_money(&json!(-1)), None);
         assert_eq!(parse_money(&json!("abc")), None);
+        // Not rounded to 0.00: more than two decimals, however small.
+        assert_eq!(parse_money(&json!(1.051380519578223e-109)), None);
+        assert_eq!(parse_money(&json!(1e-7)), None);
+        assert_eq!(parse_money(&json!(1e16)), None, "over the bound");
         assert_eq!(money(150000), "1500.00");
         assert_eq!(money(5), "0.05");
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        assert_eq!(whole_number(&json!(5)), Some(5));
+        assert_eq!(whole_number(&json!(1325.0)), Some(1325));
+        assert_eq!(whole_number(&json!(-3.0)), Some(-3));
+        assert_eq!(whole_number(&json!(5.5)), None);
+        assert_eq!(whole_number(&json!(1e300)), None);
+        assert_eq!(whole_number(&json!("5")), None);
+        assert_eq!(parse_id(&json!(7.0)), Some(7));
+        assert_eq!(parse_id(&json!(0.0)), None);
+    }
+
+    #[test]
+    fn if_match_is_an_etag_or_the_number() {
+        for ok in ["3", "\"3\"", "W/\"3\"", " 3 "] {
+            assert_eq!(expected_version(Some(ok), None).unwrap(), Some(3), "{ok}");
+        }
+        assert_eq!(expected_version(Some("*"), None).unwrap(), None);
+        for bad in ["+3", "-3", "W/3", "\"3", "\"\"3\"\"", "W/W/\"3\"", "", "3.0", "1234567890123456789"] {
+            assert!(expected_version(Some(bad), None).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,0 +1,445 @@
+//! The component schemas of what the server answers: the error body (`crate::error`), the
+//! user, client, service and appointment shapes, a list page, the workflow table, health
+//! and login. Enumerations come from where the server takes them (statuses and actions
+//! from `scheduling::workflow`, roles from `store::users::ROLES`, error codes from
+//! `ErrorCode`, timestamp columns from `appointment::STAMPS`); the member lists are
+//! written here and are strict (`additionalProperties: false`), so `tests/schema.rs` and
+//! the unit tests, which validate real answers against them, fail on any member the
+//! document does not describe.
+
+use super::kinds::{nullable, MAX_ID};
+use crate::error::ErrorCode;
+use crate::scheduling::appointment::STAMPS;
+use crate::scheduling::workflow::{self, Status};
+use crate::store::users::ROLES;
+use serde_json::{json, Map, Value};
+
+/// Every error code, in declaration order. The match makes a new `ErrorCode` variant a
+/// compile error here until it is listed.
+pub fn error_codes() -> Vec<ErrorCode> {
+    use ErrorCode::*;
+    let all = [
+        ParseError,
+        Invalid,
+        NotAuthenticated,
+        AuthenticationFailed,
+        InvalidLogin,
+        PermissionDenied,
+        NotFound,
+        MethodNotAllowed,
+        Timeout,
+        Conflict,
+        Stale,
+        InvalidStatus,
+        TooLarge,
+        HeadTooLarge,
+        UpgradeRequired,
+        Throttled,
+        Internal,
+        NotImplemented,
+        Busy,
+    ];
+    for c in all {
+        match c {
+            ParseError | Invalid | NotAuthenticated | AuthenticationFailed | InvalidLogin | PermissionDenied
+            | NotFound | MethodNotAllowed | Timeout | Conflict | Stale | InvalidStatus | TooLarge | HeadTooLarge
+            | UpgradeRequired | Throttled | Internal | NotImplemented | Busy => {}
+        }
+    }
+    all.to_vec()
+}
+
+/// The `code` values an error with HTTP `status` can carry (`ErrorCode::status`).
+pub fn codes_for(status: u16) -> Vec<&'static str> {
+    let mut v: Vec<&str> = error_codes().into_iter().filter(|c| c.status() == status).map(ErrorCode::as_str).collect();
+    v.dedup();
+    v
+}
+
+pub fn r(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn object(required: &[&str], props: Vec<(&str, Value)>) -> Value {
+    let mut m = Map::new();
+    for (k, v) in props {
+        m.insert(k.to_string(), v);
+    }
+    for k in required {
+        assert!(m.contains_key(*k), "required {k} is a property");
+    }
+    json!({"type": "object", "required": required, "properties": m, "additionalProperties": false})
+}
+
+fn string() -> Value {
+    json!({"type": "string"})
+}
+
+fn id() -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": MAX_ID})
+}
+
+fn boolean() -> Value {
+    json!({"type": "boolean"})
+}
+
+fn timestamp() -> Value {
+    json!({"type": "string", "format": "date-time"})
+}
+
+/// Money as answered: a string with two decimals.
+fn money() -> Value {
+    json!({"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$", "examples": ["1500.00"]})
+}
+
+fn status() -> Value {
+    json!({"type": "string", "enum": workflow::STATUSES})
+}
+
+/// The REST actions (what `allowed_actions` lists).
+fn actions() -> Value {
+    json!({"type": "array", "items": {"type": "string", "enum": workflow::actions().map(|t| t.action.as_str()).collect::<Vec<_>>()}})
+}
+
+fn role() -> Value {
+    json!({"type": "string", "enum": ROLES})
+}
+
+/// `{"detail", "code"}` plus what some errors add (`crate::error::ApiError::body`).
+fn error() -> Value {
+    let codes: Vec<&str> = error_codes().into_iter().map(ErrorCode::as_str).collect();
+    let mut codes_unique = codes.clone();
+    codes_unique.dedup();
+    object(
+        &["detail", "code"],
+        vec![
+            ("detail", json!({"type": "string", "description": "one sentence saying what to do next"})),
+            ("code", json!({"type": "string", "enum": codes_unique})),
+            (
+                "fields",
+                json!({"type": "object", "description": "400 invalid: field name → its problems",
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}, "minItems": 1}}),
+            ),
+            (
+                "allowed_actions",
+                json!({"description": "403 / 409 INVALID_STATUS: what you may do now", "allOf": [actions()]}),
+            ),
+            ("status", json!({"description": "409 INVALID_STATUS: the appointment's status", "allOf": [status()]})),
+            ("version", json!({"type": "integer", "description": "409 STALE: the current version"})),
+            (
+                "conflicts",
+                json!({"type": "array", "description": "409 CONFLICT of a double booking",
+                    "items": object(&["user", "role", "appointment"], vec![("user", id()), ("role", role()), ("appointment", id())])}),
+            ),
+            ("allowed_methods", json!({"type": "array", "items": {"type": "string"}, "description": "405"})),
+        ],
+    )
+}
+
+/// A staff account (`User::to_json`). `email` is role-dependent: operators always get it.
+fn user() -> Value {
+    object(
+        &["id", "username", "first_name", "last_name", "role", "phone_number", "specialization", "is_active"],
+        vec![
+            ("id", id()),
+            ("username", string()),
+            ("first_name", string()),
+            ("last_name", string()),
+            ("email", json!({"type": "string", "description": "shown to operators (and to the user themselves)"})),
+            ("role", role()),
+            ("phone_number", string()),
+            ("specialization", string()),
+            ("is_active", boolean()),
+        ],
+    )
+}
+
+/// A client (`Client::to_json`). `email` and `notes` are role-dependent: operators always
+/// get them; a therapist or driver only what their work needs.
+fn client() -> Value {
+    object(
+        &["id", "first_name", "last_name", "phone_number", "address", "created_at", "updated_at"],
+        vec![
+            ("id", id()),
+            ("first_name", string()),
+            ("last_name", string()),
+            ("phone_number", string()),
+            ("email", json!({"type": "string", "description": "role-dependent: operators always get it"})),
+            ("address", string()),
+            ("notes", json!({"type": "string", "description": "role-dependent: operators always get it"})),
+            ("created_at", timestamp()),
+            ("updated_at", timestamp()),
+        ],
+    )
+}
+
+fn service() -> Value {
+    object(
+        &["id", "name", "description", "duration", "price", "is_active"],
+        vec![
+            ("id", id()),
+            ("name", string()),
+            ("description", string()),
+            ("duration", json!({"type": "integer", "minimum": 1, "description": "minutes"})),
+            ("price", money()),
+            ("is_active", boolean()),
+        ],
+    )
+}
+
+/// The one appointment shape (`scheduling::appointment::json`) as REST answers and a
+/// socket's `initial_data` give it, with the caller's `allowed_actions`.
+fn appointment() -> Value {
+    let time = json!({"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}:[0-9]{2}$"});
+    let with_empty = |values: Vec<&'static str>| {
+        let mut v = vec![""];
+        v.extend(values);
+        json!({"type": "string", "enum": v})
+    };
+    let by_role: Vec<(&str, Value)> = ROLES.iter().map(|r| (*r, actions())).collect();
+    let mut props = vec![
+        ("id", id()),
+        ("client", id()),
+        ("services", json!({"type": "array", "items": id()})),
+        ("therapist", nullable(id())),
+        (
+            "therapists",
+            json!({"type": "array", "items": id(), "description": "the group's therapists besides the lead"}),
+        ),
+        ("driver", nullable(id())),
+        ("operator", nullable(id())),
+        ("date", json!({"type": "string", "format": "date"})),
+        ("start_time", time.clone()),
+        ("end_time", time),
+        ("status", status()),
+        ("payment_status", string()),
+        ("payment_amount", nullable(money())),
+        ("payment_method", with_empty(workflow::PAYMENT_METHOD_VALUES.to_vec())),
+        ("location", string()),
+        ("notes", string()),
+        ("rejection_reason", string()),
+        ("pickup_urgency", with_empty(workflow::PICKUP_URGENCIES.iter().map(|c| c.value).collect())),
+        ("cancellation_reason", string()),
+        ("version", json!({"type": "integer", "minimum": 1})),
+        ("created_at", timestamp()),
+        ("updated_at", timestamp()),
+        ("client_details", nullable(r("Client"))),
+        ("therapist_details", nullable(r("User"))),
+        ("therapists_details", json!({"type": "array", "items": nullable(r("User"))})),
+        ("driver_details", nullable(r("User"))),
+        ("operator_details", nullable(r("User"))),
+        ("services_details", json!({"type": "array", "items": r("Service")})),
+        ("total_price", money()),
+        ("total_duration", json!({"type": "integer", "minimum": 0, "description": "minutes"})),
+        (
+            "therapist_confirmations",
+            json!({"type": "array", "items": object(&["therapist", "confirmed_at"], vec![("therapist", id()), ("confirmed_at", nullable(timestamp()))])}),
+        ),
+        (
+            "allowed_actions_by_role",
+            json!({"description": "what each role's assigned staff (yet to confirm) may do now", "allOf": [object(ROLES.as_slice(), by_role)]}),
+        ),
+    ];
+    props.extend(STAMPS.iter().map(|s| (*s, nullable(timestamp()))));
+    props.push(("allowed_actions", json!({"description": "what you may do now", "allOf": [actions()]})));
+    let required: Vec<&str> = props.iter().map(|p| p.0).collect();
+    object(&required, props.clone())
+}
+
+/// A list page (`api::page::Page::respond`) of `item`s.
+pub fn page(item: &str) -> Value {
+    let link = json!({"type": ["string", "null"], "format": "uri"});
+    object(
+        &[
+            "count",
+            "total_pages",
+            "current_page",
+            "page_size",
+            "next",
+            "previous",
+            "has_next",
+            "has_previous",
+            "results",
+        ],
+        vec![
+            ("count", json!({"type": "integer", "minimum": 0})),
+            ("total_pages", json!({"type": "integer", "minimum": 1})),
+            ("current_page", json!({"type": "integer", "minimum": 1})),
+            ("page_size", json!({"type": "integer", "minimum": 1, "maximum": super::super::page::MAX_PAGE_SIZE})),
+            ("next", link.clone()),
+            ("previous", link),
+            ("has_next", boolean()),
+            ("has_previous", boolean()),
+            ("results", json!({"type": "array", "items": r(item)})),
+        ],
+    )
+}
+
+/// `GET /api/scheduling/workflow/` (`workflow::to_json`).
+fn workflow_table() -> Value {
+    let statuses: Vec<&str> = workflow::STATUSES.to_vec();
+    let actions: Vec<&str> = workflow::TRANSITIONS.iter().map(|t| t.action.as_str()).collect();
+    let roles: Vec<&str> = ROLES.to_vec();
+    let st = json!({"type": "string", "enum": statuses});
+    let names = json!({"type": "array", "items": {"type": "string"}});
+    let text_or_null = json!({"type": ["string", "null"]});
+    let label_pair = object(&["name", "label"], vec![("name", string()), ("label", string())]);
+    let status = object(
+        &[
+            "name",
+            "label",
+            "tone",
+            "labels_by_role",
+            "active",
+            "finished",
+            "awaits_therapist",
+            "cancellable",
+            "on_staff_board",
+            "leaves_staff_board_after_its_day",
+        ],
+        vec![
+            ("name", st.clone()),
+            ("label", string()),
+            ("tone", json!({"type": "string", "enum": ["wait", "info", "go", "done", "alert", "bad", "off"]})),
+            ("labels_by_role", json!({"type": "object", "additionalProperties": {"type": "string"}})),
+            ("active", boolean()),
+            ("finished", boolean()),
+            ("awaits_therapist", boolean()),
+            ("cancellable", boolean()),
+            ("on_staff_board", boolean()),
+            ("leaves_staff_board_after_its_day", boolean()),
+        ],
+    );
+    let choice = object(&["value", "label"], vec![("value", string()), ("label", string())]);
+    let input = object(
+        &["name", "label", "required", "kind", "default", "hint", "prefill"],
+        vec![
+            ("name", string()),
+            ("label", string()),
+            ("required", boolean()),
+            ("kind", json!({"type": "string", "enum": ["text", "money", "choice", "staff"]})),
+            ("default", text_or_null.clone()),
+            ("hint", text_or_null.clone()),
+            ("prefill", names.clone()),
+            ("max_length", json!({"type": "integer", "minimum": 1})),
+            ("multiline", boolean()),
+            ("choices", json!({"type": "array", "items": choice})),
+            ("role", json!({"type": "string", "enum": roles.clone()})),
+        ],
+    );
+    let outcome = object(
+        &["to", "when", "stamp"],
+        vec![
+            ("to", st.clone()),
+            ("when", json!({"type": ["object", "null"], "additionalProperties": {"type": "string"}})),
+            ("stamp", text_or_null.clone()),
+        ],
+    );
+    let action = object(
+        &[
+            "name",
+            "label",
+            "title",
+            "danger",
+            "note",
+            "who",
+            "who_label",
+            "roles",
+            "rest",
+            "from",
+            "to",
+            "outcomes",
+            "per_therapist",
+            "inputs",
+            "required",
+            "optional",
+            "shows",
+        ],
+        vec![
+            ("name", json!({"type": "string", "enum": actions})),
+            ("label", string()),
+            ("title", string()),
+            ("danger", boolean()),
+            ("note", text_or_null),
+            (
+                "who",
+                json!({"type": "string", "enum": ["operator", "therapist", "driver", "therapist_or_driver", "server"]}),
+            ),
+            ("who_label", string()),
+            ("roles", json!({"type": "array", "items": {"type": "string", "enum": roles}})),
+            ("rest", boolean()),
+            ("from", json!({"type": "array", "items": st.clone()})),
+            ("to", json!({"type": "array", "items": st})),
+            ("outcomes", json!({"type": "array", "items": outcome, "minItems": 1})),
+            ("per_therapist", boolean()),
+            ("inputs", json!({"type": "array", "items": input})),
+            ("required", names.clone()),
+            ("optional", names),
+            ("shows", json!({"type": "array", "items": label_pair.clone()})),
+        ],
+    );
+    object(
+        &["statuses", "actions", "roles", "stamps"],
+        vec![
+            (
+                "statuses",
+                json!({"type": "array", "items": status, "minItems": Status::ALL.len(), "maxItems": Status::ALL.len()}),
+            ),
+            ("actions", json!({"type": "array", "items": action})),
+            ("roles", json!({"type": "array", "items": label_pair.clone()})),
+            ("stamps", json!({"type": "array", "items": label_pair})),
+        ],
+    )
+}
+
+fn health() -> Value {
+    object(
+        &["status", "version", "database", "epoch", "seq", "connections", "time"],
+        vec![
+            ("status", json!({"type": "string", "examples": ["healthy"]})),
+            ("version", string()),
+            ("database", json!({"type": "string", "examples": ["ok"]})),
+            ("epoch", json!({"type": "string", "description": "the id of the database's event stream"})),
+            ("seq", json!({"type": "integer", "minimum": 0})),
+            ("connections", json!({"type": "integer", "minimum": 0})),
+            ("time", timestamp()),
+        ],
+    )
+}
+
+fn login() -> Value {
+    object(
+        &["token", "expiry", "user"],
+        vec![
+            (
+                "token",
+                json!({"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "shown once; send as Authorization: Token <token>"}),
+            ),
+            ("expiry", timestamp()),
+            ("user", r("User")),
+        ],
+    )
+}
+
+fn detail() -> Value {
+    object(&["detail"], vec![("detail", string())])
+}
+
+/// `components.schemas`.
+pub fn components() -> Value {
+    json!({
+        "Error": error(),
+        "User": user(),
+        "Client": client(),
+        "Service": service(),
+        "Appointment": appointment(),
+        "ClientPage": page("Client"),
+        "ServicePage": page("Service"),
+        "UserPage": page("User"),
+        "AppointmentPage": page("Appointment"),
+        "Workflow": workflow_table(),
+        "Health": health(),
+        "Login": login(),
+        "Detail": detail(),
+    })
+}
