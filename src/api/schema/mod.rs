@@ -102,7 +102,7 @@ fn error_description(status: u16) -> &'static str {
         413 => "The body is over the size limit.",
         426 => "Not a WebSocket upgrade.",
         429 => "Too many attempts; wait Retry-After seconds.",
-        503 => "Busy (the database, the password hashing or every connection slot); retry after Retry-After seconds.",
+        503 => "Busy (the database, the password hashing, the body budget or every connection slot), or the disk is full; retry after Retry-After seconds.",
         _ => "An error.",
     }
 }

@@ -10,6 +10,7 @@
 use super::kinds::{nullable, MAX_ID};
 use crate::error::ErrorCode;
 use crate::scheduling::appointment::STAMPS;
+use crate::scheduling::privacy::{self, Object};
 use crate::scheduling::workflow::{self, Status};
 use crate::store::users::ROLES;
 use serde_json::{json, Map, Value};
@@ -38,12 +39,13 @@ pub fn error_codes() -> Vec<ErrorCode> {
         Internal,
         NotImplemented,
         Busy,
+        DiskFull,
     ];
     for c in all {
         match c {
             ParseError | Invalid | NotAuthenticated | AuthenticationFailed | InvalidLogin | PermissionDenied
             | NotFound | MethodNotAllowed | Timeout | Conflict | Stale | InvalidStatus | TooLarge | HeadTooLarge
-            | UpgradeRequired | Throttled | Internal | NotImplemented | Busy => {}
+            | UpgradeRequired | Throttled | Internal | NotImplemented | Busy | DiskFull => {}
         }
     }
     all.to_vec()
@@ -69,6 +71,32 @@ fn object(required: &[&str], props: Vec<(&str, Value)>) -> Value {
         assert!(m.contains_key(*k), "required {k} is a property");
     }
     json!({"type": "object", "required": required, "properties": m, "additionalProperties": false})
+}
+
+/// `object`, with the members the privacy rule (`scheduling::privacy::RESTRICTED`) gives
+/// only some roles made optional and described so, whatever `required` says.
+fn object_of(of: &[Object], required: &[&str], mut props: Vec<(&str, Value)>) -> Value {
+    let restricted = |member: &str| {
+        privacy::RESTRICTED
+            .iter()
+            .filter(|(o, m, _)| of.contains(o) && *m == member)
+            .flat_map(|(_, _, roles)| roles.iter())
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    for (name, schema) in props.iter_mut() {
+        let roles = restricted(name);
+        if !roles.is_empty() {
+            if let Value::Object(m) = schema {
+                m.insert(
+                    "description".into(),
+                    json!(format!("only for {} (and the user themselves)", roles.join(", "))),
+                );
+            }
+        }
+    }
+    let required: Vec<&str> = required.iter().copied().filter(|k| restricted(k).is_empty()).collect();
+    object(&required, props)
 }
 
 fn string() -> Value {
@@ -138,14 +166,15 @@ fn error() -> Value {
 
 /// A staff account (`User::to_json`). `email` is role-dependent: operators always get it.
 fn user() -> Value {
-    object(
-        &["id", "username", "first_name", "last_name", "role", "phone_number", "specialization", "is_active"],
+    object_of(
+        &[Object::Account, Object::Colleague],
+        &["id", "username", "first_name", "last_name", "email", "role", "phone_number", "specialization", "is_active"],
         vec![
             ("id", id()),
             ("username", string()),
             ("first_name", string()),
             ("last_name", string()),
-            ("email", json!({"type": "string", "description": "shown to operators (and to the user themselves)"})),
+            ("email", string()),
             ("role", role()),
             ("phone_number", string()),
             ("specialization", string()),
@@ -154,19 +183,19 @@ fn user() -> Value {
     )
 }
 
-/// A client (`Client::to_json`). `email` and `notes` are role-dependent: operators always
-/// get them; a therapist or driver only what their work needs.
+/// A client (`Client::to_json`); role-dependent members as `scheduling::privacy` says.
 fn client() -> Value {
-    object(
-        &["id", "first_name", "last_name", "phone_number", "address", "created_at", "updated_at"],
+    object_of(
+        &[Object::Client],
+        &["id", "first_name", "last_name", "phone_number", "email", "address", "notes", "created_at", "updated_at"],
         vec![
             ("id", id()),
             ("first_name", string()),
             ("last_name", string()),
             ("phone_number", string()),
-            ("email", json!({"type": "string", "description": "role-dependent: operators always get it"})),
+            ("email", string()),
             ("address", string()),
-            ("notes", json!({"type": "string", "description": "role-dependent: operators always get it"})),
+            ("notes", string()),
             ("created_at", timestamp()),
             ("updated_at", timestamp()),
         ],
@@ -243,7 +272,7 @@ fn appointment() -> Value {
     props.extend(STAMPS.iter().map(|s| (*s, nullable(timestamp()))));
     props.push(("allowed_actions", json!({"description": "what you may do now", "allOf": [actions()]})));
     let required: Vec<&str> = props.iter().map(|p| p.0).collect();
-    object(&required, props.clone())
+    object_of(&[Object::Appointment], &required, props.clone())
 }
 
 /// A list page (`api::page::Page::respond`) of `item`s.
