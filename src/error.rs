@@ -7,9 +7,24 @@
 
 use serde_json::{json, Map, Value};
 
-/// Every `code` the API answers with, and its HTTP status (the one mapping).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
+/// Declares `ErrorCode` and `ErrorCode::ALL` from one list, so the document of the API
+/// (`api::schema`) can name every code without a copy of the list.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $name:ident,)*) => {
+        /// Every `code` the API answers with, and its HTTP status (the one mapping).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name,)*];
+        }
+    };
+}
+
+error_codes! {
     /// 400: the body or a header cannot be read at all.
     ParseError,
     /// 400: fields are not valid (`fields` names each).
@@ -177,10 +192,15 @@ impl ApiError {
         e
     }
 
-    pub fn busy() -> Self {
-        let mut e = Self::new(ErrorCode::Busy, "The server is busy; try again in a moment.");
+    /// A 503 saying what is busy, to be retried in a second.
+    pub fn busy_because(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(ErrorCode::Busy, detail);
         e.retry_after = Some(1);
         e
+    }
+
+    pub fn busy() -> Self {
+        Self::busy_because("The server is busy; try again in a moment.")
     }
 
     /// Something broke inside. `context` is logged (it must hold no secret); the client

@@ -86,12 +86,7 @@ fn accept(app: &Arc<App>, stream: TcpStream) {
                 }
                 Refused::AddressFull(open) => {
                     log::warn!("refused a connection from {}: it has {open} open already", peer.ip());
-                    let mut e = ApiError::new(
-                        crate::error::ErrorCode::Busy,
-                        "This address has too many connections open; close some, then try again.",
-                    );
-                    e.retry_after = Some(1);
-                    e
+                    ApiError::busy_because("This address has too many connections open; close some, then try again.")
                 }
             };
             http::conn::refuse_busy(stream, e);

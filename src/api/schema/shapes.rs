@@ -15,45 +15,10 @@ use crate::scheduling::workflow::{self, Status};
 use crate::store::users::ROLES;
 use serde_json::{json, Map, Value};
 
-/// Every error code, in declaration order. The match makes a new `ErrorCode` variant a
-/// compile error here until it is listed.
-pub fn error_codes() -> Vec<ErrorCode> {
-    use ErrorCode::*;
-    let all = [
-        ParseError,
-        Invalid,
-        NotAuthenticated,
-        AuthenticationFailed,
-        InvalidLogin,
-        PermissionDenied,
-        NotFound,
-        MethodNotAllowed,
-        Timeout,
-        Conflict,
-        Stale,
-        InvalidStatus,
-        TooLarge,
-        HeadTooLarge,
-        UpgradeRequired,
-        Throttled,
-        Internal,
-        NotImplemented,
-        Busy,
-        DiskFull,
-    ];
-    for c in all {
-        match c {
-            ParseError | Invalid | NotAuthenticated | AuthenticationFailed | InvalidLogin | PermissionDenied
-            | NotFound | MethodNotAllowed | Timeout | Conflict | Stale | InvalidStatus | TooLarge | HeadTooLarge
-            | UpgradeRequired | Throttled | Internal | NotImplemented | Busy | DiskFull => {}
-        }
-    }
-    all.to_vec()
-}
-
 /// The `code` values an error with HTTP `status` can carry (`ErrorCode::status`).
 pub fn codes_for(status: u16) -> Vec<&'static str> {
-    let mut v: Vec<&str> = error_codes().into_iter().filter(|c| c.status() == status).map(ErrorCode::as_str).collect();
+    let mut v: Vec<&str> =
+        ErrorCode::ALL.iter().copied().filter(|c| c.status() == status).map(ErrorCode::as_str).collect();
     v.dedup();
     v
 }
@@ -135,7 +100,7 @@ fn role() -> Value {
 
 /// `{"detail", "code"}` plus what some errors add (`crate::error::ApiError::body`).
 fn error() -> Value {
-    let codes: Vec<&str> = error_codes().into_iter().map(ErrorCode::as_str).collect();
+    let codes: Vec<&str> = ErrorCode::ALL.iter().copied().map(ErrorCode::as_str).collect();
     let mut codes_unique = codes.clone();
     codes_unique.dedup();
     object(
