@@ -192,8 +192,9 @@ fn the_server_pings_and_closes_a_silent_client() {
     still_open(&mut alive);
 
     // A client that never answers: raw bytes show pings, then a close, then EOF.
-    let mut s = ws_support::raw_upgrade(&srv, &token);
+    // Timed from before the upgrade: the server's idle clock starts when it accepts it.
     let started = Instant::now();
+    let mut s = ws_support::raw_upgrade(&srv, &token);
     let mut bytes = Vec::new();
     s.read_to_end(&mut bytes).unwrap();
     let took = started.elapsed();
