@@ -13,6 +13,23 @@ use crate::store::Tx;
 use rusqlite::params;
 use serde_json::{Map, Value};
 
+/// The editable profile fields of a new account (`NewUser`) or an existing one (`User`),
+/// each kept when absent from the body.
+macro_rules! profile_fields {
+    ($u:expr) => {
+        [
+            ("first_name", &mut $u.first_name),
+            ("last_name", &mut $u.last_name),
+            ("email", &mut $u.email),
+            ("phone_number", &mut $u.phone_number),
+            ("specialization", &mut $u.specialization),
+            ("massage_pressure", &mut $u.massage_pressure),
+            ("license_number", &mut $u.license_number),
+            ("motorcycle_plate", &mut $u.motorcycle_plate),
+        ]
+    };
+}
+
 /// A new account from a POST body: the user and the password to hash (checked against
 /// Django's basic rules). Whether the username is free is checked on insert.
 pub fn from_body(body: &Map<String, Value>) -> Result<(NewUser, String), ApiError> {
@@ -43,7 +60,7 @@ pub fn from_body(body: &Map<String, Value>) -> Result<(NewUser, String), ApiErro
         }
     }
     let mut u = NewUser { username, role, ..Default::default() };
-    profile(&mut i, &mut u.first_name, &mut u.last_name, &mut u.email, &mut u.phone_number, &mut u.specialization);
+    profile(&mut i, profile_fields!(u));
     i.finish()?;
     Ok((u, pw))
 }
@@ -87,25 +104,17 @@ pub fn delete(tx: &mut Tx, me: &User, id: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The editable profile fields, kept when absent.
-fn profile(
-    i: &mut Input,
-    first: &mut String,
-    last: &mut String,
-    email: &mut String,
-    phone: &mut String,
-    spec: &mut String,
-) {
-    for (name, slot) in [
-        ("first_name", first),
-        ("last_name", last),
-        ("email", email),
-        ("phone_number", phone),
-        ("specialization", spec),
-    ] {
+/// The pressures a therapist may prefer ("" for none), as the original's choices.
+pub const PRESSURES: [&str; 4] = ["", "soft", "moderate", "hard"];
+
+fn profile(i: &mut Input, fields: [(&str, &mut String); 8]) {
+    for (name, slot) in fields {
         if let Some(v) = i.text(name, MAX_SHORT) {
             if name == "email" && !v.is_empty() && !v.contains('@') {
                 i.add("email", "Enter a valid email address.");
+            }
+            if name == "massage_pressure" && !PRESSURES.contains(&v.as_str()) {
+                i.add("massage_pressure", "Choose soft, moderate or hard (or leave it empty).");
             }
             *slot = v;
         }
@@ -130,15 +139,26 @@ pub fn update(tx: &mut Tx, me: &User, id: i64, body: &Map<String, Value>) -> Res
         if body.contains_key("password") {
             i.add("password", "Set passwords with `royal-care user passwd`, or the user's own change-password.");
         }
-        profile(&mut i, &mut u.first_name, &mut u.last_name, &mut u.email, &mut u.phone_number, &mut u.specialization);
+        profile(&mut i, profile_fields!(u));
         let active = i.boolean("is_active");
         if active == Some(false) && u.id == me.id {
             i.add("is_active", "You cannot deactivate your own account.");
         }
         i.finish()?;
         tx.execute(
-            "UPDATE users SET first_name = ?2, last_name = ?3, email = ?4, phone_number = ?5, specialization = ?6 WHERE id = ?1",
-            params![id, u.first_name, u.last_name, u.email, u.phone_number, u.specialization],
+            "UPDATE users SET first_name = ?2, last_name = ?3, email = ?4, phone_number = ?5, specialization = ?6,
+                              massage_pressure = ?7, license_number = ?8, motorcycle_plate = ?9 WHERE id = ?1",
+            params![
+                id,
+                u.first_name,
+                u.last_name,
+                u.email,
+                u.phone_number,
+                u.specialization,
+                u.massage_pressure,
+                u.license_number,
+                u.motorcycle_plate
+            ],
         )?;
         match active {
             Some(false) if u.is_active => auth::deactivate(tx, id)?,

@@ -4,8 +4,8 @@
 
 use rusqlite::Connection;
 
-/// Version 1 is `schema.sql`. Append later steps; never edit a released one.
-const MIGRATIONS: &[&str] = &[include_str!("../../schema.sql")];
+/// Version 1 is `schema.sql`, 2 `schema_v2.sql`. Append later steps; never edit a released one.
+const MIGRATIONS: &[&str] = &[include_str!("../../schema.sql"), include_str!("../../schema_v2.sql")];
 
 pub fn current_version() -> i64 {
     MIGRATIONS.len() as i64

@@ -17,6 +17,11 @@ pub struct User {
     pub role: String,
     pub phone_number: String,
     pub specialization: String,
+    /// soft | moderate | hard, or "" (therapists).
+    pub massage_pressure: String,
+    /// Drivers' licence number and plate, or "".
+    pub license_number: String,
+    pub motorcycle_plate: String,
     pub is_active: bool,
     pub date_joined: String,
 }
@@ -37,7 +42,16 @@ impl User {
             "role": self.role,
             "phone_number": self.phone_number,
             "specialization": self.specialization,
+            "massage_pressure": self.massage_pressure,
+            "license_number": self.license_number,
+            "motorcycle_plate": self.motorcycle_plate,
             "is_active": self.is_active,
+            // What the clinic's original frontend checks before showing any page. This
+            // server has no email verification, photos or second factor: every account
+            // an operator made (or imported) counts as verified.
+            "email_verified": true,
+            "profile_photo_url": null,
+            "two_factor_enabled": false,
         })
     }
 
@@ -63,13 +77,18 @@ impl User {
             specialization: r.get(7)?,
             is_active: r.get(8)?,
             date_joined: r.get(9)?,
+            massage_pressure: r.get(10)?,
+            license_number: r.get(11)?,
+            motorcycle_plate: r.get(12)?,
         })
     }
 }
 
 /// The columns `User::from_row` reads, in order; prefix with a table alias if needed.
-pub const COLUMNS: &str =
-    "id, username, email, first_name, last_name, role, phone_number, specialization, is_active, date_joined";
+pub const COLUMNS: &str = "id, username, email, first_name, last_name, role, phone_number, specialization, is_active, \
+     date_joined, massage_pressure, license_number, motorcycle_plate";
+/// The index of the first column after `COLUMNS`.
+const AFTER_COLUMNS: usize = 13;
 
 /// Fields of a new account.
 #[derive(Debug, Clone, Default)]
@@ -81,6 +100,9 @@ pub struct NewUser {
     pub role: String,
     pub phone_number: String,
     pub specialization: String,
+    pub massage_pressure: String,
+    pub license_number: String,
+    pub motorcycle_plate: String,
 }
 
 pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<User>> {
@@ -110,7 +132,7 @@ pub fn by_username(conn: &Connection, username: &str) -> rusqlite::Result<Option
 pub fn by_login(conn: &Connection, login: &str) -> rusqlite::Result<Option<(User, String)>> {
     let sql = format!("SELECT {COLUMNS}, password FROM users WHERE username = ?1");
     if let Some(found) =
-        conn.prepare_cached(&sql)?.query_row([login], |r| Ok((User::from_row(r)?, r.get(10)?))).optional()?
+        conn.prepare_cached(&sql)?.query_row([login], |r| Ok((User::from_row(r)?, r.get(AFTER_COLUMNS)?))).optional()?
     {
         return Ok(Some(found));
     }
@@ -120,7 +142,7 @@ pub fn by_login(conn: &Connection, login: &str) -> rusqlite::Result<Option<(User
     let sql = format!("SELECT {COLUMNS}, password FROM users WHERE email = ?1 COLLATE NOCASE LIMIT 2");
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows: Vec<(User, String)> =
-        stmt.query_map([login], |r| Ok((User::from_row(r)?, r.get(10)?)))?.collect::<Result<_, _>>()?;
+        stmt.query_map([login], |r| Ok((User::from_row(r)?, r.get(AFTER_COLUMNS)?)))?.collect::<Result<_, _>>()?;
     // An email shared by two accounts identifies neither.
     Ok(if rows.len() == 1 { rows.pop() } else { None })
 }
@@ -138,9 +160,11 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<User>> {
 /// Inserts a user with an already-hashed password; returns the new id.
 pub fn insert(conn: &Connection, u: &NewUser, password_hash: &str) -> rusqlite::Result<i64> {
     conn.execute(
-        "INSERT INTO users (username, email, first_name, last_name, role, phone_number, specialization, password, is_active, date_joined)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9)",
-        params![u.username, u.email, u.first_name, u.last_name, u.role, u.phone_number, u.specialization, password_hash, crate::time::now_iso()],
+        "INSERT INTO users (username, email, first_name, last_name, role, phone_number, specialization, password, is_active, date_joined,
+                            massage_pressure, license_number, motorcycle_plate)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10, ?11, ?12)",
+        params![u.username, u.email, u.first_name, u.last_name, u.role, u.phone_number, u.specialization, password_hash, crate::time::now_iso(),
+                u.massage_pressure, u.license_number, u.motorcycle_plate],
     )?;
     Ok(conn.last_insert_rowid())
 }

@@ -221,6 +221,9 @@ fn profile_fields() -> Vec<(&'static str, Value)> {
         ("email", kinds::email(MAX_SHORT)),
         ("phone_number", kinds::text(MAX_SHORT)),
         ("specialization", kinds::text(MAX_SHORT)),
+        ("massage_pressure", json!({"type": "string", "enum": crate::scheduling::staff::PRESSURES})),
+        ("license_number", kinds::text(MAX_SHORT)),
+        ("motorcycle_plate", kinds::text(MAX_SHORT)),
     ]
 }
 

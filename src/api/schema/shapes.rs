@@ -133,7 +133,23 @@ fn error() -> Value {
 fn user() -> Value {
     object_of(
         &[Object::Account, Object::Colleague],
-        &["id", "username", "first_name", "last_name", "email", "role", "phone_number", "specialization", "is_active"],
+        &[
+            "id",
+            "username",
+            "first_name",
+            "last_name",
+            "email",
+            "role",
+            "phone_number",
+            "specialization",
+            "massage_pressure",
+            "license_number",
+            "motorcycle_plate",
+            "is_active",
+            "email_verified",
+            "profile_photo_url",
+            "two_factor_enabled",
+        ],
         vec![
             ("id", id()),
             ("username", string()),
@@ -143,7 +159,16 @@ fn user() -> Value {
             ("role", role()),
             ("phone_number", string()),
             ("specialization", string()),
+            ("massage_pressure", json!({"type": "string", "enum": ["", "soft", "moderate", "hard"]})),
+            ("license_number", string()),
+            ("motorcycle_plate", string()),
             ("is_active", boolean()),
+            (
+                "email_verified",
+                json!({"const": true, "description": "Always true (the original frontend's route guard reads it)."}),
+            ),
+            ("profile_photo_url", json!({"type": "null"})),
+            ("two_factor_enabled", json!({"const": false})),
         ],
     )
 }
