@@ -5,7 +5,8 @@
 //! tests/django/requirements-knox*.txt). Its `seed` command creates staff with bcrypt and
 //! pbkdf2 hashes, real knox tokens, clients, services and appointments (a group booking,
 //! a legacy status), availability and a notification; the data is then dumped both ways
-//! (the SQLite file itself, and `manage.py dumpdata` JSON), each imported into a new
+//! (the SQLite file itself, and `manage.py dumpdata` JSON, also with
+//! `--natural-foreign`), each imported into a new
 //! file, and the real server started on it: staff log in with their original passwords
 //! (a bcrypt hash is re-hashed to pbkdf2 on the first login), and their original knox
 //! tokens open their sessions, list their appointments and can be revoked.
@@ -29,6 +30,8 @@ struct Original {
     dir: tempfile::TempDir,
     sqlite: PathBuf,
     dump: PathBuf,
+    /// The same dump with users named by username (`--natural-foreign`).
+    natural: PathBuf,
     /// What `manage.py seed` printed: passwords, tokens, ids.
     seed: Value,
 }
@@ -58,9 +61,11 @@ fn original(knox: &str) -> Original {
     let dump = dir.path().join("dump.json");
     manage(&venv, &sqlite, &["migrate", "-v", "0"]);
     let seed: Value = serde_json::from_str(&manage(&venv, &sqlite, &["seed"])).expect("seed prints JSON");
-    let dumped = manage(&venv, &sqlite, &["dumpdata", "core", "registration", "scheduling", "knox", "--indent", "1"]);
-    std::fs::write(&dump, dumped).unwrap();
-    Original { dir, sqlite, dump, seed }
+    let apps = ["dumpdata", "core", "registration", "scheduling", "knox"];
+    std::fs::write(&dump, manage(&venv, &sqlite, &[&apps[..], &["--indent", "1"]].concat())).unwrap();
+    let natural = dir.path().join("natural.json");
+    std::fs::write(&natural, manage(&venv, &sqlite, &[&apps[..], &["--natural-foreign"]].concat())).unwrap();
+    Original { dir, sqlite, dump, natural, seed }
 }
 
 /// Runs the import; returns (exit ok, stdout, stderr).
@@ -217,6 +222,7 @@ fn import_keeps_logins(knox: &str) {
     let orig = original(knox);
     check_import(&orig, &orig.sqlite, knox);
     check_import(&orig, &orig.dump, knox);
+    check_import(&orig, &orig.natural, knox);
     drop(orig.dir);
 }
 

@@ -60,7 +60,7 @@ fn verify_bcrypt_sha256(password: &str, bcrypt_hash: &str) -> bool {
     use sha2::Digest;
     // `$2b$12$...`: refuse costs a real Django never wrote before doing any work.
     let cost = bcrypt_hash.split('$').nth(2).and_then(|c| c.parse::<u32>().ok());
-    if !cost.is_some_and(|c| c <= MAX_BCRYPT_COST) {
+    if cost.is_none_or(|c| c > MAX_BCRYPT_COST) {
         return false;
     }
     let prehash: String = Sha256::digest(password.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
