@@ -361,7 +361,7 @@ fn appointments(
         kept
     };
     let lead = user_ref("therapist", f.ids("therapist", &by_name), notes).first().copied();
-    let mut therapists = user_ref("therapists", f.ids("therapists", &by_name), notes);
+    let mut therapists = user_ref("group therapist", f.ids("therapists", &by_name), notes);
     // The lead is one of the therapists and comes first; without a lead, the first of them leads.
     let lead = lead.or_else(|| therapists.first().copied());
     therapists.retain(|t| Some(*t) != lead);
