@@ -14,6 +14,7 @@
 //! The refusals (an existing target, input that is not Django's) need no Python.
 
 mod common;
+mod ws_support;
 
 use common::{base_env, Server, BIN};
 use serde_json::{json, Value};
@@ -207,9 +208,18 @@ fn check_import(orig: &Original, source: &Path, knox: &str) {
     let (s, _) = login(&srv, "th.gone", &password("th.gone"));
     assert_eq!(s, 401, "{what}: an inactive user logged in");
 
-    // Imported tokens are revoked like ours: logout ends one, logoutall all of a user's.
+    // The live socket as the original client opens it (`?token=`), with the original token.
+    let (mut ws, first) = ws_support::open(&srv, &th);
+    assert_eq!(first["type"], "initial_data", "{what}: {first}");
+    let live: BTreeSet<i64> =
+        first["appointments"].as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect();
+    assert_eq!(live, BTreeSet::from([id("pending"), id("group"), id("paid")]), "{what}");
+
+    // Imported tokens are revoked like ours: logout ends one (and its socket), logoutall
+    // all of a user's.
     let (s, _) = srv.call("POST", "/api/auth/logout/", Some(&th), None);
     assert!(s == 200 || s == 204, "{what}: logout {s}");
+    assert_eq!(ws.expect_close(std::time::Duration::from_secs(10)).0, 4001, "{what}: the socket outlived its token");
     assert_eq!(srv.call("GET", "/api/auth/profile/", Some(&th), None).0, 401, "{what}: logged out token still works");
     let (s, _) = srv.call("POST", "/api/auth/logoutall/", Some(&dr), None);
     assert!(s == 200 || s == 204, "{what}: logoutall {s}");

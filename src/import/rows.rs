@@ -175,7 +175,7 @@ fn users(
     }
     // The original's default phone number "N/A" means none.
     let phone = Some(f.text("phone_number")).filter(|p| p.trim() != "N/A").unwrap_or_default();
-    let active = f.flag("is_active");
+    let active = !r.fields.contains_key("is_active") || f.flag("is_active");
     tx.execute(
         "INSERT INTO users (id, username, email, first_name, last_name, role, phone_number, specialization, password,
                             is_active, date_joined, massage_pressure, license_number, motorcycle_plate)
@@ -219,7 +219,7 @@ fn tokens_step(
         notes.push(format!("{whose}: {why}; skipped (they log in again)."));
         Ok(false)
     };
-    let Some((_, active)) = user.and_then(|u| done.users.get(&u)) else {
+    let Some((user, (_, active))) = user.and_then(|u| done.users.get(&u).map(|found| (u, found))) else {
         return skip(notes, "its user was not imported");
     };
     if !active {
@@ -244,7 +244,7 @@ fn tokens_step(
         }
     };
     let created = f.datetime("created").unwrap_or_else(|| ctx.now.to_string());
-    tokens::insert_imported(tx, &digest, &key, user.unwrap_or_default(), &created, &expiry)?;
+    tokens::insert_imported(tx, &digest, &key, user, &created, &expiry)?;
     Ok(true)
 }
 
