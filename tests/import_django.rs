@@ -302,6 +302,7 @@ fn input_that_is_not_the_clinics_django_data_gets_one_sentence_and_no_file() {
             "no core.customuser",
         ),
         ("empty", Vec::new(), "neither a SQLite database nor"),
+        ("powershell.json", [&[0xffu8, 0xfe][..], "[\0]\0".as_bytes()].concat(), "UTF-16 text"),
     ];
     for (name, bytes, says) in cases {
         let path = dir.path().join(name);

@@ -71,7 +71,14 @@ fn read_dumpdata(path: &Path) -> Result<Source, String> {
         )
     };
     let text = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}; check the path.", path.display()))?;
-    let all: Value = serde_json::from_slice(&text).map_err(|e| not_dump(format!("not valid JSON: {e}")))?;
+    if text.starts_with(&[0xff, 0xfe]) || text.starts_with(&[0xfe, 0xff]) {
+        return Err(format!(
+            "{} is UTF-16 text (what PowerShell's `>` writes); dump again with `manage.py dumpdata … -o clinic.json`.",
+            path.display()
+        ));
+    }
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&text);
+    let all: Value = serde_json::from_slice(text).map_err(|e| not_dump(format!("not valid JSON: {e}")))?;
     let Value::Array(items) = all else { return Err(not_dump("not a list of records".into())) };
     let mut records: HashMap<&'static str, Vec<Record>> = HashMap::new();
     for (i, item) in items.into_iter().enumerate() {
