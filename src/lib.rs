@@ -9,7 +9,7 @@
 //! `tests/architecture.rs` checks it, docs/ARCHITECTURE.md draws it):
 //! base (`time`, `config`, `error`) → transport (`http`, `ws`) → storage (`events`,
 //! `store`) → rules (`auth`, `scheduling`) → `hub` → `app` → endpoints (`api`, `live`,
-//! `web`, `maintenance`) → `server` → `cli`.
+//! `web`, `maintenance`) → `server` → `import` → `cli`.
 
 pub mod api;
 pub mod app;
@@ -20,6 +20,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod hub;
+pub mod import;
 pub mod live;
 pub mod maintenance;
 pub mod scheduling;

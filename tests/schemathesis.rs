@@ -4,9 +4,8 @@
 //! run passes only with no 5xx, no answer outside the document (status, headers, body
 //! shape) and no schema-valid request refused or schema-invalid one accepted, apart from
 //! the few documented exceptions in tests/schemathesis/schemathesis.toml. The venv is
-//! made here on first run (as tests/browser.rs does `npm ci`), under target/, and made
-//! again when the requirements change. Python 3 with venv comes from the machine
-//! (`.ci/run` installs Debian's `python3-venv` where it is missing).
+//! made on first run (as tests/browser.rs does `npm ci`), under target/, and made
+//! again when the requirements change (tests/common/venv.rs).
 //!
 //! Three runs, their tokens all taken before any fuzzing (the login throttle would refuse
 //! a fresh login after the fuzzed wrong passwords): a demo therapist (answers shaped for
@@ -38,37 +37,8 @@ fn here() -> PathBuf {
 
 /// The venv with the pinned schemathesis, made (or remade) when its requirements changed.
 fn schemathesis() -> PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("schemathesis-venv");
-    let bin = venv.join("bin/schemathesis");
-    let requirements = here().join("requirements.txt");
-    let wanted = std::fs::read(&requirements).expect("tests/schemathesis/requirements.txt");
-    let stamp = venv.join("installed-requirements.txt");
-    if bin.exists() && std::fs::read(&stamp).ok().as_deref() == Some(&wanted[..]) {
-        return bin;
-    }
-    let _ = std::fs::remove_dir_all(&venv);
-    let python = std::env::var("ROYAL_CARE_PYTHON").unwrap_or_else(|_| "python3".into());
-    let run = |cmd: &mut Command, what: &str| {
-        let out = cmd.stdin(Stdio::null()).output();
-        let ok = out.as_ref().is_ok_and(|o| o.status.success());
-        assert!(
-            ok,
-            "The schemathesis test needs {what}, and it failed: {}. On Debian: `apt-get install -y python3-venv python3-pip` (or run `bash .ci/run`).",
-            match &out {
-                Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
-                Err(e) => format!("could not start {python} ({e})"),
-            }
-        );
-    };
-    run(Command::new(&python).args(["-m", "venv"]).arg(&venv), "a Python 3 venv");
-    run(
-        Command::new(venv.join("bin/pip"))
-            .args(["install", "--quiet", "--disable-pip-version-check", "--require-hashes", "-r"])
-            .arg(&requirements),
-        "the pinned schemathesis from PyPI (pip install --require-hashes)",
-    );
-    std::fs::write(&stamp, &wanted).unwrap();
-    bin
+    common::venv::python_venv("schemathesis-venv", &here().join("requirements.txt"), "the pinned schemathesis")
+        .join("bin/schemathesis")
 }
 
 struct Run {

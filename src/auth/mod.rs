@@ -136,16 +136,22 @@ impl Auth<'_> {
         if !token::well_formed(token) {
             return Err(invalid_token());
         }
-        let digest = token::digest(token);
         let now = crate::time::now_iso();
+        // Our own (knox 5) form first; the knox 4.2 form finds only tokens imported from
+        // Django, whose 8-character keys none of ours has.
+        let forms = token::stored_forms(token);
         let found = self.store.read(|c| -> Result<_, ApiError> {
-            let row = tokens::by_key(c, token::token_key(token))?
-                .into_iter()
-                .find(|r| bool::from(r.digest.as_bytes().ct_eq(digest.as_bytes())));
-            let Some(row) = row else { return Ok(None) };
-            Ok(users::get(c, row.user_id)?.map(|u| (u, row.expiry)))
+            for (key, digest) in &forms {
+                let row = tokens::by_key(c, key)?
+                    .into_iter()
+                    .find(|r| bool::from(r.digest.as_bytes().ct_eq(digest.as_bytes())));
+                if let Some(row) = row {
+                    return Ok(users::get(c, row.user_id)?.map(|u| (u, row.digest, row.expiry)));
+                }
+            }
+            Ok(None)
         })?;
-        let Some((user, mut expiry)) = found else { return Err(invalid_token()) };
+        let Some((user, digest, mut expiry)) = found else { return Err(invalid_token()) };
         if expiry <= now || !user.is_active {
             return Err(invalid_token());
         }
@@ -194,10 +200,12 @@ impl Auth<'_> {
             }
         };
         attempt.succeeded();
-        // Like Django: a hash made with fewer iterations than we use now is upgraded.
-        let upgraded = match password::iterations_of(&hash) {
-            Some(n) if n < iterations => Some(self.logins.gate.run(|| password::hash(password, iterations))?),
-            _ => None,
+        // Like Django: a hash made with fewer iterations than we use now, or with another
+        // algorithm (bcrypt from the Django import), is replaced by our default.
+        let upgraded = if password::needs_upgrade(&hash, iterations) {
+            Some(self.logins.gate.run(|| password::hash(password, iterations))?)
+        } else {
+            None
         };
         let token = token::generate();
         let expiry = crate::time::iso_in(self.settings.token_ttl_secs as i64);

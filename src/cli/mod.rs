@@ -1,4 +1,4 @@
-//! The command line: `serve`, `user …`, `backup`, `check`, `demo-db`. Each command
+//! The command line: `serve`, `user …`, `backup`, `check`, `demo-db`, `import-django`. Each command
 //! returns `Result<(), String>`; `main` prints the error as one sentence on stderr and
 //! exits non-zero, never with a panic trace.
 
@@ -40,6 +40,15 @@ pub enum Command {
     },
     /// Build the example database (demo staff, clients, services, a day of appointments) at FILE.
     DemoDb { file: PathBuf },
+    /// Bring the clinic's Django data (its SQLite file, or `manage.py dumpdata` JSON) into a
+    /// NEW database (--db, default ./royal-care.db), keeping ids, passwords and live sessions.
+    ImportDjango {
+        /// The Django SQLite file or dumpdata JSON.
+        source: PathBuf,
+        /// The life given to knox tokens that had no expiry, in seconds (the server's token TTL).
+        #[arg(long, env = "ROYAL_CARE_TOKEN_TTL_SECS", default_value_t = 36_000)]
+        token_ttl_secs: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -85,6 +94,10 @@ pub fn main() -> i32 {
         Command::Backup { file } => backup::run(&db.unwrap_or_else(|| DEFAULT_DB.into()), &file),
         Command::Check { url, username } => check::run(&url, &username),
         Command::DemoDb { file } => crate::scheduling::demo::build(&file),
+        Command::ImportDjango { source, token_ttl_secs } => {
+            let db = db.unwrap_or_else(|| DEFAULT_DB.into());
+            crate::import::run(&source, &db, token_ttl_secs).map(|s| print!("{}", s.render(&source, &db)))
+        }
     };
     match result {
         Ok(()) => 0,

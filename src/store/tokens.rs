@@ -1,6 +1,8 @@
 //! Knox 5 token rows: only the SHA-512 digest of a token is stored, with its first 15
-//! characters (`token_key`) for lookup, its user, creation and expiry. Deleting tokens
-//! always goes with a `session_revoked` event (see `auth::revoke`), so live sockets close.
+//! characters (`token_key`) for lookup, its user, creation and expiry. Rows imported from
+//! a knox 4.2 database keep its form (8-character key, digest over the raw bytes; see
+//! `auth::token`). Deleting tokens always goes with a `session_revoked` event (see
+//! `auth::revoke`), so live sockets close.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -15,6 +17,22 @@ pub fn insert(conn: &Connection, digest: &str, token_key: &str, user_id: i64, ex
         "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![digest, token_key, user_id, crate::time::now_iso(), expiry])?;
+    Ok(())
+}
+
+/// A token row as the Django import found it (its own creation time and key).
+pub fn insert_imported(
+    conn: &Connection,
+    digest: &str,
+    token_key: &str,
+    user_id: i64,
+    created: &str,
+    expiry: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO auth_tokens (digest, token_key, user_id, created, expiry) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![digest, token_key, user_id, created, expiry])?;
     Ok(())
 }
 

@@ -3,6 +3,8 @@
 //! over real sockets. Nothing here mocks the server.
 #![allow(dead_code)]
 
+pub mod venv;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
