@@ -745,6 +745,16 @@ fn the_readers_accept_what_the_documented_kinds_allow() {
         },
         &[],
     );
+    agree(
+        "id, null or blank",
+        &kinds::id_or_blank(),
+        |v| {
+            reads(v, |i| {
+                i.id_or_blank("x");
+            })
+        },
+        &[],
+    );
     // 1 and "1" are one id to the reader, two values to JSON Schema's uniqueItems.
     agree("ids", &kinds::ids(), |v| reads(v, |i| drop(i.ids("x"))), &[]);
     agree(

@@ -13,6 +13,9 @@ pub struct Upgrade {
     /// The client offered the `bearer` subprotocol, so the answer names it.
     bearer: bool,
     pub token: Option<String>,
+    /// The token is the one given by `?token=` (perhaps empty), not by subprotocol or
+    /// header: such a client is told a bad token before the upgrade (see `live`).
+    pub by_query: bool,
 }
 
 /// Checks the upgrade headers; the error is the HTTP answer to send instead.
@@ -37,11 +40,10 @@ pub fn check(req: &Request) -> Result<Upgrade, Response> {
     };
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     let (bearer, from_protocol) = protocol_token(req);
-    let token = from_protocol
-        .or_else(|| req.token().map(str::to_string))
-        .or_else(|| req.query_param("token"))
-        .filter(|t| !t.is_empty());
-    Ok(Upgrade { accept, bearer, token })
+    let from_client = from_protocol.or_else(|| req.token().map(str::to_string));
+    let by_query = from_client.is_none() && req.query_param("token").is_some();
+    let token = from_client.or_else(|| req.query_param("token")).filter(|t| !t.is_empty());
+    Ok(Upgrade { accept, bearer, token, by_query })
 }
 
 /// `Sec-WebSocket-Protocol: bearer, <token>` → (offered bearer, the token).

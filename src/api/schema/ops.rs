@@ -57,8 +57,11 @@ fn pages() -> Vec<Value> {
         ),
         query(
             "page_size",
-            json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
-            &format!("default {}, at most {MAX_PAGE_SIZE}", crate::api::page::DEFAULT_PAGE_SIZE),
+            json!({"type": "integer", "minimum": 1}),
+            &format!(
+                "default {}, at most {MAX_PAGE_SIZE}: a larger one is read as {MAX_PAGE_SIZE}",
+                crate::api::page::DEFAULT_PAGE_SIZE
+            ),
         ),
     ]
 }
@@ -119,8 +122,23 @@ pub fn logout_all(_: &str) -> Op {
     Op::new().ok(Resp::empty(204, "Every token of the user is revoked and their sockets closed."))
 }
 
-pub fn profile(_: &str) -> Op {
-    Op::new().ok(Resp::json(200, "The logged-in user.", r("User")))
+pub fn profile(method: &str) -> Op {
+    if method == "GET" {
+        return Op::new().ok(Resp::json(200, "The logged-in user.", r("User")));
+    }
+    let fixed = "only an operator can change it: only the current value";
+    let mut props: Vec<(&str, Value)> = profile_fields().into_iter().take(4).collect();
+    props.push(("role", json!({"type": "string", "enum": ROLES, "description": fixed})));
+    props.push(("username", json!({"type": "string", "description": fixed})));
+    props.push(("is_active", json!({"type": ["boolean", "null"], "description": fixed})));
+    for (name, schema) in profile_fields().into_iter().skip(4) {
+        let mut s = schema;
+        s["description"] = json!(fixed);
+        props.push((name, s));
+    }
+    let mut body = object(&[], props);
+    body["not"] = json!({"required": ["password"], "description": "change-password changes it"});
+    Op::new().body(body).ok(Resp::json(200, "Updated; your account as it is now.", r("User")))
 }
 
 pub fn change_password(_: &str) -> Op {
@@ -291,9 +309,9 @@ fn appointment_body(method: &str) -> Value {
     let mut props = vec![
         ("client", kinds::id()),
         ("services", kinds::ids()),
-        ("therapist", kinds::id_or_null()),
+        ("therapist", kinds::id_or_blank()),
         ("therapists", kinds::ids()),
-        ("driver", kinds::id_or_null()),
+        ("driver", kinds::id_or_blank()),
         ("date", if method == "PATCH" { kinds::nullable(kinds::date()) } else { kinds::date() }),
         ("start_time", if method == "PATCH" { kinds::nullable(kinds::time()) } else { kinds::time() }),
         ("end_time", kinds::nullable(kinds::time())),
