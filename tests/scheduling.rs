@@ -188,7 +188,17 @@ fn end_time_defaults_to_the_services_duration_and_money_accepts_numbers() {
         Some(&k.op),
         Some(&json!({"status": "completed"})),
     );
-    assert_eq!(s, 400, "status changes only through the workflow: {e}");
+    // A status moves only by a workflow step: from pending, nobody's step leads to completed.
+    assert_eq!((s, e["code"].as_str()), (409, Some("INVALID_STATUS")), "{e}");
+    assert_eq!(e["allowed_actions"], json!(["cancel"]));
+    let (s, e) = k.srv.call(
+        "PUT",
+        &format!("/api/scheduling/appointments/{}/", a["id"]),
+        Some(&k.op),
+        Some(&json!({"client": k.client, "therapist": k.t1_id, "date": "2030-01-01", "start_time": "10:00",
+                     "end_time": "11:00", "status": "completed"})),
+    );
+    assert_eq!((s, e["fields"]["status"].is_array()), (400, true), "a PUT never names a status: {e}");
 }
 
 #[test]

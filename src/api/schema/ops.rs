@@ -326,9 +326,19 @@ fn appointment_body(method: &str) -> Value {
     if method != "POST" {
         props.push(("version", kinds::version()));
     }
+    if method == "PATCH" {
+        props.push((
+            "status",
+            json!({"type": "string", "enum": workflow::STATUSES,
+                "description": "runs the one workflow step you may take now that leads to this status (with its inputs from this body); none or several: 409 with allowed_actions"}),
+        ));
+    }
     let required: &[&str] = if method == "PATCH" { &[] } else { &["client", "date", "start_time"] };
     let mut body = object(required, props);
-    body["not"] = json!({"required": ["status"], "description": "status changes only through the workflow actions"});
+    if method != "PATCH" {
+        body["not"] =
+            json!({"required": ["status"], "description": "status changes only through the workflow actions"});
+    }
     if method != "PATCH" {
         body["allOf"] = json!([
             {"anyOf": [
@@ -424,11 +434,33 @@ fn input_schema(i: &workflow::Input) -> Value {
 
 pub fn action(t: &Transition) -> Op {
     let mut props: Vec<(&str, Value)> = t.inputs.iter().map(|i| (i.name, input_schema(i))).collect();
+    for i in t.inputs {
+        for a in i.aliases {
+            let mut s = input_schema(i);
+            s["description"] =
+                json!(format!("the clinic's original name for {}, read when {} is absent", i.name, i.name));
+            props.push((a, s));
+        }
+    }
     props.push(("version", kinds::version()));
-    let required: Vec<&str> = t.required().collect();
-    let body = object(&required, props);
+    // An input with aliases is sent by one of its names, never two.
+    let required: Vec<&str> = t.inputs.iter().filter(|i| i.required && i.aliases.is_empty()).map(|i| i.name).collect();
+    let mut body = object(&required, props);
+    let mut rules = Vec::new();
+    for i in t.inputs.iter().filter(|i| !i.aliases.is_empty()) {
+        let names: Vec<&str> = std::iter::once(i.name).chain(i.aliases.iter().copied()).collect();
+        if i.required {
+            rules.push(json!({"anyOf": names.iter().map(|n| json!({"required": [n]})).collect::<Vec<_>>()}));
+        }
+        for a in i.aliases {
+            rules.push(json!({"not": {"required": [i.name, a]}}));
+        }
+    }
+    if !rules.is_empty() {
+        body["allOf"] = json!(rules);
+    }
     let mut op = Op::new().param(if_match());
-    op = if required.is_empty() { op.optional_body(body) } else { op.body(body) };
+    op = if t.required().next().is_none() { op.optional_body(body) } else { op.body(body) };
     op.ok(Resp::json(200, "Done; the appointment as it is now.", r("Appointment")).headers(etag())).errors(&[403, 409])
 }
 
