@@ -2,7 +2,8 @@
 //! it carry, and the `101 Switching Protocols` answer. Tokens are accepted, in order of
 //! preference, from `Sec-WebSocket-Protocol: bearer, <token>` (kept out of URLs and
 //! logs; answered with `bearer` only), `Authorization: Token <token>` (non-browser
-//! clients) and `?token=` (what existing clients send; redacted in the access log).
+//! clients) and `?token=` (what existing clients send; redacted in the access log; a bad
+//! one is refused before the upgrade, `Upgrade::by_query`).
 
 use crate::error::{ApiError, ErrorCode};
 use crate::http::{Request, Response};

@@ -234,7 +234,7 @@ pub fn build() -> Value {
         },
         "paths": paths_obj,
         "components": {
-            "securitySchemes": {"tokenAuth": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token <token>"}},
+            "securitySchemes": {"tokenAuth": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token <token> (Bearer <token> is read too)"}},
             "schemas": shapes::components(),
         },
     })

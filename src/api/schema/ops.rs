@@ -239,7 +239,11 @@ fn profile_fields() -> Vec<(&'static str, Value)> {
         ("email", kinds::email(MAX_SHORT)),
         ("phone_number", kinds::text(MAX_SHORT)),
         ("specialization", kinds::text(MAX_SHORT)),
-        ("massage_pressure", json!({"type": "string", "enum": crate::scheduling::staff::PRESSURES})),
+        (
+            "massage_pressure",
+            // Null reads as "" (none), as for every text field (`Input::text`).
+            json!({"type": ["string", "null"], "enum": crate::scheduling::staff::PRESSURES.iter().map(|p| json!(p)).chain([Value::Null]).collect::<Vec<_>>()}),
+        ),
         ("license_number", kinds::text(MAX_SHORT)),
         ("motorcycle_plate", kinds::text(MAX_SHORT)),
     ]
