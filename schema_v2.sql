@@ -16,6 +16,8 @@ ALTER TABLE appointments ADD COLUMN requires_car INTEGER NOT NULL DEFAULT 0 CHEC
 ALTER TABLE appointments ADD COLUMN pickup_notes TEXT NOT NULL DEFAULT '';
 -- When the pickup driver expects to arrive (ISO-8601 UTC), if known.
 ALTER TABLE appointments ADD COLUMN estimated_pickup_time TEXT;
+-- Why the last driver assigned to the pickup could not go (`reject_pickup`).
+ALTER TABLE appointments ADD COLUMN pickup_rejection_reason TEXT NOT NULL DEFAULT '';
 
 -- When each staff member is free: one row per slot. A slot whose start_time is after its
 -- end_time crosses midnight (ends on the next day), as in the original.

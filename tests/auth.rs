@@ -56,6 +56,58 @@ fn login_answer_has_knox_shape_and_email_works_too() {
 }
 
 #[test]
+fn the_user_object_has_what_the_original_frontend_reads_and_no_leaked_field() {
+    // The clinic's original React frontend redirects every page to /verify-email unless
+    // `user.email_verified` is truthy, and reads the staff fields below.
+    let srv = Server::start();
+    srv.add_user("ana", "driver");
+    let r = login_as(&srv, "ana", PASSWORD);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let login = r.json();
+    let user = &login["user"];
+    assert_eq!(user["email_verified"], true);
+    assert_eq!(user["two_factor_enabled"], false);
+    assert!(user["profile_photo_url"].is_null());
+    for k in ["motorcycle_plate", "license_number", "massage_pressure"] {
+        assert!(user[k].is_string(), "user.{k}: {user}");
+    }
+    // The profile is the same object.
+    let token = login["token"].as_str().unwrap();
+    let (s, me) = srv.call("GET", "/api/auth/profile/", Some(token), None);
+    assert_eq!((s, &me), (200, user));
+    // The original's leaked fields are never sent.
+    for leaked in [
+        "password",
+        "verification_code",
+        "failed_login_attempts",
+        "locked_until",
+        "is_superuser",
+        "is_staff",
+        "groups",
+        "user_permissions",
+        "last_login",
+    ] {
+        assert!(user.get(leaked).is_none(), "user.{leaked} leaked: {user}");
+    }
+}
+
+#[test]
+fn logout_with_the_bearer_scheme_revokes_the_token() {
+    // The original frontend logs out with `Authorization: Bearer <token>`; the token must
+    // really be revoked (its own server never did).
+    let srv = Server::start();
+    let token = srv.user("ana", "operator");
+    let bearer = format!("Bearer {token}");
+    let r = srv.request("GET", "/api/auth/profile/", None, None, &[("Authorization", &bearer)]);
+    assert_eq!(r.status, 200, "Bearer is read on every endpoint");
+    let r = srv.request("POST", "/api/auth/logout/", None, None, &[("Authorization", &bearer)]);
+    assert_eq!(r.status, 204);
+    assert_eq!(srv.call("GET", "/api/auth/profile/", Some(&token), None).0, 401);
+    let n: i64 = db(&srv).query_row("SELECT COUNT(*) FROM auth_tokens", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
 fn no_plaintext_token_in_any_table_or_log_line() {
     let srv = Server::start();
     let token = srv.user("ana", "operator");

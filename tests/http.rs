@@ -205,6 +205,26 @@ fn cors_only_for_configured_origins() {
     assert!(ok.header("Access-Control-Allow-Headers").unwrap().contains("Authorization"));
     let evil = pre("http://evil.example");
     assert_eq!(evil.header("Access-Control-Allow-Origin"), None);
+    // The clinic's original React frontend (axios) sends Cache-Control: no-cache; its
+    // preflight must pass, with every header its old server allowed, or login breaks.
+    let original = "accept, accept-encoding, authorization, cache-control, content-type, dnt, origin, user-agent, x-csrftoken, x-requested-with";
+    let r = srv.request(
+        "OPTIONS",
+        "/api/auth/login/",
+        None,
+        None,
+        &[
+            ("Origin", "http://app.clinic.lan:3000"),
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", original),
+        ],
+    );
+    assert_eq!(r.status, 204);
+    let allowed: Vec<String> =
+        r.header("Access-Control-Allow-Headers").unwrap().split(',').map(|h| h.trim().to_ascii_lowercase()).collect();
+    for h in original.split(", ").chain(["if-match"]) {
+        assert!(allowed.iter().any(|a| a == h), "{h} not allowed: {allowed:?}");
+    }
     let r = srv.request("GET", "/health/", None, None, &[("Origin", "http://evil.example")]);
     assert_eq!(r.header("Access-Control-Allow-Origin"), None);
     let r = srv.request("GET", "/health/", None, None, &[("Origin", "http://app.clinic.lan:3000")]);

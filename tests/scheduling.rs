@@ -188,7 +188,17 @@ fn end_time_defaults_to_the_services_duration_and_money_accepts_numbers() {
         Some(&k.op),
         Some(&json!({"status": "completed"})),
     );
-    assert_eq!(s, 400, "status changes only through the workflow: {e}");
+    // A status moves only by a workflow step: from pending, nobody's step leads to completed.
+    assert_eq!((s, e["code"].as_str()), (409, Some("INVALID_STATUS")), "{e}");
+    assert_eq!(e["allowed_actions"], json!(["cancel"]));
+    let (s, e) = k.srv.call(
+        "PUT",
+        &format!("/api/scheduling/appointments/{}/", a["id"]),
+        Some(&k.op),
+        Some(&json!({"client": k.client, "therapist": k.t1_id, "date": "2030-01-01", "start_time": "10:00",
+                     "end_time": "11:00", "status": "completed"})),
+    );
+    assert_eq!((s, e["fields"]["status"].is_array()), (400, true), "a PUT never names a status: {e}");
 }
 
 #[test]
@@ -309,8 +319,16 @@ fn lists_filter_order_and_paginate() {
     assert_eq!((p3["results"].as_array().unwrap().len(), p3["has_next"].as_bool()), (1, Some(false)));
     let (s, _) = k.srv.call("GET", "/api/scheduling/appointments/?page=4&page_size=4", Some(&k.op), None);
     assert_eq!(s, 404);
-    let (s, e) = k.srv.call("GET", "/api/scheduling/appointments/?page_size=201", Some(&k.op), None);
-    assert_eq!(s, 400, "{e}");
+    // Over the maximum is read as the maximum (the clinic's original calendar asks for
+    // 1000); the answer says the size used. Not a number, or under 1, is still a 400.
+    for big in ["201", "1000", "99999999999999999999999"] {
+        let (s, p) = k.srv.call("GET", &format!("/api/scheduling/appointments/?page_size={big}"), Some(&k.op), None);
+        assert_eq!((s, p["page_size"].as_i64(), p["results"].as_array().map(Vec::len)), (200, Some(200), Some(9)));
+    }
+    for bad in ["0", "-5", "ten", "1.5"] {
+        let (s, e) = k.srv.call("GET", &format!("/api/scheduling/appointments/?page_size={bad}"), Some(&k.op), None);
+        assert_eq!((s, &e["fields"]["page_size"].is_array()), (400, &true), "{bad}: {e}");
+    }
     // Filters.
     let count = |q: &str| {
         k.srv.call("GET", &format!("/api/scheduling/appointments/?{q}"), Some(&k.op), None).1["count"].as_i64().unwrap()
@@ -354,4 +372,30 @@ fn put_replaces_the_writable_fields() {
     );
     assert!(b["driver"].is_null());
     assert_eq!(k.get(&k.d1, a["id"].as_i64().unwrap()).0, 404, "the removed driver no longer sees it");
+}
+
+#[test]
+fn an_empty_driver_or_therapist_means_none() {
+    // The clinic's original booking form sends `driver: ""` (and `therapist: ""` for a
+    // group booked by `therapists`) when the select is left empty.
+    let k = Clinic::new();
+    let mut b = k.booking("2030-08-01", "10:00", "11:00");
+    b["driver"] = json!("");
+    let a = k.book(&b);
+    assert!(a["driver"].is_null(), "{a}");
+    let mut group = k.booking("2030-08-02", "10:00", "11:00");
+    group["therapist"] = json!("");
+    group["therapists"] = json!([k.t2_id, k.t1_id]);
+    let g = k.book(&group);
+    assert_eq!((g["therapist"].as_i64(), &g["therapists"]), (Some(k.t2_id), &json!([k.t1_id])), "{g}");
+    // PATCH driver "" takes the driver off.
+    let path = format!("/api/scheduling/appointments/{}/", g["id"]);
+    let (s, v) = k.srv.call("PATCH", &path, Some(&k.op), Some(&json!({"driver": ""})));
+    assert_eq!((s, v["driver"].is_null()), (200, true), "{v}");
+    // No therapist at all is still refused, naming the field.
+    let mut none = k.booking("2030-08-03", "10:00", "11:00");
+    none["therapist"] = json!("");
+    let (s, e) = k.srv.call("POST", "/api/scheduling/appointments/", Some(&k.op), Some(&none));
+    assert_eq!(s, 400, "{e}");
+    assert!(e["fields"]["therapist"].is_array(), "{e}");
 }

@@ -208,16 +208,33 @@ fn the_workflow_table_is_published_with_every_action_its_inputs_and_the_status_g
         .filter_map(|p| p.strip_prefix(prefix).map(|a| a.trim_end_matches('/').to_string()))
         .filter(|a| !a.is_empty())
         .collect();
-    assert_eq!(routed.len(), 16, "{routed:?}");
+    // 17 actions, and the clinic's original names for two of them.
+    assert_eq!(routed.len(), 19, "{routed:?}");
+    let by_name = |name: &str| {
+        actions
+            .iter()
+            .find(|a| a["name"] == name || a["aliases"].as_array().unwrap().contains(&json!(name)))
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    assert_eq!(by_name("mark_completed")["name"], "mark_payment_received");
+    assert_eq!(by_name("complete")["name"], "mark_awaiting_payment");
     for a in &routed {
-        let row = action(a);
+        let row = by_name(a);
         assert_eq!(row["rest"], true);
         assert!(row["label"].as_str().is_some_and(|l| !l.is_empty()), "{a} label");
         assert!(!row["from"].as_array().unwrap().is_empty() && !row["to"].as_array().unwrap().is_empty(), "{a}");
         // The OpenAPI request body lists the same inputs.
         let body =
             &schema["paths"][format!("{prefix}{a}/")]["post"]["requestBody"]["content"]["application/json"]["schema"];
-        let names: Vec<&str> = row["inputs"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+        // Inputs are read by their name or an alias (`action` for `decision`).
+        let names: Vec<&str> = row["inputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|i| {
+                std::iter::once(&i["name"]).chain(i["aliases"].as_array().unwrap()).map(|n| n.as_str().unwrap())
+            })
+            .collect();
         // Besides the inputs, every action takes the `version` you last read.
         let mut documented: Vec<&str> =
             body["properties"].as_object().unwrap().keys().map(|s| s.as_str()).filter(|k| *k != "version").collect();
@@ -250,7 +267,20 @@ fn the_workflow_table_is_published_with_every_action_its_inputs_and_the_status_g
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     assert_eq!(inputs("reject"), vec![("rejection_reason".into(), true, "text".into(), vec![])]);
     assert_eq!(action("reject")["inputs"][0]["max_length"], 4000);
-    assert_eq!(inputs("review_rejection"), vec![("decision".into(), true, "choice".into(), s(&["accept", "deny"]))]);
+    assert_eq!(
+        inputs("review_rejection"),
+        vec![
+            ("decision".into(), true, "choice".into(), s(&["accept", "deny"])),
+            ("reason".into(), false, "text".into(), vec![])
+        ]
+    );
+    assert_eq!(action("review_rejection")["inputs"][0]["aliases"], json!(["action"]));
+    assert_eq!(action("review_rejection")["inputs"][1]["only_when"], "accept");
+    assert_eq!(inputs("reject_pickup"), vec![("reason".into(), false, "text".into(), vec![])]);
+    assert_eq!(
+        (action("reject_pickup")["from"].clone(), action("reject_pickup")["to"].clone()),
+        (json!(["driver_assigned_pickup"]), json!(["pickup_requested"]))
+    );
     assert_eq!(
         action("review_rejection")["outcomes"],
         json!([
@@ -344,4 +374,127 @@ fn board_filter_lists_what_the_live_board_holds() {
     let (s, e) = k.srv.call("GET", "/api/scheduling/appointments/?board=yes", Some(&k.op), None);
     assert_eq!(s, 400);
     assert!(e["fields"]["board"].is_array(), "{e}");
+}
+
+/// PATCH appointments/{id}/ as `token`.
+fn patch(k: &Clinic, token: &str, id: i64, body: Value) -> (u16, Value) {
+    k.srv.call("PATCH", &format!("/api/scheduling/appointments/{id}/"), Some(token), Some(&body))
+}
+
+#[test]
+fn the_original_frontend_moves_an_appointment_with_its_own_names_and_patches() {
+    // How the clinic's original React frontend drives the workflow: its driver dashboard
+    // PATCHes statuses, its therapist "complete" and operator "mark_completed", its
+    // operator assigns the pickup by PATCH. Each is the ONE legal step of the table.
+    let k = Clinic::new();
+    let id = k.book(&k.booking("2030-01-15", "10:00", "11:00"))["id"].as_i64().unwrap();
+    let d2 = k.srv.user("dina", "driver");
+    let d2_id = id_of(&k.srv, &d2);
+    assert_eq!(k.act(&k.t1, id, "therapist_confirm", json!({})).0, 200);
+
+    let (s, x) = patch(&k, &k.d1, id, json!({"status": "driver_confirmed"}));
+    assert_eq!((s, x["status"].as_str()), (200, Some("driver_confirmed")), "{x}");
+    assert!(x["driver_confirmed_at"].is_string(), "the step's timestamp");
+    assert_eq!(k.act(&k.op, id, "start_appointment", json!({})).0, 200);
+
+    // `arrived` from `in_progress` is not one step: refused, nothing chained, nothing changed.
+    let seq = k.last_seq();
+    let (s, e) = patch(&k, &k.d1, id, json!({"status": "arrived"}));
+    assert_eq!((s, e["code"].as_str()), (409, Some("INVALID_STATUS")), "{e}");
+    assert_eq!((e["allowed_actions"].clone(), e["status"].as_str()), (json!(["start_journey"]), Some("in_progress")));
+    assert!(e["detail"].as_str().unwrap().contains("start_journey"), "{e}");
+    assert!(k.events_after(seq).is_empty(), "a refused PATCH writes nothing");
+    assert_eq!(k.act(&k.d1, id, "start_journey", json!({})).0, 200);
+    for to in ["arrived", "dropped_off"] {
+        let (s, x) = patch(&k, &k.d1, id, json!({"status": to}));
+        assert_eq!((s, x["status"].as_str()), (200, Some(to)), "{x}");
+    }
+    // Never "any role may set any status".
+    for (who, to) in [(&k.d1, "completed"), (&k.t1, "completed"), (&k.d1, "cancelled"), (&k.t1, "dropped_off")] {
+        let (s, e) = patch(&k, who, id, json!({"status": to}));
+        assert_eq!(s, 409, "{to}: {e}");
+        assert!(e["allowed_actions"].is_array(), "{e}");
+    }
+    let (s, e) = patch(&k, &k.d1, id, json!({"status": "teleported"}));
+    assert_eq!((s, e["fields"]["status"].is_array()), (400, true), "{e}");
+
+    assert_eq!(k.act(&k.t1, id, "start_session", json!({})).0, 200);
+    // The therapist's `complete/` is mark_awaiting_payment, and only where the table allows it.
+    let (s, x) = k.act(&k.t1, id, "complete", json!({}));
+    assert_eq!((s, x["status"].as_str()), (200, Some("awaiting_payment")), "{x}");
+    assert!(x["awaiting_payment_at"].is_string());
+    let (s, e) = k.act(&k.t1, id, "complete", json!({}));
+    assert_eq!((s, e["code"].as_str()), (409, Some("INVALID_STATUS")), "{e}");
+    // `mark_completed` is mark_payment_received; the receipt fields it sends are ignored.
+    let receipt = json!({"payment_method": "gcash", "payment_amount": 1500, "receipt_number": "R-1", "notes": "tip"});
+    let (s, e) = k.act(&k.t1, id, "mark_completed", receipt.clone());
+    assert_eq!(s, 403, "operators only: {e}");
+    let (s, x) = k.act(&k.op, id, "mark_completed", receipt);
+    assert_eq!((s, x["status"].as_str(), x["payment_status"].as_str()), (200, Some("completed"), Some("paid")), "{x}");
+    assert_eq!((x["payment_amount"].as_str(), x["notes"].as_str()), (Some("1500.00"), Some("")));
+
+    assert_eq!(k.act(&k.t1, id, "request_pickup", json!({})).0, 200);
+    // The operator assigns the pickup by PATCH {status, driver, notes}: assign_pickup with
+    // its driver input, the notes as an edit, in one transaction.
+    let body = json!({"status": "driver_assigned_pickup", "driver": d2_id, "notes": "Gate 4"});
+    let (s, x) = patch(&k, &k.op, id, body);
+    assert_eq!(
+        (s, x["status"].as_str(), x["driver"].as_i64()),
+        (200, Some("driver_assigned_pickup"), Some(d2_id)),
+        "{x}"
+    );
+    assert!(x["pickup_assigned_at"].is_string());
+    assert_eq!(x["notes"], "Gate 4");
+
+    // The pickup driver cannot go: back to the operator, who is told why.
+    let (s, e) = k.act(&k.d1, id, "reject_pickup", json!({"reason": "x"}));
+    assert_eq!(s, 404, "the first driver left the appointment when the pickup was assigned: {e}");
+    let seq = k.last_seq();
+    let (s, x) = k.act(&d2, id, "reject_pickup", json!({"reason": "Flat tyre"}));
+    assert_eq!((s, x["status"].as_str()), (200, Some("pickup_requested")), "{x}");
+    let ev = k.events_after(seq);
+    let note = ev.iter().find(|e| e.1 == "notification").expect("operators are told");
+    assert_eq!((note.3, note.4.as_str(), note.5["notification_type"].as_str()), (true, ",", Some("pickup_rejected")));
+    assert!(note.5["message"].as_str().unwrap().contains("Flat tyre"), "{}", note.5);
+    let c = rusqlite::Connection::open(&k.srv.db).unwrap();
+    let kept: String =
+        c.query_row("SELECT pickup_rejection_reason FROM appointments WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+    assert_eq!(kept, "Flat tyre");
+    // And the operator assigns someone else.
+    let (s, x) = patch(&k, &k.op, id, json!({"status": "driver_assigned_pickup", "driver": k.d1_id}));
+    assert_eq!((s, x["driver"].as_i64()), (200, Some(k.d1_id)), "{x}");
+    // A driver's PATCH may not carry an edit: refused whole, the step too.
+    let (s, e) = patch(&k, &k.d1, id, json!({"status": "return_journey", "notes": "on my way"}));
+    assert_eq!(s, 403, "{e}");
+    assert_eq!(status(&k, id), "driver_assigned_pickup");
+    let (s, x) = patch(&k, &k.d1, id, json!({"status": "return_journey"}));
+    assert_eq!((s, x["status"].as_str()), (200, Some("return_journey")), "{x}");
+    assert_eq!(k.get(&k.op, id).1["notes"], "Gate 4");
+}
+
+#[test]
+fn review_rejection_takes_the_original_action_and_reason() {
+    // The clinic's Accept/Deny buttons send {action, reason}.
+    let k = Clinic::new();
+    let id = k.book(&k.booking("2030-01-15", "10:00", "11:00"))["id"].as_i64().unwrap();
+    assert_eq!(k.act(&k.t1, id, "reject", json!({"rejection_reason": "I am sick"})).0, 200);
+    let (s, e) = k.act(&k.op, id, "review_rejection", json!({"action": "maybe"}));
+    assert_eq!((s, e["fields"]["action"].is_array()), (400, true), "the error names the field as sent: {e}");
+    let (s, e) = k.act(&k.op, id, "review_rejection", json!({"action": "deny", "decision": "deny"}));
+    assert_eq!(s, 400, "one of the two names: {e}");
+    let (s, x) = k.act(&k.op, id, "review_rejection", json!({"action": "deny", "reason": "Nobody else is free"}));
+    assert_eq!((s, x["status"].as_str(), x["cancellation_reason"].as_str()), (200, Some("pending"), Some("")), "{x}");
+    assert_eq!(k.act(&k.t1, id, "reject", json!({"rejection_reason": "Still sick"})).0, 200);
+    // A PATCH to `cancelled` is ambiguous here (cancel or review_rejection): refused.
+    let (s, e) = patch(&k, &k.op, id, json!({"status": "cancelled"}));
+    assert_eq!(s, 409, "{e}");
+    assert!(e["detail"].as_str().unwrap().contains("review_rejection"), "{e}");
+    let (s, x) = k.act(&k.op, id, "review_rejection", json!({"action": "accept", "reason": "Therapist is sick"}));
+    assert_eq!((s, x["status"].as_str()), (200, Some("cancelled")), "{x}");
+    assert_eq!(x["cancellation_reason"], "Therapist is sick");
+    // A denial by PATCH {status: "pending"} is review_rejection with decision deny.
+    let id2 = k.book(&k.booking("2030-01-16", "10:00", "11:00"))["id"].as_i64().unwrap();
+    assert_eq!(k.act(&k.t1, id2, "reject", json!({"rejection_reason": "No"})).0, 200);
+    let (s, x) = patch(&k, &k.op, id2, json!({"status": "pending"}));
+    assert_eq!((s, x["status"].as_str()), (200, Some("pending")), "{x}");
 }

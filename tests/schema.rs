@@ -466,6 +466,12 @@ fn real_answers_match_the_documented_ones() {
     let apath = format!("/api/scheduling/appointments/{aid}/");
     let r = c.call("PATCH", item, &apath, Some(&op), Some(&json!({"notes": "ring twice"})), &[("If-Match", "\"1\"")]);
     assert_eq!(r.status, 200, "{}", r.text());
+    for (method, body) in
+        [("PUT", json!({"first_name": "Tess", "phone_number": "0917"})), ("PATCH", json!({"last_name": "Cruz"}))]
+    {
+        let r = c.call(method, "/api/auth/profile/", "/api/auth/profile/", Some(&t1), Some(&body), &[]);
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
     let tt = login(&srv, "schema-t", "a-long-pass-9");
     let dt = login(&srv, "schema-d", "a-long-pass-9");
     for (who, action, body) in [
@@ -476,9 +482,12 @@ fn real_answers_match_the_documented_ones() {
         (&dt, "arrive_at_location", json!({})),
         (&dt, "drop_off_therapist", json!({})),
         (&tt, "start_session", json!({})),
-        (&tt, "mark_awaiting_payment", json!({})),
-        (&op, "mark_payment_received", json!({"payment_method": "gcash", "payment_amount": "1900.50"})),
+        // The clinic's original names for mark_awaiting_payment and mark_payment_received.
+        (&tt, "complete", json!({})),
+        (&op, "mark_completed", json!({"payment_method": "gcash", "payment_amount": "1900.50"})),
         (&tt, "request_pickup", json!({"pickup_urgency": "urgent"})),
+        (&op, "assign_pickup", json!({"driver": d})),
+        (&dt, "reject_pickup", json!({"reason": "flat tyre"})),
         (&op, "assign_pickup", json!({"driver": d})),
         (&dt, "confirm_pickup", json!({})),
         (&dt, "complete_return_journey", json!({})),
@@ -497,6 +506,8 @@ fn real_answers_match_the_documented_ones() {
     for (who, action, body) in [
         (&tt, "reject", Some(json!({"rejection_reason": "too far"}))),
         (&op, "review_rejection", Some(json!({"decision": "deny"}))),
+        (&tt, "reject", Some(json!({"rejection_reason": "still too far"}))),
+        (&op, "review_rejection", Some(json!({"action": "deny", "reason": "nobody else"}))),
         (&op, "cancel", None),
     ] {
         let tpl = format!("/api/scheduling/appointments/{{id}}/{action}/");
@@ -534,6 +545,7 @@ fn real_answers_match_the_documented_ones() {
     expect("DELETE", "/api/scheduling/clients/{id}/", &path, Some(&op), None, &[], 409);
     expect("PATCH", item, &apath, Some(&op), Some("{\"notes\": \"x\"}"), &[("If-Match", "\"1\"")], 409);
     expect("POST", "/api/scheduling/appointments/{id}/cancel/", &format!("{apath}cancel/"), Some(&op), None, &[], 409);
+    expect("PATCH", item, &apath, Some(&dt), Some("{\"status\": \"arrived\"}"), &[], 409);
     post(
         "/api/scheduling/appointments/",
         json!({"client": cid, "therapist": t, "date": day, "start_time": "16:00", "end_time": "17:00"}),
@@ -741,6 +753,16 @@ fn the_readers_accept_what_the_documented_kinds_allow() {
         |v| {
             reads(v, |i| {
                 i.id("x");
+            })
+        },
+        &[],
+    );
+    agree(
+        "id, null or blank",
+        &kinds::id_or_blank(),
+        |v| {
+            reads(v, |i| {
+                i.id_or_blank("x");
             })
         },
         &[],

@@ -1,5 +1,6 @@
 //! The live-updates socket over real TCP with a real WebSocket client (SPEC §5):
-//! handshake and tokens, 4001, origins, heartbeats, revocation closes, limits, shutdown.
+//! handshake and tokens (4001, or 403 for a bad ?token=), origins, heartbeats, revocation
+//! closes, limits, shutdown.
 mod common;
 mod ws_support;
 
@@ -46,15 +47,57 @@ fn a_token_opens_the_socket_three_ways_and_is_never_logged() {
 }
 
 #[test]
-fn no_or_bad_token_is_accepted_then_closed_with_4001() {
+fn no_token_or_a_bad_one_by_subprotocol_or_header_is_accepted_then_closed_with_4001() {
+    // Our own UI sends the token by subprotocol: a 101 then 4001 lets it tell "log in
+    // again" from a network failure. No token at all is answered the same way.
     let srv = Server::start();
-    for query in ["", "token=nonsense", &format!("token={}", "a".repeat(64))] {
-        let mut ws = connect(&srv, query, &[]).expect("handshake must succeed so the browser sees 4001");
+    let bad = "a".repeat(64);
+    let proto = format!("bearer, {bad}");
+    let auth = format!("Token {bad}");
+    for headers in [vec![], vec![("Sec-WebSocket-Protocol", proto.as_str())], vec![("Authorization", auth.as_str())]] {
+        let mut ws = connect(&srv, "", &headers).expect("handshake must succeed so the browser sees 4001");
         assert_eq!(ws.response.status(), 101);
         let (code, reason, _) = ws.expect_close(5 * SEC);
-        assert_eq!(code, 4001, "{query}");
+        assert_eq!(code, 4001, "{headers:?}");
         assert!(!reason.is_empty());
     }
+}
+
+/// The HTTP answer to an upgrade with `query`, read raw.
+fn upgrade_answer(srv: &Server, query: &str) -> HttpResponse {
+    srv.raw(
+        format!(
+            "GET {WS_PATH}?{query} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+            srv.addr
+        )
+        .as_bytes(),
+    )
+}
+
+#[test]
+fn a_bad_missing_or_revoked_token_by_query_gets_403_before_the_upgrade() {
+    // The clinic's original frontend sends ?token= and stops after a few refused
+    // handshakes; a 101 then a close would make it reconnect every second forever.
+    let srv = Server::start();
+    let token = srv.user("ana", "operator");
+    let bad = format!("token={}", "a".repeat(64));
+    for query in ["token=", "token=null", "token=nonsense", bad.as_str()] {
+        let r = upgrade_answer(&srv, query);
+        assert_eq!(r.status, 403, "{query}");
+        let e = r.json();
+        assert_eq!(e["code"], "permission_denied", "{e}");
+        assert!(e["detail"].as_str().unwrap().contains("log in again"), "{e}");
+    }
+    // A good one opens; after logout the same token on reconnect is refused with 403.
+    let (ws, first) = open(&srv, &token);
+    assert_eq!(first["type"], "initial_data");
+    assert_eq!(srv.call("POST", "/api/auth/logout/", Some(&token), None).0, 204);
+    ws.close();
+    let r = upgrade_answer(&srv, &format!("token={token}"));
+    assert_eq!(r.status, 403);
+    assert!(srv.wait_log("\"GET /ws/scheduling/appointments/?token=[redacted]\" 403", 5 * SEC), "{}", srv.log());
+    assert!(!srv.log().contains(&token), "token leaked into the log");
 }
 
 #[test]
@@ -164,8 +207,11 @@ fn deactivation_from_the_cli_closes_sockets_within_a_second() {
     assert!(ok, "{err}");
     // Measured from the CLI's exit: the other process has committed by then.
     closes_4001_within_a_second(&mut ws, Instant::now());
-    // And the token no longer opens a socket.
-    let mut again = connect(&srv, &format!("token={token}"), &[]).unwrap();
+    // And the token no longer opens a socket: by ?token= it is refused before the
+    // upgrade, by subprotocol it is closed with 4001.
+    assert_eq!(upgrade_answer(&srv, &format!("token={token}")).status, 403);
+    let proto = format!("bearer, {token}");
+    let mut again = connect(&srv, "", &[("Sec-WebSocket-Protocol", &proto)]).unwrap();
     assert_eq!(again.expect_close(5 * SEC).0, 4001);
 }
 

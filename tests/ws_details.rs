@@ -104,6 +104,47 @@ fn a_staff_name_change_reaches_the_operators_socket() {
 }
 
 #[test]
+fn a_therapists_own_profile_edit_reaches_the_operators_socket() {
+    // PUT /api/auth/profile/ (the clinic's original frontend): the user's own name, email
+    // and phone, with the same event as an operator's edit of the account.
+    let k = Clinic::new();
+    let a = k.book(&k.booking(&today(), "10:00", "11:00"));
+    let (mut op, _) = open(&k.srv, &k.op);
+
+    let body =
+        json!({"first_name": "Teresa", "last_name": "Cruz", "email": "teresa@example.org", "phone_number": "0917 1"});
+    let (s, me) = k.srv.call("PUT", "/api/auth/profile/", Some(&k.t1), Some(&body));
+    assert_eq!(s, 200, "{me}");
+    assert_eq!((me["first_name"].as_str(), me["email"].as_str()), (Some("Teresa"), Some("teresa@example.org")));
+    let (v, _) = until(&mut op, "appointment_updated", id(&a));
+    assert_eq!(v["updated_fields"], json!(["therapist_details"]));
+    assert_eq!(v["appointment"]["therapist_details"]["last_name"], "Cruz");
+    assert_eq!(v["appointment"]["therapist_details"]["phone_number"], "0917 1");
+
+    // PATCH keeps what it does not name; the object read back may be sent as it is.
+    let (s, me) = k.srv.call("PATCH", "/api/auth/profile/", Some(&k.t1), Some(&json!({"phone_number": "0917 2"})));
+    assert_eq!((s, me["first_name"].as_str(), me["phone_number"].as_str()), (200, Some("Teresa"), Some("0917 2")));
+    let (s, again) = k.srv.call("PUT", "/api/auth/profile/", Some(&k.t1), Some(&me));
+    assert_eq!((s, &again), (200, &me));
+
+    // What only an operator may change: 400 naming the field, and nothing changes.
+    for (field, value) in [
+        ("role", json!("operator")),
+        ("username", json!("boss")),
+        ("is_active", json!(false)),
+        ("massage_pressure", json!("hard")),
+        ("email", json!("not-an-address")),
+    ] {
+        let body = json!({"first_name": "Changed", field: value});
+        let (s, e) = k.srv.call("PATCH", "/api/auth/profile/", Some(&k.t1), Some(&body));
+        assert_eq!(s, 400, "{field}: {e}");
+        assert!(e["fields"][field].is_array(), "{field}: {e}");
+    }
+    let (_, me) = k.srv.call("GET", "/api/auth/profile/", Some(&k.t1), None);
+    assert_eq!((me["first_name"].as_str(), me["role"].as_str()), (Some("Teresa"), Some("therapist")));
+}
+
+#[test]
 fn a_client_edit_sends_nothing_to_a_therapist_who_cannot_see_that_clients_appointments() {
     let k = Clinic::new();
     let maria = k.book(&k.booking(&today(), "10:00", "11:00"));

@@ -166,7 +166,13 @@ pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Respon
         m => {
             let body = req.json_object()?;
             let expected = expected_version(if_match, Some(&body))?;
-            let w = app.store.write(|tx| booking::update(tx, &who.user, id, &body, m == "PATCH", expected))?;
+            // A PATCH naming a status is the one workflow step leading there (how the
+            // clinic's original frontend moves appointments); a PUT may not name one.
+            let w = if m == "PATCH" && body.contains_key("status") {
+                app.store.write(|tx| booking::patch_status(tx, &who.user, id, &body, expected))?
+            } else {
+                app.store.write(|tx| booking::update(tx, &who.user, id, &body, m == "PATCH", expected))?
+            };
             Ok(written(who, 200, w))
         }
     }

@@ -1,11 +1,13 @@
-//! `/api/auth/…`: login, logout, logoutall, profile, change-password, with Knox's
-//! request and response shapes. The rules are in `crate::auth`; this file reads the
-//! request and shapes the answer.
+//! `/api/auth/…`: login, logout, logoutall, profile (read, and edit your own name, email
+//! and phone), change-password, with Knox's request and response shapes. The rules are in
+//! `crate::auth` and `scheduling::staff`; this file reads the request and shapes the answer.
 
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{Request, Response};
+use crate::scheduling::details::{with_details_events, Shown};
+use crate::scheduling::staff;
 use serde_json::{json, Map, Value};
 
 pub fn logout(app: &App, who: &Principal) -> Result<Response, ApiError> {
@@ -18,8 +20,18 @@ pub fn logout_all(app: &App, who: &Principal) -> Result<Response, ApiError> {
     Ok(Response::no_content())
 }
 
-pub fn profile(who: &Principal) -> Result<Response, ApiError> {
-    Ok(Response::json(200, &who.user.to_json()))
+/// `GET` the logged-in user; `PUT`/`PATCH` their own name, email and phone
+/// (`scheduling::staff::update_own`; both keep what the body does not name), with the
+/// same events as an operator's edit, so appointments showing them refresh.
+pub fn profile(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
+    if matches!(req.method(), "GET" | "HEAD") {
+        return Ok(Response::json(200, &who.user.to_json()));
+    }
+    let body = req.json_object()?;
+    let me = &who.user;
+    let user =
+        app.store.write(|tx| with_details_events(tx, Shown::Staff(me.id), |tx| staff::update_own(tx, me, &body)))?;
+    Ok(Response::json(200, &user.to_json()))
 }
 
 /// The string members `names` of a JSON body, all required.

@@ -104,10 +104,10 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         path: "/api/auth/profile/",
-        methods: &["GET"],
-        handler: Handler::Auth(|_, _, w, _| auth::profile(w)),
+        methods: &["GET", "PUT", "PATCH"],
+        handler: Handler::Auth(|a, r, w, _| auth::profile(a, r, w)),
         tag: "auth",
-        summary: "The logged-in user.",
+        summary: "The logged-in user; PUT/PATCH their own name, email and phone.",
         doc: schema::ops::profile,
     },
     Route {

@@ -1,6 +1,7 @@
 //! List answers: `?page=&page_size=` pagination in DRF's shape plus the query builder the
 //! list endpoints share (conditions and named parameters, an `ordering` whitelist).
-//! Default page size 50, at most 200 (SPEC §4); a page past the end is 404, as in DRF.
+//! Default page size 50, at most 200 (SPEC §4; a larger `page_size` is read as 200); a page
+//! past the end is 404, as in DRF.
 
 use crate::error::{ApiError, ErrorCode, FieldErrors};
 use crate::http::{Request, Response};
@@ -136,7 +137,14 @@ impl Page {
             },
         };
         let number = num("page", 1, 1_000_000);
-        let size = num("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+        // A page_size over the maximum is read as the maximum, as DRF does (the clinic's
+        // original calendar asks for 1000); the answer's `page_size` says what was used.
+        let size = match req.query_param("page_size") {
+            Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) && v.bytes().any(|b| b != b'0') => {
+                v.parse::<i64>().map_or(MAX_PAGE_SIZE, |n| n.min(MAX_PAGE_SIZE))
+            }
+            _ => num("page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+        };
         errors.check()?;
         Ok(Page { number, size })
     }

@@ -22,6 +22,13 @@ fn is_allowed(allowed: &[String], req: &Request, origin: &str) -> bool {
     matches!(stripped, Some(h) if !host.is_empty() && h.eq_ignore_ascii_case(host))
 }
 
+/// The request headers an allowed origin may send: ours (`If-Match`) and every one the
+/// clinic's original React frontend (axios) sends or its server allowed, so that frontend
+/// works unchanged (axios adds `Cache-Control: no-cache`; a preflight that refused it
+/// blocked the login). None of them carries a credential but `Authorization`.
+pub const ALLOWED_HEADERS: &str = "Accept, Accept-Encoding, Authorization, Cache-Control, Content-Type, DNT, \
+     If-Match, Origin, User-Agent, X-CSRFToken, X-Requested-With";
+
 /// A CORS preflight (`OPTIONS` with `Access-Control-Request-Method`), answered here.
 pub fn preflight(allowed: &[String], req: &Request) -> Option<Response> {
     if req.method() != "OPTIONS" || req.header("access-control-request-method").is_none() {
@@ -35,7 +42,7 @@ pub fn preflight(allowed: &[String], req: &Request) -> Option<Response> {
     Some(
         resp.header("Access-Control-Allow-Origin", origin)
             .header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
-            .header("Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match")
+            .header("Access-Control-Allow-Headers", ALLOWED_HEADERS)
             .header("Access-Control-Max-Age", "600"),
     )
 }

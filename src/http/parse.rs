@@ -29,10 +29,12 @@ impl Head {
     }
 
     /// The token in `Authorization: Token <token>` (scheme case-insensitive), if any.
+    /// `Bearer <token>` is read the same way everywhere: the clinic's original frontend
+    /// logs out with it, and one rule for every endpoint is simpler than a special case.
     pub fn token(&self) -> Option<&str> {
         let value = self.header("authorization")?.trim();
         let (scheme, rest) = value.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("token").then(|| rest.trim())
+        (scheme.eq_ignore_ascii_case("token") || scheme.eq_ignore_ascii_case("bearer")).then(|| rest.trim())
     }
 
     /// How the body is framed: by `Content-Length`, by chunks, or refused (see

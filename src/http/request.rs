@@ -37,7 +37,8 @@ impl Request {
         self.query().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
-    /// The token in `Authorization: Token <token>` (scheme case-insensitive), if any.
+    /// The token in `Authorization: Token <token>` or `Bearer <token>` (scheme
+    /// case-insensitive), if any.
     pub fn token(&self) -> Option<&str> {
         self.head.token()
     }

@@ -6,7 +6,9 @@
 //! token, answer 101, and then either close at once with 4001 (no or bad token: a
 //! browser can tell "log in again" from a network failure, which a refused handshake
 //! would not show) or run the session (`session`), whose writes are bounded in kernel
-//! buffer and time (`wire`). Frames the server writes are built by `crate::ws::frame`;
+//! buffer and time (`wire`). A bad (or empty) token given by `?token=` is refused with 403
+//! before the upgrade instead: the clinic's original frontend sends it that way, gives up
+//! after a few refused handshakes, and would reconnect forever after a 101 and a close. Frames the server writes are built by `crate::ws::frame`;
 //! close codes are `crate::ws::CloseCode`, documented in docs/LIVE_UPDATES.md.
 
 mod session;
@@ -61,6 +63,17 @@ pub fn serve(
         return;
     }
     let who = up.token.as_deref().map(|t| app.auth().authenticate_token(t));
+    let refused = match &who {
+        None => true,
+        Some(Err(e)) => e.status() == 401,
+        Some(Ok(_)) => false,
+    };
+    if up.by_query && refused {
+        answered(403);
+        let e = ApiError::forbidden("This login is not valid (any more); log in again.");
+        let _ = Response::from(e).write_to(&mut stream, false, false);
+        return;
+    }
     answered(101);
     if stream.write_all(&handshake::accepted(&up)).is_err() {
         return;

@@ -1,7 +1,8 @@
 //! Staff accounts as the scheduling rules see them: reading a new account from a request
 //! body, what an edit may change, and when an account may be deleted. The row itself is
 //! `store::users`. Roles do not change (appointments depend on them); usernames are fixed
-//! once created; `is_active: false` deactivates through `auth::deactivate`, which also
+//! once created; users edit their own name, email and phone (`update_own`);
+//! `is_active: false` deactivates through `auth::deactivate`, which also
 //! ends the user's sessions and closes their sockets. Passwords are set at creation, and
 //! later with `user passwd`. The HTTP side is `api::staff`.
 
@@ -107,7 +108,7 @@ pub fn delete(tx: &mut Tx, me: &User, id: i64) -> Result<(), ApiError> {
 /// The pressures a therapist may prefer ("" for none), as the original's choices.
 pub const PRESSURES: [&str; 4] = ["", "soft", "moderate", "hard"];
 
-fn profile(i: &mut Input, fields: [(&str, &mut String); 8]) {
+fn profile<const N: usize>(i: &mut Input, fields: [(&str, &mut String); N]) {
     for (name, slot) in fields {
         if let Some(v) = i.text(name, MAX_SHORT) {
             if name == "email" && !v.is_empty() && !v.contains('@') {
@@ -169,4 +170,48 @@ pub fn update(tx: &mut Tx, me: &User, id: i64, body: &Map<String, Value>) -> Res
         }
         users::get(tx, id)?.ok_or_else(ApiError::not_found)
     }
+}
+
+/// What a user may change of their own account (`PUT`/`PATCH /api/auth/profile/`): their
+/// name, email and phone, checked as an operator's edit checks them. The rest of the
+/// account is the clinic's to set (role, username, active, a therapist's specialization
+/// and pressure, a driver's licence and plate): naming one with another value than it has
+/// is a 400 naming the field, so a client that sends back the object it read is fine.
+/// Members that are not part of the account (`id`, `email_verified`, …) are ignored.
+/// (Run it inside `details::with_details_events`, as `update`.)
+pub fn update_own(tx: &mut Tx, me: &User, body: &Map<String, Value>) -> Result<User, ApiError> {
+    let mut u = users::get(tx, me.id)?.ok_or_else(ApiError::not_found)?;
+    let mut i = Input::new(body);
+    let fixed: [(&str, Value); 7] = [
+        ("role", Value::from(u.role.as_str())),
+        ("username", Value::from(u.username.as_str())),
+        ("is_active", Value::from(u.is_active)),
+        ("specialization", Value::from(u.specialization.as_str())),
+        ("massage_pressure", Value::from(u.massage_pressure.as_str())),
+        ("license_number", Value::from(u.license_number.as_str())),
+        ("motorcycle_plate", Value::from(u.motorcycle_plate.as_str())),
+    ];
+    for (name, current) in fixed {
+        if body.get(name).is_some_and(|v| *v != current && !(v.is_null() && current.as_str() == Some(""))) {
+            i.add(name, "Only an operator can change this; ask one (your profile edits name, email and phone).");
+        }
+    }
+    if body.contains_key("password") {
+        i.add("password", "Change your password with POST /api/auth/change-password/.");
+    }
+    profile(
+        &mut i,
+        [
+            ("first_name", &mut u.first_name),
+            ("last_name", &mut u.last_name),
+            ("email", &mut u.email),
+            ("phone_number", &mut u.phone_number),
+        ],
+    );
+    i.finish()?;
+    tx.execute(
+        "UPDATE users SET first_name = ?2, last_name = ?3, email = ?4, phone_number = ?5 WHERE id = ?1",
+        params![u.id, u.first_name, u.last_name, u.email, u.phone_number],
+    )?;
+    users::get(tx, u.id)?.ok_or_else(ApiError::not_found)
 }

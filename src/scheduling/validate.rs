@@ -232,6 +232,15 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// An id, or none: null or `""` (what an empty select of a form sends; the clinic's
+    /// original frontend sends `driver: ""` for "no driver"). `Some(None)` for none.
+    pub fn id_or_blank(&mut self, name: &str) -> Option<Option<i64>> {
+        match self.body.get(name)? {
+            Value::String(s) if s.is_empty() => Some(None),
+            _ => self.id(name),
+        }
+    }
+
     /// A list of distinct ids.
     pub fn ids(&mut self, name: &str) -> Option<Vec<i64>> {
         let bad = |me: &mut Self| {

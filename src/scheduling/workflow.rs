@@ -241,6 +241,7 @@ pub enum Action {
     RequestPickup,
     AssignPickup,
     ConfirmPickup,
+    RejectPickup,
     CompleteReturnJourney,
     Cancel,
     AutoCancel,
@@ -263,6 +264,7 @@ impl Action {
             Action::RequestPickup => "request_pickup",
             Action::AssignPickup => "assign_pickup",
             Action::ConfirmPickup => "confirm_pickup",
+            Action::RejectPickup => "reject_pickup",
             Action::CompleteReturnJourney => "complete_return_journey",
             Action::Cancel => "cancel",
             Action::AutoCancel => "auto_cancel",
@@ -393,10 +395,27 @@ pub struct Input {
     pub hint: Option<&'static str>,
     /// Appointment members a form pre-fills the input from, first non-empty wins.
     pub prefill: &'static [&'static str],
+    /// Other names the field is read by when `name` is absent (the clinic's original
+    /// frontend's names, e.g. `action` for `decision`).
+    pub aliases: &'static [&'static str],
+    /// Written to its column only when the outcome is the one this value of the row's
+    /// outcome input picks (else read, checked and not stored).
+    pub only_when: Option<&'static str>,
 }
 
 const fn input(name: &'static str, kind: Kind, target: Target, label: &'static str) -> Input {
-    Input { name, kind, required: true, target, default: None, label, hint: None, prefill: &[] }
+    Input {
+        name,
+        kind,
+        required: true,
+        target,
+        default: None,
+        label,
+        hint: None,
+        prefill: &[],
+        aliases: &[],
+        only_when: None,
+    }
 }
 
 /// Where an action leads. `when` is `None`, or the value the `Target::Outcome` input must
@@ -432,11 +451,20 @@ pub struct Transition {
     pub note: Option<&'static str>,
     /// Appointment members a form shows (member, label) so the person can decide.
     pub shows: &'static [(&'static str, &'static str)],
+    /// Other names the action is requested by (`POST appointments/{id}/<alias>/`): the
+    /// clinic's original frontend's names for the same step. `find` honours them; the
+    /// answer and `allowed_actions` use the action's own name.
+    pub aliases: &'static [&'static str],
 }
 
 impl Transition {
     pub fn input(&self, name: &str) -> Option<&'static Input> {
         self.inputs.iter().find(|i| i.name == name)
+    }
+
+    /// Every name the action is requested by: its own, then its aliases.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.action.as_str()).chain(self.aliases.iter().copied())
     }
 
     pub fn required(&self) -> impl Iterator<Item = &'static str> {
@@ -469,6 +497,7 @@ const fn step(
         title: None,
         note: None,
         shows: &[],
+        aliases: &[],
     }
 }
 
@@ -537,10 +566,25 @@ pub const TRANSITIONS: &[Transition] = &[
         ..step(A::Reject, Who::TherapistOrDriver, &[S::Pending], go!(Rejected, "rejected_at"), "Reject")
     },
     Transition {
-        inputs: &[Input {
-            default: Some("deny"),
-            ..input("decision", Kind::Choice(REVIEW_DECISIONS), Target::Outcome, "Decision")
-        }],
+        inputs: &[
+            Input {
+                default: Some("deny"),
+                aliases: &["action"],
+                ..input("decision", Kind::Choice(REVIEW_DECISIONS), Target::Outcome, "Decision")
+            },
+            // Why the operator cancels it; a denial keeps the appointment, so no reason
+            // is stored for it.
+            Input {
+                required: false,
+                only_when: Some("accept"),
+                ..input(
+                    "reason",
+                    Kind::Text { max: MAX_SHORT * 4, multiline: false },
+                    Target::Column("cancellation_reason"),
+                    "Reason for cancelling (optional)",
+                )
+            },
+        ],
         shows: &[("rejection_reason", "Reason given")],
         ..step(
             A::ReviewRejection,
@@ -571,13 +615,16 @@ pub const TRANSITIONS: &[Transition] = &[
         go!(SessionInProgress, "session_started_at"),
         "Start session",
     ),
-    step(
-        A::MarkAwaitingPayment,
-        Who::Therapist,
-        &[S::SessionInProgress],
-        go!(AwaitingPayment, "awaiting_payment_at"),
-        "Session done: awaiting payment",
-    ),
+    Transition {
+        aliases: &["complete"],
+        ..step(
+            A::MarkAwaitingPayment,
+            Who::Therapist,
+            &[S::SessionInProgress],
+            go!(AwaitingPayment, "awaiting_payment_at"),
+            "Session done: awaiting payment",
+        )
+    },
     Transition {
         inputs: &[
             Input {
@@ -591,6 +638,7 @@ pub const TRANSITIONS: &[Transition] = &[
             },
         ],
         sets: &[("payment_status", "paid")],
+        aliases: &["mark_completed"],
         ..step(
             A::MarkPaymentReceived,
             Who::Operator,
@@ -634,6 +682,28 @@ pub const TRANSITIONS: &[Transition] = &[
         go!(ReturnJourney, "return_journey_at"),
         "Confirm pickup",
     ),
+    // The assigned pickup driver cannot go: the pickup is the operator's to assign again.
+    Transition {
+        inputs: &[Input {
+            required: false,
+            ..input(
+                "reason",
+                Kind::Text { max: MAX_SHORT * 4, multiline: false },
+                Target::Column("pickup_rejection_reason"),
+                "Why can you not pick up? (optional)",
+            )
+        }],
+        danger: true,
+        title: Some("Cannot pick up"),
+        note: Some("The operators are told at once, to assign another driver."),
+        ..step(
+            A::RejectPickup,
+            Who::Driver,
+            &[S::DriverAssignedPickup],
+            &[Outcome { when: None, to: S::PickupRequested, stamp: None }],
+            "Cannot pick up…",
+        )
+    },
     step(
         A::CompleteReturnJourney,
         Who::Driver,
@@ -684,9 +754,10 @@ pub fn row(action: Action) -> &'static Transition {
     TRANSITIONS.iter().find(|t| t.action == action).expect("every action has a row")
 }
 
-/// The row for `action` a caller may request over REST (`auto_cancel` is not one).
+/// The row for `action` a caller may request over REST (`auto_cancel` is not one), by
+/// its name or one of its `aliases`.
 pub fn find(action: &str) -> Option<&'static Transition> {
-    TRANSITIONS.iter().find(|t| t.action.as_str() == action && t.who != Who::Server)
+    TRANSITIONS.iter().find(|t| t.who != Who::Server && t.names().any(|n| n == action))
 }
 
 /// The REST actions, in table order.
@@ -732,6 +803,17 @@ pub fn allowed(status: &str, role: &str, on: Assignment) -> Vec<&'static str> {
         .collect()
 }
 
+/// The steps among `allowed` (a caller's `allowed_actions`, from `allowed`) that lead to
+/// `to`, each with the outcome that does: how a `PATCH {status}` (the clinic's original
+/// frontend's way to move an appointment) finds the one workflow action it means.
+pub fn leading_to(allowed: &[&str], to: Status) -> Vec<(&'static Transition, Outcome)> {
+    allowed
+        .iter()
+        .filter_map(|name| find(name))
+        .filter_map(|t| t.outcomes.iter().find(|o| o.to == to).map(|o| (t, *o)))
+        .collect()
+}
+
 /// What staff of `role`, assigned to an appointment in `status` and yet to confirm, may do
 /// next (`allowed_actions_by_role`; an operator's `allowed_actions`, which depend on the
 /// status alone).
@@ -767,6 +849,8 @@ impl Input {
             "default": self.default,
             "hint": self.hint,
             "prefill": self.prefill,
+            "aliases": self.aliases,
+            "only_when": self.only_when,
         });
         match self.kind {
             Kind::Text { max, multiline } => {
@@ -799,6 +883,7 @@ impl Transition {
         let picker = self.inputs.iter().find(|i| i.target == Target::Outcome).map(|i| i.name);
         json!({
             "name": self.action,
+            "aliases": self.aliases,
             "label": self.label,
             "title": self.title.unwrap_or(self.label),
             "danger": self.danger,
@@ -870,10 +955,16 @@ fn describe_input(i: &Input) -> String {
     if !i.required {
         s.push_str(", optional");
     }
+    for a in i.aliases {
+        s.push_str(&format!(", also read as `{a}`"));
+    }
     if let Target::Column(c) = i.target {
         if c != i.name {
             s.push_str(&format!(" → {c}"));
         }
+    }
+    if let Some(w) = i.only_when {
+        s.push_str(&format!(" when `{w}`"));
     }
     s.push(')');
     s
@@ -903,9 +994,13 @@ pub fn markdown_table() -> String {
         let mut fields: Vec<String> = t.inputs.iter().map(describe_input).collect();
         fields.extend(t.sets.iter().map(|(c, v)| format!("sets {c} = `{v}`")));
         let stamps: Vec<&str> = t.outcomes.iter().filter_map(|o| o.stamp).collect();
+        let mut name = t.action.to_string();
+        for a in t.aliases {
+            name.push_str(&format!(" (also `{a}`)"));
+        }
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            t.action,
+            name,
             t.who.describe(),
             from,
             to.join(" / "),
@@ -1030,6 +1125,42 @@ mod tests {
         assert_eq!(allowed_for_role("pending", "driver"), vec!["reject"]);
         assert_eq!(allowed_for_role("pending", "operator"), vec!["cancel"]);
         assert!(allowed_for_role("auto_cancelled", "operator").is_empty());
+    }
+
+    #[test]
+    fn aliases_name_one_row_each() {
+        let mut names: Vec<&str> = actions().flat_map(|t| t.names()).collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "an action name or alias is used twice");
+        assert_eq!(find("mark_completed").map(|t| t.action), Some(Action::MarkPaymentReceived));
+        assert_eq!(find("complete").map(|t| t.action), Some(Action::MarkAwaitingPayment));
+        assert!(Action::parse("mark_completed").is_none(), "answers use the action's own name");
+        for t in TRANSITIONS {
+            let picker = t.inputs.iter().find(|i| i.target == Target::Outcome);
+            for i in t.inputs {
+                if let Some(w) = i.only_when {
+                    assert!(picker.is_some_and(|p| p.kind.values().contains(&w)), "{}.{}", t.action, i.name);
+                }
+                for a in i.aliases {
+                    assert!(t.input(a).is_none(), "{}.{a} is an input's own name", t.action);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_status_leads_back_to_one_step() {
+        let driver = allowed_for_role("journey", "driver");
+        let steps = leading_to(&driver, Status::Arrived);
+        assert_eq!(steps.iter().map(|s| s.0.action).collect::<Vec<_>>(), [Action::ArriveAtLocation]);
+        assert!(leading_to(&allowed_for_role("in_progress", "driver"), Status::Arrived).is_empty());
+        // From `rejected` an operator reaches `cancelled` two ways: ambiguous.
+        assert_eq!(leading_to(&allowed_for_role("rejected", "operator"), Status::Cancelled).len(), 2);
+        let deny = leading_to(&allowed_for_role("rejected", "operator"), Status::Pending);
+        assert_eq!((deny.len(), deny[0].1.when), (1, Some("deny")));
+        assert_eq!(allowed_for_role("driver_assigned_pickup", "driver"), ["confirm_pickup", "reject_pickup"]);
     }
 
     #[test]

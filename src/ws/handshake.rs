@@ -2,7 +2,8 @@
 //! it carry, and the `101 Switching Protocols` answer. Tokens are accepted, in order of
 //! preference, from `Sec-WebSocket-Protocol: bearer, <token>` (kept out of URLs and
 //! logs; answered with `bearer` only), `Authorization: Token <token>` (non-browser
-//! clients) and `?token=` (what existing clients send; redacted in the access log).
+//! clients) and `?token=` (what existing clients send; redacted in the access log; a bad
+//! one is refused before the upgrade, `Upgrade::by_query`).
 
 use crate::error::{ApiError, ErrorCode};
 use crate::http::{Request, Response};
@@ -13,6 +14,9 @@ pub struct Upgrade {
     /// The client offered the `bearer` subprotocol, so the answer names it.
     bearer: bool,
     pub token: Option<String>,
+    /// The token is the one given by `?token=` (perhaps empty), not by subprotocol or
+    /// header: such a client is told a bad token before the upgrade (see `live`).
+    pub by_query: bool,
 }
 
 /// Checks the upgrade headers; the error is the HTTP answer to send instead.
@@ -37,11 +41,10 @@ pub fn check(req: &Request) -> Result<Upgrade, Response> {
     };
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());
     let (bearer, from_protocol) = protocol_token(req);
-    let token = from_protocol
-        .or_else(|| req.token().map(str::to_string))
-        .or_else(|| req.query_param("token"))
-        .filter(|t| !t.is_empty());
-    Ok(Upgrade { accept, bearer, token })
+    let from_client = from_protocol.or_else(|| req.token().map(str::to_string));
+    let by_query = from_client.is_none() && req.query_param("token").is_some();
+    let token = from_client.or_else(|| req.query_param("token")).filter(|t| !t.is_empty());
+    Ok(Upgrade { accept, bearer, token, by_query })
 }
 
 /// `Sec-WebSocket-Protocol: bearer, <token>` → (offered bearer, the token).

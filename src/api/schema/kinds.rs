@@ -67,6 +67,16 @@ pub fn id_or_null() -> Value {
     ]})
 }
 
+/// `Input::id_or_blank`: an id, or null or `""` for none.
+pub fn id_or_blank() -> Value {
+    json!({"oneOf": [
+        {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+        {"type": "string", "pattern": ID_STRING},
+        {"type": "string", "maxLength": 0},
+        {"type": "null"},
+    ]})
+}
+
 /// `Input::ids`: at most 50 distinct ids; null means none.
 pub fn ids() -> Value {
     json!({"type": ["array", "null"], "items": id(), "maxItems": 50, "uniqueItems": true,

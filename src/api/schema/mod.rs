@@ -127,13 +127,13 @@ pub fn error_response(status: u16, description: &str) -> Value {
 }
 
 /// Every concrete (path, route) the server routes, with `{action}` expanded from the
-/// transition table.
+/// transition table (each action's name and its aliases).
 pub fn paths() -> Vec<(String, &'static Route)> {
     let mut out = Vec::new();
     for r in ROUTES {
         if r.path.contains("{action}") {
-            for t in workflow::actions() {
-                out.push((r.path.replace("{action}", t.action.as_str()), r));
+            for name in workflow::actions().flat_map(|t| t.names()) {
+                out.push((r.path.replace("{action}", name), r));
             }
         } else {
             out.push((r.path.to_string(), r));
@@ -149,7 +149,10 @@ fn describe(r: &Route, method: &str, path: &str) -> (Op, String) {
         let t = workflow::find(action).expect("an action path names a REST action");
         let from: Vec<&str> = t.from.iter().map(|s| s.as_str()).collect();
         let to: Vec<&str> = t.targets().iter().map(|s| s.as_str()).collect();
-        let summary = format!("{}: {} → {} ({})", t.action, from.join(", "), to.join(" / "), t.who.describe());
+        let mut summary = format!("{}: {} → {} ({})", t.action, from.join(", "), to.join(" / "), t.who.describe());
+        if action != t.action.as_str() {
+            summary = format!("{action}, the clinic's original name for {summary}");
+        }
         (ops::action(t), summary)
     } else {
         ((r.doc)(method), r.summary.to_string())
@@ -231,7 +234,7 @@ pub fn build() -> Value {
         },
         "paths": paths_obj,
         "components": {
-            "securitySchemes": {"tokenAuth": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token <token>"}},
+            "securitySchemes": {"tokenAuth": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "Token <token> (Bearer <token> is read too)"}},
             "schemas": shapes::components(),
         },
     })

@@ -57,8 +57,11 @@ fn pages() -> Vec<Value> {
         ),
         query(
             "page_size",
-            json!({"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}),
-            &format!("default {}, at most {MAX_PAGE_SIZE}", crate::api::page::DEFAULT_PAGE_SIZE),
+            json!({"type": "integer", "minimum": 1}),
+            &format!(
+                "default {}, at most {MAX_PAGE_SIZE}: a larger one is read as {MAX_PAGE_SIZE}",
+                crate::api::page::DEFAULT_PAGE_SIZE
+            ),
         ),
     ]
 }
@@ -119,8 +122,23 @@ pub fn logout_all(_: &str) -> Op {
     Op::new().ok(Resp::empty(204, "Every token of the user is revoked and their sockets closed."))
 }
 
-pub fn profile(_: &str) -> Op {
-    Op::new().ok(Resp::json(200, "The logged-in user.", r("User")))
+pub fn profile(method: &str) -> Op {
+    if method == "GET" {
+        return Op::new().ok(Resp::json(200, "The logged-in user.", r("User")));
+    }
+    let fixed = "only an operator can change it: only the current value";
+    let mut props: Vec<(&str, Value)> = profile_fields().into_iter().take(4).collect();
+    props.push(("role", json!({"type": "string", "enum": ROLES, "description": fixed})));
+    props.push(("username", json!({"type": "string", "description": fixed})));
+    props.push(("is_active", json!({"type": ["boolean", "null"], "description": fixed})));
+    for (name, schema) in profile_fields().into_iter().skip(4) {
+        let mut s = schema;
+        s["description"] = json!(fixed);
+        props.push((name, s));
+    }
+    let mut body = object(&[], props);
+    body["not"] = json!({"required": ["password"], "description": "change-password changes it"});
+    Op::new().body(body).ok(Resp::json(200, "Updated; your account as it is now.", r("User")))
 }
 
 pub fn change_password(_: &str) -> Op {
@@ -221,7 +239,11 @@ fn profile_fields() -> Vec<(&'static str, Value)> {
         ("email", kinds::email(MAX_SHORT)),
         ("phone_number", kinds::text(MAX_SHORT)),
         ("specialization", kinds::text(MAX_SHORT)),
-        ("massage_pressure", json!({"type": "string", "enum": crate::scheduling::staff::PRESSURES})),
+        (
+            "massage_pressure",
+            // Null reads as "" (none), as for every text field (`Input::text`).
+            json!({"type": ["string", "null"], "enum": crate::scheduling::staff::PRESSURES.iter().map(|p| json!(p)).chain([Value::Null]).collect::<Vec<_>>()}),
+        ),
         ("license_number", kinds::text(MAX_SHORT)),
         ("motorcycle_plate", kinds::text(MAX_SHORT)),
     ]
@@ -291,9 +313,9 @@ fn appointment_body(method: &str) -> Value {
     let mut props = vec![
         ("client", kinds::id()),
         ("services", kinds::ids()),
-        ("therapist", kinds::id_or_null()),
+        ("therapist", kinds::id_or_blank()),
         ("therapists", kinds::ids()),
-        ("driver", kinds::id_or_null()),
+        ("driver", kinds::id_or_blank()),
         ("date", if method == "PATCH" { kinds::nullable(kinds::date()) } else { kinds::date() }),
         ("start_time", if method == "PATCH" { kinds::nullable(kinds::time()) } else { kinds::time() }),
         ("end_time", kinds::nullable(kinds::time())),
@@ -308,9 +330,19 @@ fn appointment_body(method: &str) -> Value {
     if method != "POST" {
         props.push(("version", kinds::version()));
     }
+    if method == "PATCH" {
+        props.push((
+            "status",
+            json!({"type": "string", "enum": workflow::STATUSES,
+                "description": "runs the one workflow step you may take now that leads to this status (with its inputs from this body); none or several: 409 with allowed_actions"}),
+        ));
+    }
     let required: &[&str] = if method == "PATCH" { &[] } else { &["client", "date", "start_time"] };
     let mut body = object(required, props);
-    body["not"] = json!({"required": ["status"], "description": "status changes only through the workflow actions"});
+    if method != "PATCH" {
+        body["not"] =
+            json!({"required": ["status"], "description": "status changes only through the workflow actions"});
+    }
     if method != "PATCH" {
         body["allOf"] = json!([
             {"anyOf": [
@@ -406,11 +438,33 @@ fn input_schema(i: &workflow::Input) -> Value {
 
 pub fn action(t: &Transition) -> Op {
     let mut props: Vec<(&str, Value)> = t.inputs.iter().map(|i| (i.name, input_schema(i))).collect();
+    for i in t.inputs {
+        for a in i.aliases {
+            let mut s = input_schema(i);
+            s["description"] =
+                json!(format!("the clinic's original name for {}, read when {} is absent", i.name, i.name));
+            props.push((a, s));
+        }
+    }
     props.push(("version", kinds::version()));
-    let required: Vec<&str> = t.required().collect();
-    let body = object(&required, props);
+    // An input with aliases is sent by one of its names, never two.
+    let required: Vec<&str> = t.inputs.iter().filter(|i| i.required && i.aliases.is_empty()).map(|i| i.name).collect();
+    let mut body = object(&required, props);
+    let mut rules = Vec::new();
+    for i in t.inputs.iter().filter(|i| !i.aliases.is_empty()) {
+        let names: Vec<&str> = std::iter::once(i.name).chain(i.aliases.iter().copied()).collect();
+        if i.required {
+            rules.push(json!({"anyOf": names.iter().map(|n| json!({"required": [n]})).collect::<Vec<_>>()}));
+        }
+        for a in i.aliases {
+            rules.push(json!({"not": {"required": [i.name, a]}}));
+        }
+    }
+    if !rules.is_empty() {
+        body["allOf"] = json!(rules);
+    }
     let mut op = Op::new().param(if_match());
-    op = if required.is_empty() { op.optional_body(body) } else { op.body(body) };
+    op = if t.required().next().is_none() { op.optional_body(body) } else { op.body(body) };
     op.ok(Resp::json(200, "Done; the appointment as it is now.", r("Appointment")).headers(etag())).errors(&[403, 409])
 }
 

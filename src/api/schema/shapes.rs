@@ -331,7 +331,7 @@ fn workflow_table() -> Value {
     );
     let choice = object(&["value", "label"], vec![("value", string()), ("label", string())]);
     let input = object(
-        &["name", "label", "required", "kind", "default", "hint", "prefill"],
+        &["name", "label", "required", "kind", "default", "hint", "prefill", "aliases", "only_when"],
         vec![
             ("name", string()),
             ("label", string()),
@@ -340,6 +340,8 @@ fn workflow_table() -> Value {
             ("default", text_or_null.clone()),
             ("hint", text_or_null.clone()),
             ("prefill", names.clone()),
+            ("aliases", names.clone()),
+            ("only_when", text_or_null.clone()),
             ("max_length", json!({"type": "integer", "minimum": 1})),
             ("multiline", boolean()),
             ("choices", json!({"type": "array", "items": choice})),
@@ -357,6 +359,7 @@ fn workflow_table() -> Value {
     let action = object(
         &[
             "name",
+            "aliases",
             "label",
             "title",
             "danger",
@@ -376,6 +379,7 @@ fn workflow_table() -> Value {
         ],
         vec![
             ("name", json!({"type": "string", "enum": actions})),
+            ("aliases", names.clone()),
             ("label", string()),
             ("title", string()),
             ("danger", boolean()),

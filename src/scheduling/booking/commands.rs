@@ -203,14 +203,29 @@ pub fn step(
     check_version(&before, expected)?;
 
     let mut i = Input::new(body);
-    for r in t.required() {
-        i.require(r);
+    // Each input by its name, or else by the first of its aliases the body has (errors
+    // name the field as it was sent).
+    let key = |input: &workflow::Input| -> &'static str {
+        std::iter::once(input.name)
+            .chain(input.aliases.iter().copied())
+            .find(|k| body.contains_key(*k))
+            .unwrap_or(input.name)
+    };
+    for input in t.inputs {
+        if let Some(a) = input.aliases.iter().find(|a| body.contains_key(input.name) && body.contains_key(**a)) {
+            i.add(a, format!("Send {} or {a}, not both.", input.name));
+        }
+        if input.required {
+            i.require(key(input));
+        }
     }
-    // The columns this step sets besides status, version, updated_at and its stamp.
+    // The columns this step sets besides status, version, updated_at and its stamp; an
+    // input's value waits in `read` until the outcome is known (`only_when`).
     let mut sets: Vec<(&str, Box<dyn ToSql>)> = Vec::new();
+    let mut read: Vec<(Option<&str>, &str, Box<dyn ToSql>)> = Vec::new();
     let mut outcome = t.outcomes[0];
     for input in t.inputs {
-        let name = input.name;
+        let name = key(input);
         let value: Option<Box<dyn ToSql>> = match input.kind {
             _ if !input.required && !i.has(name) => input.default.map(|d| Box::new(d) as Box<dyn ToSql>),
             Kind::Text { max, .. } => i.text(name, max).map(|v| Box::new(v) as Box<dyn ToSql>),
@@ -232,6 +247,11 @@ pub fn step(
             },
         };
         if let (Some(v), Target::Column(column)) = (value, input.target) {
+            read.push((input.only_when, column, v));
+        }
+    }
+    for (only_when, column, v) in read {
+        if only_when.is_none() || only_when == outcome.when {
             sets.push((column, v));
         }
     }
@@ -295,6 +315,20 @@ pub fn step(
             format!("{} asks to be picked up after {} ({}).", who.full_name(), summary(&after), after.pickup_urgency),
             &j,
         )?,
+        workflow::Action::RejectPickup => {
+            let reason: String =
+                tx.query_row("SELECT pickup_rejection_reason FROM appointments WHERE id = ?1", [id], |r| r.get(0))?;
+            let why = if reason.is_empty() { String::new() } else { format!(" ({reason})") };
+            notify(
+                tx,
+                Audience::operators_and([]),
+                &after,
+                "pickup_rejected",
+                "Pickup driver cannot go",
+                format!("{} cannot pick up after {}{why}; assign another driver.", who.full_name(), summary(&after)),
+                &j,
+            )?
+        }
         _ => {}
     }
     Ok(Written { appointment: after, json: j })

@@ -111,7 +111,7 @@ pub fn read_fields(
         }
         f.service_ids = list;
     }
-    let lead = i.id("therapist");
+    let lead = i.id_or_blank("therapist");
     let extras = i.ids("therapists");
     if lead.is_some() || extras.is_some() {
         let lead = lead.unwrap_or(f.therapist_id);
@@ -133,7 +133,7 @@ pub fn read_fields(
         }
         f.therapists = all;
     }
-    match i.id("driver") {
+    match i.id_or_blank("driver") {
         Some(Some(d)) => {
             if old.as_ref().and_then(|o| o.driver_id) != Some(d) {
                 check_staff(conn, &mut i, "driver", d, "driver")?;
@@ -190,10 +190,11 @@ pub fn read_fields(
     Ok(f)
 }
 
-/// Is `name` in the body, not null and not an empty list?
+/// Is `name` in the body, not null, not `""` and not an empty list?
 fn given(body: &Map<String, Value>, name: &str) -> bool {
     match body.get(name) {
         None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.is_empty(),
         Some(Value::Array(a)) => !a.is_empty(),
         Some(_) => true,
     }

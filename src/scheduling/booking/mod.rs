@@ -5,6 +5,7 @@
 //!
 //! By concept: `fields` reads and checks a request body against the database;
 //! `conflicts` is the double-booking check; `commands` are the changes themselves;
+//! `by_status` maps a `PATCH {status}` onto the one workflow step it means;
 //! `events` builds what a change emits (SPEC §5): `appointment_created` {appointment,
 //! created_by}, `appointment_updated` {appointment, updated_fields},
 //! `appointment_deleted` {appointment_id, deleted_by}, all to `visibility::audience`; a
@@ -12,11 +13,13 @@
 //! `notification`s go to exactly the users concerned. Each command builds the
 //! appointment's JSON once and returns it with the row (`Written`), for the answer.
 
+mod by_status;
 mod commands;
 mod conflicts;
 mod events;
 mod fields;
 
+pub use by_status::patch_status;
 pub use commands::{any_overdue, auto_cancel, create, delete, load_visible, step, update, Written};
 pub use conflicts::check_conflicts;
 pub(crate) use events::{changed_fields, emit_updated, is_shown_detail};
