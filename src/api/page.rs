@@ -9,6 +9,10 @@ use serde::Serialize;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 200;
+/// The most rows a plain-array answer holds (the original frontend's lists that are not
+/// pages: `appointments/today/`, `by_week/`, `upcoming/`, `staff/active_staff/`, the
+/// registration client list); `X-Total-Count` says how many matched.
+pub const MAX_PLAIN_ROWS: i64 = 1000;
 
 /// A list query being built: `WHERE` conditions joined by AND, their named parameters,
 /// and the `ORDER BY`.
@@ -141,6 +145,11 @@ impl Page {
         Ok(Page { number, size })
     }
 
+    /// What a plain-array answer reads: the first `MAX_PLAIN_ROWS` rows.
+    pub fn plain() -> Page {
+        Page { number: 1, size: MAX_PLAIN_ROWS }
+    }
+
     /// The page answer for simple rows (clients, services, staff): each id is loaded by
     /// `get` (a primary-key lookup; such pages are small) and shown by `to_json`; a row
     /// deleted meanwhile is skipped.
@@ -195,6 +204,29 @@ impl Page {
         };
         Ok(Response::json_bytes(200, serde_json::to_vec(&answer).map_err(ApiError::internal)?))
     }
+}
+
+/// A plain JSON array answer (at most `MAX_PLAIN_ROWS` rows, `Page::plain`) with
+/// `X-Total-Count`: how many matched, more than the array holds when the cap cut it.
+pub fn respond_plain<T: Serialize>(count: i64, results: &[T]) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(results).map_err(ApiError::internal)?;
+    Ok(Response::json_bytes(200, body).header("X-Total-Count", &count.to_string()))
+}
+
+/// Simple rows (`Page::respond_rows`' kind) as a plain array answer (`respond_plain`).
+pub fn respond_plain_rows<T>(
+    conn: &Connection,
+    (count, ids): (i64, Vec<i64>),
+    get: impl Fn(&Connection, i64) -> rusqlite::Result<Option<T>>,
+    to_json: impl Fn(&T) -> serde_json::Value,
+) -> Result<Response, ApiError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(row) = get(conn, id)? {
+            out.push(to_json(&row));
+        }
+    }
+    respond_plain(count, &out)
 }
 
 /// A page answer, serialised straight to bytes (members in sorted order, as a `Value`

@@ -20,7 +20,7 @@ mod fields;
 pub use commands::{any_overdue, auto_cancel, create, delete, load_visible, step, update, Written};
 pub use conflicts::check_conflicts;
 pub(crate) use events::{changed_fields, emit_updated, is_shown_detail};
-pub use fields::{read_fields, Fields};
+pub use fields::{payment_status_names, read_fields, Fields, MAX_GROUP_SIZE};
 
 /// A small clinic in a fresh database, for the unit tests of this module's parts.
 #[cfg(test)]
