@@ -7,8 +7,9 @@
 //! `conflicts` is the double-booking check; `commands` are the changes themselves;
 //! `events` builds what a change emits (SPEC §5): `appointment_created` {appointment,
 //! created_by}, `appointment_updated` {appointment, updated_fields},
-//! `appointment_deleted` {appointment_id, deleted_by}, all to `visibility::audience`; a
-//! user removed from an appointment gets `appointment_deleted` (it left their view);
+//! `appointment_deleted` {appointment_id, appointment: `appointment::deleted_stub`,
+//! deleted_by}, all to `visibility::audience`; a user removed from an appointment gets
+//! `appointment_deleted` (it left their view; the stub as they last saw it);
 //! `notification`s go to exactly the users concerned. Each command builds the
 //! appointment's JSON once and returns it with the row (`Written`), for the answer.
 
