@@ -223,7 +223,12 @@ fn profile_fields() -> Vec<(&'static str, Value)> {
         ("email", kinds::email(MAX_SHORT)),
         ("phone_number", kinds::text(MAX_SHORT)),
         ("specialization", kinds::text(MAX_SHORT)),
-        ("massage_pressure", json!({"type": "string", "enum": crate::scheduling::staff::PRESSURES})),
+        // Null reads as "" (none), as every text field's does (`Input::text`).
+        (
+            "massage_pressure",
+            json!({"type": ["string", "null"], "enum": std::iter::once(Value::Null)
+                .chain(crate::scheduling::staff::PRESSURES.iter().map(|p| json!(p))).collect::<Vec<_>>()}),
+        ),
         ("license_number", kinds::text(MAX_SHORT)),
         ("motorcycle_plate", kinds::text(MAX_SHORT)),
     ]
