@@ -296,6 +296,15 @@ fn a_booking_takes_group_size_car_and_payment_status() {
             && fields.as_array().unwrap().contains(&json!("group_size")),
         "{fields}"
     );
+    // A PUT of the booking that leaves them out (the original's edit form) keeps them.
+    let mut put = k.booking(&day(3), "10:00", "11:30");
+    put["version"] = v["version"].clone();
+    let (s, v) = k.srv.call("PUT", &format!("/api/scheduling/appointments/{aid}/"), Some(&k.op), Some(&put));
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (&v["end_time"], &v["payment_status"], &v["group_size"], &v["requires_car"]),
+        (&json!("11:30:00"), &json!("partial"), &json!(2), &json!(true))
+    );
     // A therapist may not set them.
     let (s, _) = k.srv.call(
         "PATCH",

@@ -4,7 +4,7 @@
 
 use super::conflicts::check_conflicts;
 use super::events::{emit_update, notify, summary};
-use super::fields::{check_staff, read_fields, Fields};
+use super::fields::{check_staff, keep_unsent_extras, read_fields, Fields};
 use crate::error::{ApiError, ErrorCode};
 use crate::events::{Audience, EventDraft, APPOINTMENT_CREATED, APPOINTMENT_DELETED};
 use crate::scheduling::appointment::{self, Appointment};
@@ -118,7 +118,10 @@ pub fn update(
     let before = load_visible(tx, who, id)?;
     operator_only(who)?;
     check_version(&before, expected)?;
-    let f = read_fields(tx, body, if partial { Some(&before) } else { None })?;
+    let mut f = read_fields(tx, body, if partial { Some(&before) } else { None })?;
+    if !partial {
+        keep_unsent_extras(&mut f, body, &before);
+    }
     if f == Fields::of(&before) {
         let json = appointment::to_json(tx, &before)?;
         return Ok(Written { appointment: before, json });

@@ -217,6 +217,22 @@ pub fn read_fields(
     Ok(f)
 }
 
+/// After a PUT (`read_fields` without a base): `group_size`, `requires_car` and
+/// `payment_status` not in `body` stay as in `before`. A PUT replaces the booking's
+/// fields, but these are extras a form may not show (the original frontend's edit form
+/// leaves them out, and Django kept what a PUT did not name): a PUT must not undo a payment.
+pub fn keep_unsent_extras(f: &mut Fields, body: &Map<String, Value>, before: &Appointment) {
+    if !body.contains_key("group_size") {
+        f.group_size = before.group_size;
+    }
+    if !body.contains_key("requires_car") {
+        f.requires_car = before.requires_car;
+    }
+    if !body.contains_key("payment_status") {
+        f.payment_status = before.payment_status.clone();
+    }
+}
+
 /// Every `payment_status` a body may give: ours, then the original's aliases.
 pub fn payment_status_names() -> Vec<&'static str> {
     PAYMENT_STATUSES.iter().map(|c| c.value).chain(workflow::PAYMENT_STATUS_ALIASES.iter().map(|a| a.0)).collect()
