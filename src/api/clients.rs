@@ -3,7 +3,7 @@
 //! clients. Only operators write. The row, its rules and its SQL are in
 //! `scheduling::clients`.
 
-use super::page::{respond_plain_rows, ListQuery, Page};
+use super::page::{respond_plain, rows_in_order, ListQuery, Page};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -37,8 +37,9 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
 pub fn register_list(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
     let q = list_query(req, who);
     app.store.read(|conn| {
-        let found = q.run(conn, "clients c", "c.id", &Page::plain())?;
-        respond_plain_rows(conn, found, clients::get, |c: &Client| privacy::client_json(&who.user.role, c))
+        let (count, ids) = q.run(conn, "clients c", "c.id", &Page::plain())?;
+        let rows = rows_in_order(conn, &ids, clients::get_many, |c: &Client| privacy::client_json(&who.user.role, c))?;
+        respond_plain(count, &rows)
     })
 }
 

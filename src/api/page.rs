@@ -6,6 +6,7 @@ use crate::error::{ApiError, ErrorCode, FieldErrors};
 use crate::http::{Request, Response};
 use rusqlite::{Connection, ToSql};
 use serde::Serialize;
+use std::collections::HashMap;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 200;
@@ -213,20 +214,16 @@ pub fn respond_plain<T: Serialize>(count: i64, results: &[T]) -> Result<Response
     Ok(Response::json_bytes(200, body).header("X-Total-Count", &count.to_string()))
 }
 
-/// Simple rows (`Page::respond_rows`' kind) as a plain array answer (`respond_plain`).
-pub fn respond_plain_rows<T>(
+/// The rows of `ids`, in that order, loaded in one query by `get_many` (a plain array
+/// holds up to `MAX_PLAIN_ROWS`) and shown by `to_json`; a row deleted meanwhile is skipped.
+pub fn rows_in_order<T>(
     conn: &Connection,
-    (count, ids): (i64, Vec<i64>),
-    get: impl Fn(&Connection, i64) -> rusqlite::Result<Option<T>>,
+    ids: &[i64],
+    get_many: impl Fn(&Connection, Vec<i64>) -> rusqlite::Result<HashMap<i64, T>>,
     to_json: impl Fn(&T) -> serde_json::Value,
-) -> Result<Response, ApiError> {
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some(row) = get(conn, id)? {
-            out.push(to_json(&row));
-        }
-    }
-    respond_plain(count, &out)
+) -> rusqlite::Result<Vec<serde_json::Value>> {
+    let rows = get_many(conn, ids.to_vec())?;
+    Ok(ids.iter().filter_map(|id| rows.get(id)).map(to_json).collect())
 }
 
 /// A page answer, serialised straight to bytes (members in sorted order, as a `Value`

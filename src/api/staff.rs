@@ -5,7 +5,7 @@
 //! `scheduling::staff`; the password is hashed here, before the write lock is taken,
 //! because hashing is slow on purpose.
 
-use super::page::{ListQuery, Page};
+use super::page::{rows_in_order, ListQuery, Page};
 use crate::app::App;
 use crate::auth::{password, Principal};
 use crate::error::ApiError;
@@ -40,12 +40,7 @@ pub fn active(app: &App, req: &Request, who: &Principal) -> Result<Response, Api
     q.cond("u.is_active = 1");
     app.store.read(|conn| {
         let (count, ids) = q.run(conn, "users u", "u.id", &Page::plain())?;
-        let mut staff = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(u) = users::get(conn, id)? {
-                staff.push(privacy::account_json(&who.user, &u));
-            }
-        }
+        let staff = rows_in_order(conn, &ids, users::get_many, |u| privacy::account_json(&who.user, u))?;
         Ok(Response::json(200, &json!({"staff": staff, "count": count, "filter": filter})))
     })
 }
