@@ -91,6 +91,8 @@ fn every_change_writes_an_event_row_with_its_audience() {
     assert!(ev[0].5["updated_fields"].as_array().unwrap().contains(&json!("therapist")));
     assert_eq!((ev[1].3, ev[1].4.as_str()), (false, format!(",{},", k.t1_id).as_str()));
     assert_eq!(ev[1].5["appointment_id"], id);
+    assert_eq!(ev[1].5["appointment"]["id"], id, "the original frontend reads data.appointment.id");
+    assert_eq!(ev[1].5["appointment"]["therapist"], k.t1_id, "as the removed therapist last saw it");
     assert_eq!(ev[2].4, format!(",{},", k.t2_id));
     let (s, _) = k.get(&k.t1, id);
     assert_eq!(s, 404, "the old therapist no longer sees it");
@@ -103,6 +105,10 @@ fn every_change_writes_an_event_row_with_its_audience() {
     assert_eq!(ev.len(), 1);
     assert_eq!(ev[0].1, "appointment_deleted");
     assert_eq!(ev[0].5["appointment_id"], id);
+    assert_eq!(
+        ev[0].5["appointment"],
+        json!({"id": id, "date": "2030-01-15", "therapist": k.t2_id, "therapists": [], "driver": k.d1_id})
+    );
     assert!(ev[0].5["deleted_by"].is_i64());
     assert!(ev.iter().all(|e| e.0 > s0), "seq increases");
     let (s, _) = k.get(&k.op, id);

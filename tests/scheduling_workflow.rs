@@ -302,7 +302,10 @@ fn the_workflow_table_is_published_with_every_action_its_inputs_and_the_status_g
     );
     assert_eq!(
         inputs("request_pickup"),
-        vec![("pickup_urgency".into(), false, "choice".into(), s(&["normal", "urgent"]))]
+        vec![
+            ("pickup_urgency".into(), false, "choice".into(), s(&["normal", "urgent"])),
+            ("pickup_notes".into(), false, "text".into(), vec![]),
+        ]
     );
     assert_eq!(action("request_pickup")["inputs"][0]["default"], "normal");
     assert_eq!(inputs("assign_pickup"), vec![("driver".into(), true, "staff".into(), vec![])]);

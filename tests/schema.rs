@@ -414,6 +414,18 @@ fn real_answers_match_the_documented_ones() {
     assert_eq!(r.status, 304);
     for token in [&op, &t1, &d1] {
         get("/api/auth/profile/", "/api/auth/profile/", token);
+        // The original frontend's lists: every named view, the staff picker, the client list.
+        for v in royal_care::scheduling::views::VIEWS {
+            let tpl = format!("/api/scheduling/appointments/{}/", v.name);
+            get(&tpl, &tpl, token);
+            get(&tpl, &format!("{tpl}?ordering=-date&search=a"), token);
+        }
+        let week = "/api/scheduling/appointments/by_week/";
+        get(week, &format!("{week}?week_start={}", chrono::Local::now().date_naive()), token);
+        for query in ["", "?role=therapist", "?role=all", "?role="] {
+            get("/api/scheduling/staff/active_staff/", &format!("/api/scheduling/staff/active_staff/{query}"), token);
+        }
+        get("/api/registration/register/client/", "/api/registration/register/client/", token);
         for (list, item) in [("appointments", true), ("clients", true), ("services", true), ("staff", true)] {
             let tpl = format!("/api/scheduling/{list}/");
             for query in ["", "?page_size=2", "?board=true"] {
@@ -458,7 +470,8 @@ fn real_answers_match_the_documented_ones() {
     let day = (chrono::Local::now().date_naive() + chrono::Duration::days(3)).format("%Y-%m-%d").to_string();
     let a = post(
         "/api/scheduling/appointments/",
-        json!({"client": cid, "services": [sid], "therapist": t, "driver": d, "date": day, "start_time": "09:00"}),
+        json!({"client": cid, "services": [sid], "therapist": t, "driver": d, "date": day, "start_time": "09:00",
+            "group_size": 2, "requires_car": false, "payment_status": "unpaid"}),
         201,
     );
     let aid = a["id"].as_i64().unwrap();
@@ -485,7 +498,7 @@ fn real_answers_match_the_documented_ones() {
         // The clinic's original names for mark_awaiting_payment and mark_payment_received.
         (&tt, "complete", json!({})),
         (&op, "mark_completed", json!({"payment_method": "gcash", "payment_amount": "1900.50"})),
-        (&tt, "request_pickup", json!({"pickup_urgency": "urgent"})),
+        (&tt, "request_pickup", json!({"pickup_urgency": "urgent", "pickup_notes": "Gate B, by the pharmacy"})),
         (&op, "assign_pickup", json!({"driver": d})),
         (&dt, "reject_pickup", json!({"reason": "flat tyre"})),
         (&op, "assign_pickup", json!({"driver": d})),
@@ -532,6 +545,10 @@ fn real_answers_match_the_documented_ones() {
     expect("POST", clients, clients, Some(&op), Some("{\"first_name\": \" \"}"), &[], 400);
     expect("POST", clients, clients, Some(&op), Some("[1]"), &[], 400);
     expect("GET", clients, &format!("{clients}?ordering=nope"), Some(&op), None, &[], 400);
+    let week = "/api/scheduling/appointments/by_week/";
+    expect("GET", week, &format!("{week}?week_start=next-monday"), Some(&op), None, &[], 400);
+    let staff_picker = "/api/scheduling/staff/active_staff/";
+    expect("GET", staff_picker, &format!("{staff_picker}?role=manager"), Some(&op), None, &[], 400);
     expect("GET", clients, clients, None, None, &[], 401);
     expect("GET", clients, clients, Some("not-a-token"), None, &[], 401);
     expect("POST", clients, clients, Some(&t1), Some("{\"first_name\": \"X\"}"), &[], 403);

@@ -72,6 +72,13 @@ fn api_changes_reach_exactly_the_users_who_may_see_them() {
     assert_eq!(v["appointment"]["therapist"], k.t2_id);
     let (gone, _) = until(&mut t1, "appointment_deleted", id);
     assert!(gone["seq"].is_i64() && gone.get("deleted_by").is_some(), "{gone}");
+    // What the original frontend reads (`data.appointment.id`), as tess last saw it: who
+    // holds it now is no longer her business.
+    assert_eq!(
+        gone["appointment"],
+        json!({"id": id, "date": today(), "therapist": k.t1_id, "therapists": [], "driver": k.d1_id}),
+        "{gone}"
+    );
     let (v, before) = until(&mut t2, "appointment_updated", id);
     // The version at which it left t1's view, so a later re-assignment can bring it back.
     assert_eq!(gone["version"], v["appointment"]["version"], "{gone}");
@@ -93,12 +100,21 @@ fn api_changes_reach_exactly_the_users_who_may_see_them() {
     let tess = ids(&initial(&k.t1));
     assert!(!tess.contains(&id) && tess.contains(&marker), "{tess:?}");
 
-    // Deleting it: everyone who saw it gets appointment_deleted.
+    // Deleting it: everyone who saw it gets appointment_deleted, with the appointment's
+    // id, date and staff (the same for every role: nothing in it is withheld).
+    let (_, fresh) = open(&k.srv, &k.t2);
+    let (epoch, since) = (fresh["epoch"].as_str().unwrap().to_string(), fresh["seq"].as_i64().unwrap());
     assert_eq!(k.srv.call("DELETE", &path, Some(&k.op), None).0, 204);
+    let stub = json!({"id": id, "date": today(), "therapist": k.t2_id, "therapists": [], "driver": k.d1_id});
     for ws in [&mut op, &mut t2, &mut d1] {
         let (v, _) = until(ws, "appointment_deleted", id);
         assert_eq!(v["appointment_id"], id);
+        assert_eq!(v["appointment"], stub, "{v}");
     }
+    // A resume replays it from the log in the same shape.
+    let mut again = connect(&k.srv, &format!("token={}&since={since}&epoch={epoch}", k.t2), &[]).unwrap();
+    let (v, _) = until(&mut again, "appointment_deleted", id);
+    assert_eq!(v["appointment"], stub, "{v}");
 }
 
 #[test]

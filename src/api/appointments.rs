@@ -4,7 +4,7 @@
 //! Before reading or changing appointments, overdue `pending` ones are cancelled, so no
 //! caller ever sees (or confirms) an appointment the server should already have cancelled.
 
-use super::page::{ListQuery, Page};
+use super::page::{respond_plain, ListQuery, Page};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -13,6 +13,7 @@ use crate::maintenance::auto_cancel_overdue;
 use crate::scheduling::appointment::{self, Appointment};
 use crate::scheduling::privacy::{self, Object};
 use crate::scheduling::validate::{expected_version, parse_date, parse_id};
+use crate::scheduling::views::{self, Days, Shape, View};
 use crate::scheduling::{booking, visibility, workflow};
 use serde_json::{Map, Value};
 
@@ -48,17 +49,57 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
     }
     let page = Page::from_request(req)?;
     let q = list_query(req, who)?;
+    respond_list(app, req, who, q, Some(page))
+}
+
+/// GET appointments/<view>/ (`scheduling::views`): the main list's query (visibility and
+/// every filter) plus the view's conditions; a page, or a plain array as the original
+/// answered (`page::MAX_PLAIN_ROWS` at most, with `X-Total-Count`).
+pub fn view(app: &App, req: &Request, who: &Principal, v: &'static View) -> Result<Response, ApiError> {
+    auto_cancel_overdue(app)?;
+    let page = match v.shape {
+        Shape::Page => Some(Page::from_request(req)?),
+        Shape::Plain => None,
+    };
+    let mut q = list_query(req, who)?;
+    let today = crate::time::today();
+    let mut week_start = views::monday_of(today);
+    if v.days == Days::Week {
+        if let Some(w) = req.query_param("week_start").filter(|w| !w.is_empty()) {
+            match parse_date(&w) {
+                Some(d) => week_start = d,
+                None => q.errors.add("week_start", "Must be a date as YYYY-MM-DD (the first of the 7 days)."),
+            }
+        }
+    }
+    for (cond, params) in v.sql(today, week_start) {
+        q.cond(cond);
+        for (name, value) in params {
+            q.param(name, value);
+        }
+    }
+    respond_list(app, req, who, q, page)
+}
+
+/// Runs an appointment list query and answers `page` of it, or (`None`) a plain array.
+fn respond_list(app: &App, req: &Request, who: &Principal, q: ListQuery, page: Option<Page>) -> Answer {
+    let read = page.unwrap_or_else(Page::plain);
     app.store.read(|conn| -> Result<_, ApiError> {
         // One read transaction: the count, the page and its related rows come from the
         // same snapshot (and the WAL read lock is taken once, not per query).
         let snapshot = conn.unchecked_transaction()?;
-        let (count, ids) = q.run(&snapshot, "appointments a", "a.id", &page)?;
+        let (count, ids) = q.run(&snapshot, "appointments a", "a.id", &read)?;
         let appts = appointment::load_many(&snapshot, &ids)?;
-        let answer = appointment::with_rest_json(&snapshot, &appts, &who.user, |out| page.respond(req, count, out))?;
+        let answer = appointment::with_rest_json(&snapshot, &appts, &who.user, |out| match page {
+            Some(page) => page.respond(req, count, out),
+            None => respond_plain(count, out),
+        })?;
         snapshot.commit()?;
         answer
     })
 }
+
+type Answer = Result<Response, ApiError>;
 
 /// The list filters of SPEC §4 over what the caller may see.
 fn list_query(req: &Request, who: &Principal) -> Result<ListQuery, ApiError> {

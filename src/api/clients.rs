@@ -3,7 +3,7 @@
 //! clients. Only operators write. The row, its rules and its SQL are in
 //! `scheduling::clients`.
 
-use super::page::{ListQuery, Page};
+use super::page::{respond_plain, rows_in_order, ListQuery, Page};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -22,6 +22,30 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
         return Ok(Response::json(201, &c.to_json()));
     }
     let page = Page::from_request(req)?;
+    let q = list_query(req, who);
+    app.store.read(|conn| {
+        let found = q.run(conn, "clients c", "c.id", &page)?;
+        page.respond_rows(req, conn, found, clients::get, |c: &Client| privacy::client_json(&who.user.role, c))
+    })
+}
+
+/// GET /api/registration/register/client/ (the clinic's original frontend's client source
+/// for its booking form, read as a list): the clients list's rows (what the caller may
+/// see, as their role receives them, the same filters) as a plain array, at most
+/// `page::MAX_PLAIN_ROWS`, with `X-Total-Count`. Read-only: clients are added with
+/// `POST clients/` (operators), never by registering.
+pub fn register_list(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
+    let q = list_query(req, who);
+    app.store.read(|conn| {
+        let (count, ids) = q.run(conn, "clients c", "c.id", &Page::plain())?;
+        let rows = rows_in_order(conn, &ids, clients::get_many, |c: &Client| privacy::client_json(&who.user.role, c))?;
+        respond_plain(count, &rows)
+    })
+}
+
+/// The clients list's query: what `who` may see (`visibility::client_sql_filter`), and
+/// its filters.
+fn list_query(req: &Request, who: &Principal) -> ListQuery {
     let mut q = ListQuery::new("c.last_name, c.first_name, c.id");
     if let Some((f, uid)) = visibility::client_sql_filter(&who.user) {
         q.cond(f);
@@ -39,10 +63,7 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
         &[("first_name", "c.first_name"), ("last_name", "c.last_name"), ("created_at", "c.created_at"), ("id", "c.id")],
         "c.id",
     );
-    app.store.read(|conn| {
-        let found = q.run(conn, "clients c", "c.id", &page)?;
-        page.respond_rows(req, conn, found, clients::get, |c: &Client| privacy::client_json(&who.user.role, c))
-    })
+    q
 }
 
 pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Response, ApiError> {

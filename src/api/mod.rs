@@ -22,12 +22,14 @@ use crate::http::{Request, Response};
 use crate::scheduling;
 use serde_json::json;
 
-/// What a route's path pattern captured: `{id}` (a positive integer) and `{action}` (a
-/// workflow action from the transition table).
+/// What a route's path pattern captured: `{id}` (a positive integer), `{action}` (a
+/// workflow action from the transition table) and `{view}` (a named appointment list,
+/// `scheduling::views::VIEWS`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Params {
     pub id: i64,
     pub action: Option<&'static scheduling::workflow::Transition>,
+    pub view: Option<&'static scheduling::views::View>,
 }
 
 type Answer = Result<Response, ApiError>;
@@ -159,6 +161,22 @@ pub const ROUTES: &[Route] = &[
         doc: schema::ops::staff_list,
     },
     Route {
+        path: "/api/scheduling/staff/active_staff/",
+        methods: &["GET"],
+        handler: Handler::Auth(|a, r, w, _| staff::active(a, r, w)),
+        tag: "staff",
+        summary: "The active staff, of one role or all: {staff, count, filter} (the original frontend's staff picker).",
+        doc: schema::ops::active_staff,
+    },
+    Route {
+        path: "/api/registration/register/client/",
+        methods: &["GET"],
+        handler: Handler::Auth(|a, r, w, _| clients::register_list(a, r, w)),
+        tag: "clients",
+        summary: "The clients you may see as a plain array (the original frontend's booking form); read-only.",
+        doc: schema::ops::register_clients,
+    },
+    Route {
         path: "/api/scheduling/staff/{id}/",
         methods: CRUD_ITEM,
         handler: Handler::Auth(|a, r, w, p| staff::item(a, r, w, p.id)),
@@ -181,6 +199,19 @@ pub const ROUTES: &[Route] = &[
         tag: "appointments",
         summary: "Read, edit or delete an appointment.",
         doc: schema::ops::appointment,
+    },
+    Route {
+        // After `appointments/{id}/`: a view's name is never a number.
+        path: "/api/scheduling/appointments/{view}/",
+        methods: &["GET"],
+        handler: Handler::Auth(|a, r, w, p| match p.view {
+            Some(v) => appointments::view(a, r, w, v),
+            None => Err(ApiError::not_found()),
+        }),
+        tag: "appointments",
+        summary: "A named list of the appointments you may see (scheduling::views).",
+        // Each view's own operation is built from its row (`schema::describe`).
+        doc: |_| schema::Op::new(),
     },
     Route {
         path: "/api/scheduling/workflow/",
@@ -222,6 +253,10 @@ pub fn find(path: &str) -> Option<(&'static Route, Params)> {
                 },
                 "{action}" => match scheduling::workflow::find(got) {
                     Some(t) => p.action = Some(t),
+                    None => continue 'routes,
+                },
+                "{view}" => match scheduling::views::find(got) {
+                    Some(v) => p.view = Some(v),
                     None => continue 'routes,
                 },
                 lit if lit == *got => {}

@@ -7,9 +7,14 @@ use crate::error::{ApiError, ErrorCode, FieldErrors};
 use crate::http::{Request, Response};
 use rusqlite::{Connection, ToSql};
 use serde::Serialize;
+use std::collections::HashMap;
 
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 200;
+/// The most rows a plain-array answer holds (the original frontend's lists that are not
+/// pages: `appointments/today/`, `by_week/`, `upcoming/`, `staff/active_staff/`, the
+/// registration client list); `X-Total-Count` says how many matched.
+pub const MAX_PLAIN_ROWS: i64 = 1000;
 
 /// A list query being built: `WHERE` conditions joined by AND, their named parameters,
 /// and the `ORDER BY`.
@@ -149,6 +154,11 @@ impl Page {
         Ok(Page { number, size })
     }
 
+    /// What a plain-array answer reads: the first `MAX_PLAIN_ROWS` rows.
+    pub fn plain() -> Page {
+        Page { number: 1, size: MAX_PLAIN_ROWS }
+    }
+
     /// The page answer for simple rows (clients, services, staff): each id is loaded by
     /// `get` (a primary-key lookup; such pages are small) and shown by `to_json`; a row
     /// deleted meanwhile is skipped.
@@ -203,6 +213,25 @@ impl Page {
         };
         Ok(Response::json_bytes(200, serde_json::to_vec(&answer).map_err(ApiError::internal)?))
     }
+}
+
+/// A plain JSON array answer (at most `MAX_PLAIN_ROWS` rows, `Page::plain`) with
+/// `X-Total-Count`: how many matched, more than the array holds when the cap cut it.
+pub fn respond_plain<T: Serialize>(count: i64, results: &[T]) -> Result<Response, ApiError> {
+    let body = serde_json::to_vec(results).map_err(ApiError::internal)?;
+    Ok(Response::json_bytes(200, body).header("X-Total-Count", &count.to_string()))
+}
+
+/// The rows of `ids`, in that order, loaded in one query by `get_many` (a plain array
+/// holds up to `MAX_PLAIN_ROWS`) and shown by `to_json`; a row deleted meanwhile is skipped.
+pub fn rows_in_order<T>(
+    conn: &Connection,
+    ids: &[i64],
+    get_many: impl Fn(&Connection, Vec<i64>) -> rusqlite::Result<HashMap<i64, T>>,
+    to_json: impl Fn(&T) -> serde_json::Value,
+) -> rusqlite::Result<Vec<serde_json::Value>> {
+    let rows = get_many(conn, ids.to_vec())?;
+    Ok(ids.iter().filter_map(|id| rows.get(id)).map(to_json).collect())
 }
 
 /// A page answer, serialised straight to bytes (members in sorted order, as a `Value`

@@ -5,7 +5,7 @@
 //! `scheduling::staff`; the password is hashed here, before the write lock is taken,
 //! because hashing is slow on purpose.
 
-use super::page::{ListQuery, Page};
+use super::page::{rows_in_order, ListQuery, Page};
 use crate::app::App;
 use crate::auth::{password, Principal};
 use crate::error::ApiError;
@@ -13,6 +13,7 @@ use crate::http::{Request, Response};
 use crate::scheduling::details::{with_details_events, Shown};
 use crate::scheduling::{operator_only, privacy, staff, visibility};
 use crate::store::users::{self, ROLES};
+use serde_json::json;
 
 pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
     if req.method() == "POST" {
@@ -20,11 +21,38 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
         return create(app, req);
     }
     let page = Page::from_request(req)?;
+    let q = list_query(req, who, req.query_param("role"));
+    app.store.read(|conn| {
+        let found = q.run(conn, "users u", "u.id", &page)?;
+        page.respond_rows(req, conn, found, users::get, |u| privacy::account_json(&who.user, u))
+    })
+}
+
+/// GET staff/active_staff/?role=therapist|driver|operator|all (the clinic's original
+/// frontend's staff picker): `{staff, count, filter}` — the active accounts of the role
+/// (`filter`: the role asked, or "all"), in the staff list's order and shape for the
+/// caller, at most `page::MAX_PLAIN_ROWS`; `count` is how many matched. The staff list's
+/// other filters (`search`, `ordering`) apply too.
+pub fn active(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
+    let role = req.query_param("role").filter(|r| !r.is_empty() && r != "all");
+    let filter = role.clone().unwrap_or_else(|| "all".into());
+    let mut q = list_query(req, who, role);
+    q.cond("u.is_active = 1");
+    app.store.read(|conn| {
+        let (count, ids) = q.run(conn, "users u", "u.id", &Page::plain())?;
+        let staff = rows_in_order(conn, &ids, users::get_many, |u| privacy::account_json(&who.user, u))?;
+        Ok(Response::json(200, &json!({"staff": staff, "count": count, "filter": filter})))
+    })
+}
+
+/// The staff list's query: what `who` may list (`visibility::staff_sql_filter`), of
+/// `role` if given, and the list's filters.
+fn list_query(req: &Request, who: &Principal, role: Option<String>) -> ListQuery {
     let mut q = ListQuery::new("u.role, u.username");
     if let Some(f) = visibility::staff_sql_filter(&who.user) {
         q.cond(f);
     }
-    if let Some(r) = req.query_param("role").filter(|v| !v.is_empty()) {
+    if let Some(r) = role.filter(|v| !v.is_empty()) {
         if ROLES.contains(&r.as_str()) {
             q.cond("u.role = :role");
             q.param(":role", r);
@@ -42,10 +70,7 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
         &[("username", "u.username"), ("last_name", "u.last_name"), ("role", "u.role"), ("id", "u.id")],
         "u.id",
     );
-    app.store.read(|conn| {
-        let found = q.run(conn, "users u", "u.id", &page)?;
-        page.respond_rows(req, conn, found, users::get, |u| privacy::account_json(&who.user, u))
-    })
+    q
 }
 
 fn create(app: &App, req: &Request) -> Result<Response, ApiError> {

@@ -4,7 +4,8 @@
 //! each role receives, `appointment` the one JSON shape; `booking`
 //! makes every appointment change (with its events) inside a write transaction;
 //! `clients`, `services` and `staff` are the other rows and their writes; `validate`
-//! reads request bodies field by field; `demo` builds and installs the example database.
+//! reads request bodies field by field; `views` names the original frontend's appointment
+//! lists; `demo` builds and installs the example database.
 
 pub mod appointment;
 pub mod booking;
@@ -15,6 +16,7 @@ pub mod privacy;
 pub mod services;
 pub mod staff;
 pub mod validate;
+pub mod views;
 pub mod visibility;
 pub mod workflow;
 

@@ -154,6 +154,26 @@ impl Status {
         matches!(self, Status::Pending)
     }
 
+    /// Is the booking still being accepted by its staff: active and not yet started
+    /// (`pending`, `therapist_confirmed`, `driver_confirmed`)? An appointment's
+    /// `pending_acceptances` lists who has yet to confirm only then.
+    pub const fn is_before_start(self) -> bool {
+        self.is_active() && (self as usize) < Status::InProgress as usize
+    }
+
+    /// Is it under way: started, and the session not yet over (`in_progress` …
+    /// `session_in_progress`)? The `active_sessions/` list.
+    pub const fn is_under_way(self) -> bool {
+        (self as usize) >= Status::InProgress as usize && (self as usize) <= Status::SessionInProgress as usize
+    }
+
+    /// Is the therapist waiting to be picked up after the session: asked for
+    /// (`pickup_requested`) or a driver assigned who has not yet confirmed
+    /// (`driver_assigned_pickup`)? The `pickup_requests/` list.
+    pub const fn awaits_pickup(self) -> bool {
+        matches!(self, Status::PickupRequested | Status::DriverAssignedPickup)
+    }
+
     /// Is an appointment in this status on its therapists' and driver's live board (the
     /// socket's `initial_data`, `?board=1`)? `day_passed`: its date is before today. A
     /// paid session stays there for the rest of its day.
@@ -530,6 +550,29 @@ const fn values<const N: usize>(choices: &[Choice]) -> [&'static str; N] {
 /// The payment methods' wire values (an appointment's `payment_method` is one of them).
 pub const PAYMENT_METHOD_VALUES: &[&str] = &values::<6>(PAYMENT_METHODS);
 
+/// An appointment's `payment_status`: nothing paid yet, part paid, paid
+/// (`mark_payment_received` sets it), refunded. Operators may also set it when booking or
+/// editing.
+pub const PAYMENT_STATUSES: &[Choice] = &[
+    Choice { value: "pending", label: "Not paid yet" },
+    Choice { value: "partial", label: "Partly paid" },
+    Choice { value: "paid", label: "Paid" },
+    Choice { value: "refunded", label: "Refunded" },
+];
+
+/// The clinic's original system's names for `PAYMENT_STATUSES` that differ from ours
+/// (its `unpaid` is our `pending`): read on input and on import, never answered.
+pub const PAYMENT_STATUS_ALIASES: &[(&str, &str)] = &[("unpaid", "pending")];
+
+/// Our `payment_status` for `value`, one of ours or an alias of one (`PAYMENT_STATUS_ALIASES`).
+pub fn payment_status(value: &str) -> Option<&'static str> {
+    PAYMENT_STATUSES
+        .iter()
+        .map(|c| c.value)
+        .find(|v| *v == value)
+        .or_else(|| PAYMENT_STATUS_ALIASES.iter().find(|(alias, _)| *alias == value).map(|(_, ours)| *ours))
+}
+
 pub const PICKUP_URGENCIES: &[Choice] =
     &[Choice { value: "normal", label: "Normal" }, Choice { value: "urgent", label: "Urgent" }];
 
@@ -648,11 +691,27 @@ pub const TRANSITIONS: &[Transition] = &[
         )
     },
     Transition {
-        inputs: &[Input {
-            required: false,
-            default: Some("normal"),
-            ..input("pickup_urgency", Kind::Choice(PICKUP_URGENCIES), Target::Column("pickup_urgency"), "How urgent?")
-        }],
+        inputs: &[
+            Input {
+                required: false,
+                default: Some("normal"),
+                ..input(
+                    "pickup_urgency",
+                    Kind::Choice(PICKUP_URGENCIES),
+                    Target::Column("pickup_urgency"),
+                    "How urgent?",
+                )
+            },
+            Input {
+                required: false,
+                ..input(
+                    "pickup_notes",
+                    Kind::Text { max: MAX_TEXT, multiline: true },
+                    Target::Column("pickup_notes"),
+                    "Notes for the driver (optional)",
+                )
+            },
+        ],
         ..step(
             A::RequestPickup,
             Who::Therapist,
@@ -1073,6 +1132,15 @@ mod tests {
         let waiting: Vec<Status> = Status::ALL.into_iter().filter(|s| s.awaits_therapist()).collect();
         assert_eq!(waiting, [Pending]);
         assert_eq!(row(Action::Cancel).from, CANCELLABLE);
+        let before_start: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_before_start()).collect();
+        assert_eq!(before_start, [Pending, TherapistConfirmed, DriverConfirmed]);
+        let under_way: Vec<Status> = Status::ALL.into_iter().filter(|s| s.is_under_way()).collect();
+        assert_eq!(under_way, [InProgress, Journey, Arrived, DroppedOff, SessionInProgress]);
+        let pickup: Vec<Status> = Status::ALL.into_iter().filter(|s| s.awaits_pickup()).collect();
+        assert_eq!(pickup, [PickupRequested, DriverAssignedPickup]);
+        assert_eq!(payment_status("unpaid"), Some("pending"));
+        assert_eq!(payment_status("refunded"), Some("refunded"));
+        assert_eq!(payment_status("free"), None);
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod shapes;
 
 use super::{Route, ROUTES};
 use crate::http::Response;
-use crate::scheduling::workflow;
+use crate::scheduling::{views, workflow};
 use serde_json::{json, Map, Value};
 
 /// One success (or 304) answer of an operation.
@@ -127,13 +127,18 @@ pub fn error_response(status: u16, description: &str) -> Value {
 }
 
 /// Every concrete (path, route) the server routes, with `{action}` expanded from the
-/// transition table (each action's name and its aliases).
+/// transition table (each action's name and its aliases) and `{view}` from the named
+/// appointment lists.
 pub fn paths() -> Vec<(String, &'static Route)> {
     let mut out = Vec::new();
     for r in ROUTES {
         if r.path.contains("{action}") {
             for name in workflow::actions().flat_map(|t| t.names()) {
                 out.push((r.path.replace("{action}", name), r));
+            }
+        } else if r.path.contains("{view}") {
+            for v in views::VIEWS {
+                out.push((r.path.replace("{view}", v.name), r));
             }
         } else {
             out.push((r.path.to_string(), r));
@@ -154,6 +159,10 @@ fn describe(r: &Route, method: &str, path: &str) -> (Op, String) {
             summary = format!("{action}, the clinic's original name for {summary}");
         }
         (ops::action(t), summary)
+    } else if r.path.contains("{view}") {
+        let name = path.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+        let v = views::find(name).expect("a view path names a view");
+        (ops::view(v), v.doc.to_string())
     } else {
         ((r.doc)(method), r.summary.to_string())
     }

@@ -8,8 +8,10 @@
 use super::kinds::{self, WS};
 use super::shapes::r;
 use super::{Op, Resp};
-use crate::api::page::MAX_PAGE_SIZE;
+use crate::api::page::{MAX_PAGE_SIZE, MAX_PLAIN_ROWS};
+use crate::scheduling::booking;
 use crate::scheduling::validate::{MAX_SHORT, MAX_TEXT};
+use crate::scheduling::views::{Days, Shape, View};
 use crate::scheduling::workflow::{self, Kind, Transition};
 use crate::store::users::ROLES;
 use serde_json::{json, Map, Value};
@@ -285,6 +287,26 @@ pub fn staff_list(method: &str) -> Op {
     }
 }
 
+pub fn active_staff(_: &str) -> Op {
+    Op::new()
+        .param(query(
+            "role",
+            or_empty(json!({"type": "string", "enum": ROLES.iter().chain(&["all"]).collect::<Vec<_>>()})),
+            "only this role; all (or absent) for every role",
+        ))
+        .param(flag("is_active", "true or absent (only active accounts are listed)"))
+        .param(search("the username or name"))
+        .param(ordering(&["username", "last_name", "role", "id"]))
+        .ok(Resp::json(200, "The active staff.", r("ActiveStaff")))
+}
+
+pub fn register_clients(_: &str) -> Op {
+    Op::new()
+        .param(search("the name, phone or email"))
+        .param(ordering(&["first_name", "last_name", "created_at", "id"]))
+        .ok(plain("Client"))
+}
+
 pub fn staff(method: &str) -> Op {
     match method {
         "GET" => Op::new().ok(Resp::json(200, "The account.", r("User"))),
@@ -326,6 +348,9 @@ fn appointment_body(method: &str) -> Value {
         ),
         ("location", kinds::text(MAX_TEXT)),
         ("notes", kinds::text(MAX_TEXT)),
+        ("group_size", kinds::positive_int(booking::MAX_GROUP_SIZE)),
+        ("requires_car", kinds::boolean()),
+        ("payment_status", kinds::choice(&booking::payment_status_names())),
     ];
     if method != "POST" {
         props.push(("version", kinds::version()));
@@ -359,8 +384,15 @@ fn appointment_body(method: &str) -> Value {
 }
 
 fn appointment_list_params() -> Vec<Value> {
-    let statuses = workflow::STATUSES.join("|");
     let mut ps = pages();
+    ps.extend(appointment_filters());
+    ps
+}
+
+/// The main list's filters (every named list takes them too).
+fn appointment_filters() -> Vec<Value> {
+    let statuses = workflow::STATUSES.join("|");
+    let mut ps = Vec::new();
     ps.push(query(
         "board",
         json!({"type": "string", "enum": ["", "true", "false", "1", "0"]}),
@@ -393,6 +425,39 @@ pub fn appointments(method: &str) -> Op {
                 "Location": {"required": true, "schema": {"type": "string"}},
             })))
             .errors(&[403, 409]),
+    }
+}
+
+/// `X-Total-Count` of a plain-array answer (`api::page::respond_plain`).
+fn total_count() -> Value {
+    json!({"X-Total-Count": {"required": true, "schema": {"type": "integer", "minimum": 0},
+        "description": format!("how many matched; the array holds at most {MAX_PLAIN_ROWS}")}})
+}
+
+/// A plain JSON array of `item`s, at most `MAX_PLAIN_ROWS`, with `X-Total-Count`.
+fn plain(item: &str) -> Resp {
+    Resp::json(
+        200,
+        "A plain array (not a page), at most the first MAX_PLAIN_ROWS; X-Total-Count says how many matched.",
+        json!({"type": "array", "items": r(item), "maxItems": MAX_PLAIN_ROWS}),
+    )
+    .headers(total_count())
+}
+
+/// `GET appointments/<view>/` (`scheduling::views`): the main list's filters, plus
+/// `week_start` for `by_week`; a page or a plain array.
+pub fn view(v: &View) -> Op {
+    let mut op = Op::new();
+    if v.days == Days::Week {
+        op = op.param(query(
+            "week_start",
+            or_empty(kinds::date()),
+            "the first of the 7 days; default this week's Monday",
+        ));
+    }
+    match v.shape {
+        Shape::Page => op.params(appointment_list_params()).ok(list("Appointment")).errors(&[404]),
+        Shape::Plain => op.params(appointment_filters()).ok(plain("Appointment")),
     }
 }
 

@@ -231,7 +231,10 @@ fn appointment() -> Value {
         ("start_time", time.clone()),
         ("end_time", time),
         ("status", status()),
-        ("payment_status", string()),
+        (
+            "payment_status",
+            json!({"type": "string", "enum": workflow::PAYMENT_STATUSES.iter().map(|c| c.value).collect::<Vec<_>>()}),
+        ),
         ("payment_amount", nullable(money())),
         ("payment_method", with_empty(workflow::PAYMENT_METHOD_VALUES.to_vec())),
         ("location", string()),
@@ -257,6 +260,42 @@ fn appointment() -> Value {
         (
             "allowed_actions_by_role",
             json!({"description": "what each role's assigned staff (yet to confirm) may do now", "allOf": [object(ROLES.as_slice(), by_role)]}),
+        ),
+        ("group_size", json!({"type": "integer", "minimum": 1})),
+        ("requires_car", boolean()),
+        ("pickup_notes", string()),
+        ("pickup_rejection_reason", string()),
+        ("estimated_pickup_time", nullable(timestamp())),
+        (
+            "session_end_time",
+            json!({"description": "when the session ended: awaiting_payment_at", "allOf": [nullable(timestamp())]}),
+        ),
+        (
+            "pickup_confirmed_at",
+            json!({"description": "when the pickup driver confirmed: return_journey_at", "allOf": [nullable(timestamp())]}),
+        ),
+        (
+            "return_journey_completed_at",
+            json!({"description": "back at base: transport_completed_at", "allOf": [nullable(timestamp())]}),
+        ),
+        ("therapist_accepted", json!({"type": "boolean", "description": "every assigned therapist has confirmed"})),
+        (
+            "both_parties_accepted",
+            json!({"type": "boolean", "description": "the therapists have confirmed, and the driver too if one is assigned"}),
+        ),
+        (
+            "pending_acceptances",
+            json!({"type": "array", "description": "who has yet to confirm, while the booking is not yet started",
+                "items": object(&["id", "role", "name"], vec![("id", id()), ("role", json!({"type": "string", "enum": ["therapist", "driver"]})), ("name", string())])}),
+        ),
+        ("formatted_date", json!({"type": "string", "examples": ["December 05, 2026"]})),
+        (
+            "formatted_start_time",
+            json!({"type": "string", "pattern": "^[0-9]{2}:[0-9]{2} (AM|PM)$", "examples": ["09:30 AM"]}),
+        ),
+        (
+            "formatted_end_time",
+            json!({"type": "string", "pattern": "^[0-9]{2}:[0-9]{2} (AM|PM)$", "examples": ["10:30 AM"]}),
         ),
     ];
     props.extend(STAMPS.iter().map(|s| (*s, nullable(timestamp()))));
@@ -444,6 +483,21 @@ fn login() -> Value {
     )
 }
 
+/// `GET staff/active_staff/` (`api::staff::active`).
+fn active_staff() -> Value {
+    object(
+        &["staff", "count", "filter"],
+        vec![
+            ("staff", json!({"type": "array", "items": r("User"), "maxItems": super::super::page::MAX_PLAIN_ROWS})),
+            ("count", json!({"type": "integer", "minimum": 0, "description": "how many matched"})),
+            (
+                "filter",
+                json!({"type": "string", "enum": ROLES.iter().chain(&["all"]).collect::<Vec<_>>(), "description": "the role asked, or all"}),
+            ),
+        ],
+    )
+}
+
 fn detail() -> Value {
     object(&["detail"], vec![("detail", string())])
 }
@@ -464,5 +518,6 @@ pub fn components() -> Value {
         "Health": health(),
         "Login": login(),
         "Detail": detail(),
+        "ActiveStaff": active_staff(),
     })
 }

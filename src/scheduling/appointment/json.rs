@@ -31,6 +31,21 @@ pub fn to_json_many(conn: &Connection, appts: &[Appointment]) -> rusqlite::Resul
     Ok(appts.iter().map(|a| build(a, &rel, None).to_value()).collect())
 }
 
+/// What an `appointment_deleted` event carries of the appointment that left a view:
+/// `{id, date, therapist, therapists, driver}`, with the one shape's meanings
+/// (`therapists`: the group's therapists besides the lead) — what the clinic's original
+/// frontend reads to find it on its screens. None of these members is withheld from any
+/// role (`privacy::RESTRICTED`; a unit test checks), so the event needs no per-recipient copies.
+pub fn deleted_stub(a: &Appointment) -> Value {
+    json!({
+        "id": a.id,
+        "date": a.date,
+        "therapist": a.therapist_id,
+        "therapists": a.extra_therapist_ids(),
+        "driver": a.driver_id,
+    })
+}
+
 /// The REST shape (`to_json` plus the caller's `allowed_actions`): a batch of one.
 pub fn for_user(conn: &Connection, a: &Appointment, user: &User) -> rusqlite::Result<Value> {
     with_rest_json(conn, std::slice::from_ref(a), user, |j| j[0].to_value())
@@ -73,6 +88,8 @@ struct Related<'r> {
     services: HashMap<i64, (i64, i64, Box<RawValue>)>,
     clients: HashMap<i64, Box<RawValue>>,
     users: HashMap<i64, Box<RawValue>>,
+    /// Staff id → full name (`pending_acceptances`).
+    names: HashMap<i64, String>,
     /// Status → `allowed_actions_by_role`.
     by_role: HashMap<String, Box<RawValue>>,
 }
@@ -98,10 +115,9 @@ impl<'r> Related<'r> {
         let staff = appts.iter().flat_map(|a| {
             a.therapists.iter().map(|t| t.0).chain([a.therapist_id, a.driver_id, a.operator_id].into_iter().flatten())
         });
-        let users = users::get_many(conn, staff)?
-            .into_iter()
-            .map(|(id, u)| (id, raw(&shown(Object::Colleague, u.to_json()))))
-            .collect();
+        let staff = users::get_many(conn, staff)?;
+        let names = staff.iter().map(|(id, u)| (*id, u.full_name())).collect();
+        let users = staff.into_iter().map(|(id, u)| (id, raw(&shown(Object::Colleague, u.to_json())))).collect();
         let mut by_role = HashMap::new();
         for a in appts {
             by_role.entry(a.status.clone()).or_insert_with(|| {
@@ -112,7 +128,7 @@ impl<'r> Related<'r> {
                 raw(&Value::Object(m))
             });
         }
-        Ok(Related { reader, services, clients, users, by_role })
+        Ok(Related { reader, services, clients, users, names, by_role })
     }
 }
 
@@ -163,6 +179,31 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         ("total_price", Text(money(total_price))),
         ("total_duration", Int(total_duration)),
         ("allowed_actions_by_role", Json(rel.by_role.get(&a.status).map(|r| &**r))),
+        // What the clinic's original frontend reads besides (docs/API.md, "Members for
+        // the original frontend"): the booking's extras, workflow moments under the
+        // original's names, who has accepted, and the date and times as its screens print them.
+        ("group_size", Int(a.group_size)),
+        ("requires_car", Bool(a.requires_car)),
+        ("pickup_notes", Str(&a.pickup_notes)),
+        ("pickup_rejection_reason", Str(&a.pickup_rejection_reason)),
+        ("estimated_pickup_time", OptStr(a.estimated_pickup_time.as_deref())),
+        ("session_end_time", OptStr(a.stamp("awaiting_payment_at"))),
+        ("pickup_confirmed_at", OptStr(a.stamp("return_journey_at"))),
+        ("return_journey_completed_at", OptStr(a.stamp("transport_completed_at"))),
+        ("therapist_accepted", Bool(a.therapists_accepted())),
+        ("both_parties_accepted", Bool(a.all_accepted())),
+        (
+            "pending_acceptances",
+            Acceptances(
+                a.pending_acceptances()
+                    .into_iter()
+                    .map(|(id, role)| (id, role, rel.names.get(&id).map_or("", String::as_str)))
+                    .collect(),
+            ),
+        ),
+        ("formatted_date", Text(formatted(&a.date, "%Y-%m-%d", "%B %d, %Y"))),
+        ("formatted_start_time", Text(formatted(&a.start_time, "%H:%M:%S", "%I:%M %p"))),
+        ("formatted_end_time", Text(formatted(&a.end_time, "%H:%M:%S", "%I:%M %p"))),
     ];
     for (i, col) in STAMPS.iter().enumerate() {
         m.push((col, OptStr(a.stamps[i].as_deref())));
@@ -185,6 +226,17 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         o
     });
     AppointmentJson { members: m, order }
+}
+
+/// `value` (a date or a time stored as `stored`) written as `shown` (`chrono` format),
+/// e.g. "December 05, 2026" or "09:30 AM"; as stored if it does not read (an old row).
+fn formatted(value: &str, stored: &str, shown: &str) -> String {
+    let parsed = if stored.contains("%Y") {
+        chrono::NaiveDate::parse_from_str(value, stored).map(|d| d.format(shown).to_string())
+    } else {
+        chrono::NaiveTime::parse_from_str(value, stored).map(|t| t.format(shown).to_string())
+    };
+    parsed.unwrap_or_else(|_| value.to_string())
 }
 
 /// One appointment's JSON object, serialisable directly (REST pages) or as a `Value`.
@@ -216,6 +268,7 @@ impl Serialize for AppointmentJson<'_> {
 /// A member of `AppointmentJson`, borrowed from the loaded rows where it can be.
 pub enum Field<'a> {
     Int(i64),
+    Bool(bool),
     OptInt(Option<i64>),
     Str(&'a str),
     OptStr(Option<&'a str>),
@@ -226,6 +279,8 @@ pub enum Field<'a> {
     JsonList(Vec<Option<&'a RawValue>>),
     Confirmations(&'a [(i64, Option<String>)]),
     Actions(Option<Vec<&'static str>>),
+    /// Who has yet to confirm: (user id, role, full name).
+    Acceptances(Vec<(i64, &'static str, &'a str)>),
     /// Not for this reader (`privacy`): left out.
     Withheld,
 }
@@ -234,6 +289,7 @@ impl Serialize for Field<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Field::Int(v) => v.serialize(s),
+            Field::Bool(v) => v.serialize(s),
             Field::OptInt(v) => v.serialize(s),
             Field::Str(v) => v.serialize(s),
             Field::OptStr(v) => v.serialize(s),
@@ -246,6 +302,7 @@ impl Serialize for Field<'_> {
                 s.collect_seq(v.iter().map(|(t, at)| Confirmation { confirmed_at: at, therapist: *t }))
             }
             Field::Actions(v) => v.serialize(s),
+            Field::Acceptances(v) => s.collect_seq(v.iter().map(|(id, role, name)| Acceptance { id: *id, name, role })),
             Field::Withheld => s.serialize_none(),
         }
     }
@@ -256,6 +313,14 @@ impl Serialize for Field<'_> {
 struct Confirmation<'a> {
     confirmed_at: &'a Option<String>,
     therapist: i64,
+}
+
+/// One of `pending_acceptances` (members in sorted order, as in a `Value`).
+#[derive(serde::Serialize)]
+struct Acceptance<'a> {
+    id: i64,
+    name: &'a str,
+    role: &'a str,
 }
 
 /// What each recipient of an event about `a` may do with it now: the event's
@@ -377,6 +442,90 @@ mod tests {
         assert_eq!(batch[0]["total_price"], "750.00");
         assert_eq!(batch[1]["driver_details"], Value::Null);
         assert_eq!(batch[1]["client_details"]["first_name"], "Jose");
+    }
+
+    /// The members the clinic's original frontend reads, through the one builder: the
+    /// booking's extras, who has yet to accept as the confirmations come in, and the
+    /// date and times as its screens print them.
+    #[test]
+    fn the_original_frontends_members_follow_the_confirmations() {
+        use crate::scheduling::booking::{self, fixture::clinic};
+        use crate::scheduling::workflow::{row, Action};
+        let c = clinic();
+        let (t1, t2, d) = (&c.t[0], &c.t[1], &c.d[0]);
+        let a = c.book(json!({"therapist": t1.id, "therapists": [t2.id], "driver": d.id, "date": "2030-12-05",
+            "start_time": "09:30", "end_time": "13:05", "group_size": 2, "requires_car": true, "payment_status": "unpaid"}));
+        let json_of = |id: i64| c.store.read(|conn| to_json(conn, &load(conn, id)?.unwrap())).unwrap();
+        let j = json_of(a.id);
+        assert_eq!(
+            (&j["formatted_date"], &j["formatted_start_time"], &j["formatted_end_time"]),
+            (&json!("December 05, 2030"), &json!("09:30 AM"), &json!("01:05 PM"))
+        );
+        assert_eq!(
+            (&j["group_size"], &j["requires_car"], &j["payment_status"]),
+            (&json!(2), &json!(true), &json!("pending"))
+        );
+        assert_eq!(j["pickup_notes"], "");
+        assert!(j["session_end_time"].is_null() && j["estimated_pickup_time"].is_null());
+        let waiting = |j: &Value| -> Vec<(i64, String, String)> {
+            j["pending_acceptances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    (p["id"].as_i64().unwrap(), p["role"].as_str().unwrap().into(), p["name"].as_str().unwrap().into())
+                })
+                .collect()
+        };
+        let entry = |u: &User, role: &str| (u.id, role.to_string(), u.full_name());
+        assert_eq!(waiting(&j), [entry(t1, "therapist"), entry(t2, "therapist"), entry(d, "driver")]);
+        assert_eq!((&j["therapist_accepted"], &j["both_parties_accepted"]), (&json!(false), &json!(false)));
+
+        let act = |id: i64, who: &User, action: Action| {
+            c.store.write(|tx| booking::step(tx, who, id, row(action), &Map::new(), None)).unwrap();
+        };
+        act(a.id, t1, Action::TherapistConfirm);
+        assert_eq!(waiting(&json_of(a.id)), [entry(t2, "therapist"), entry(d, "driver")]);
+        act(a.id, t2, Action::TherapistConfirm);
+        let j = json_of(a.id);
+        assert_eq!(waiting(&j), [entry(d, "driver")]);
+        assert_eq!((&j["therapist_accepted"], &j["both_parties_accepted"]), (&json!(true), &json!(false)));
+        act(a.id, d, Action::DriverConfirm);
+        let j = json_of(a.id);
+        assert!(waiting(&j).is_empty());
+        assert_eq!((&j["therapist_accepted"], &j["both_parties_accepted"]), (&json!(true), &json!(true)));
+
+        // Without a driver, the therapists' confirmations are enough.
+        let b = c.book(json!({"therapist": t1.id, "date": "2030-12-06", "start_time": "10:00", "end_time": "11:00"}));
+        act(b.id, t1, Action::TherapistConfirm);
+        let j = json_of(b.id);
+        assert_eq!((&j["both_parties_accepted"], &j["pending_acceptances"]), (&json!(true), &json!([])));
+        // A cancelled booking waits for nobody, though nobody confirmed it.
+        let e = c.book(json!({"therapist": t2.id, "date": "2030-12-07", "start_time": "10:00", "end_time": "11:00"}));
+        assert_eq!(waiting(&json_of(e.id)).len(), 1);
+        act(e.id, &c.operator, Action::Cancel);
+        let j = json_of(e.id);
+        assert_eq!((&j["therapist_accepted"], &j["pending_acceptances"]), (&json!(false), &json!([])));
+    }
+
+    /// `appointment_deleted`'s `appointment` holds nothing any role is not to receive, so
+    /// one copy of the event serves every recipient.
+    #[test]
+    fn the_deleted_stub_is_for_everyone() {
+        use crate::scheduling::booking::fixture::clinic;
+        let c = clinic();
+        let a = c.book(json!({"therapist": c.t[0].id, "therapists": [c.t[1].id], "driver": c.d[0].id,
+            "date": "2030-12-05", "start_time": "10:00", "end_time": "11:00", "notes": "knee"}));
+        let stub = deleted_stub(&a);
+        assert_eq!(
+            stub,
+            json!({"id": a.id, "date": "2030-12-05", "therapist": c.t[0].id, "therapists": [c.t[1].id], "driver": c.d[0].id})
+        );
+        for role in ["operator", "therapist", "driver", ""] {
+            for path in privacy::appointment_paths(role) {
+                assert!(stub.get(path.split('.').next().unwrap()).is_none(), "{role}: {path}");
+            }
+        }
     }
 
     /// REST, a write's answer and every event give each reader the same object: the

@@ -29,7 +29,11 @@ pub const STAMPS: &[&str] = &[
 
 const COLUMNS: &str = "id, client_id, therapist_id, driver_id, operator_id, date, start_time, end_time, status, \
     payment_status, payment_amount_cents, payment_method, location, notes, rejection_reason, pickup_urgency, \
-    cancellation_reason, pending_since, version, created_at, updated_at";
+    cancellation_reason, pending_since, version, created_at, updated_at, group_size, requires_car, pickup_notes, \
+    estimated_pickup_time, pickup_rejection_reason";
+
+/// Where `STAMPS` start in a row of `COLUMNS, STAMPS`.
+const STAMPS_AT: usize = 26;
 
 #[derive(Debug, Clone)]
 pub struct Appointment {
@@ -57,6 +61,16 @@ pub struct Appointment {
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
+    /// How many people the booking is for (1 unless a group).
+    pub group_size: i64,
+    /// The booking needs a car rather than a motorcycle.
+    pub requires_car: bool,
+    /// What the therapist told the pickup driver (`request_pickup`).
+    pub pickup_notes: String,
+    /// When the pickup driver expects to arrive, if known (ISO-8601 UTC).
+    pub estimated_pickup_time: Option<String>,
+    /// Why the pickup driver handed the pickup back (`reject_pickup`), or "".
+    pub pickup_rejection_reason: String,
     /// `STAMPS[i]` → its value.
     pub stamps: Vec<Option<String>>,
     pub service_ids: Vec<i64>,
@@ -66,7 +80,7 @@ impl Appointment {
     fn from_row(r: &Row) -> rusqlite::Result<Appointment> {
         let mut stamps = Vec::with_capacity(STAMPS.len());
         for i in 0..STAMPS.len() {
-            stamps.push(r.get(21 + i)?);
+            stamps.push(r.get(STAMPS_AT + i)?);
         }
         Ok(Appointment {
             id: r.get(0)?,
@@ -91,6 +105,11 @@ impl Appointment {
             version: r.get(18)?,
             created_at: r.get(19)?,
             updated_at: r.get(20)?,
+            group_size: r.get(21)?,
+            requires_car: r.get(22)?,
+            pickup_notes: r.get(23)?,
+            estimated_pickup_time: r.get(24)?,
+            pickup_rejection_reason: r.get(25)?,
             stamps,
             service_ids: Vec::new(),
         })
@@ -124,6 +143,32 @@ impl Appointment {
     /// Has this therapist already confirmed?
     pub fn confirmed_by(&self, therapist: i64) -> bool {
         self.therapists.iter().any(|(t, at)| *t == therapist && at.is_some())
+    }
+
+    /// Have all its therapists confirmed (`therapist_accepted`)?
+    pub fn therapists_accepted(&self) -> bool {
+        !self.therapists.is_empty() && self.therapists.iter().all(|t| t.1.is_some())
+    }
+
+    /// Have the therapists confirmed and, if a driver is assigned, the driver too
+    /// (`both_parties_accepted`)? Without a driver there is nobody else to wait for.
+    pub fn all_accepted(&self) -> bool {
+        self.therapists_accepted() && (self.driver_id.is_none() || self.stamp("driver_confirmed_at").is_some())
+    }
+
+    /// Who still has to confirm, as (user id, role), therapists (lead first) then the
+    /// driver (`pending_acceptances`): only while the booking is being accepted
+    /// (`Status::is_before_start`); a cancelled, rejected or started one waits for nobody.
+    pub fn pending_acceptances(&self) -> Vec<(i64, &'static str)> {
+        if !workflow::Status::parse(&self.status).is_some_and(workflow::Status::is_before_start) {
+            return Vec::new();
+        }
+        let mut v: Vec<(i64, &'static str)> =
+            self.therapists.iter().filter(|t| t.1.is_none()).map(|t| (t.0, "therapist")).collect();
+        if let Some(d) = self.driver_id.filter(|_| self.stamp("driver_confirmed_at").is_none()) {
+            v.push((d, "driver"));
+        }
+        v
     }
 
     /// The actions `user` may take on this appointment now (the REST `allowed_actions`),

@@ -4,7 +4,7 @@
 
 use super::conflicts::check_conflicts;
 use super::events::{emit_update, notify, summary};
-use super::fields::{check_staff, read_fields, Fields};
+use super::fields::{check_staff, keep_unsent_extras, read_fields, Fields};
 use crate::error::{ApiError, ErrorCode};
 use crate::events::{Audience, EventDraft, APPOINTMENT_CREATED, APPOINTMENT_DELETED};
 use crate::scheduling::appointment::{self, Appointment};
@@ -66,8 +66,9 @@ pub fn create(tx: &mut Tx, who: &User, body: &Map<String, Value>) -> Result<Writ
     let now = crate::time::now_iso();
     tx.execute(
         "INSERT INTO appointments (client_id, therapist_id, driver_id, operator_id, date, start_time, end_time, status,
-            payment_amount_cents, payment_method, location, notes, pending_since, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?12, ?12)",
+            payment_amount_cents, payment_method, location, notes, pending_since, created_at, updated_at,
+            group_size, requires_car, payment_status)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?12, ?12, ?13, ?14, ?15)",
         params![
             f.client_id,
             f.therapist_id,
@@ -80,7 +81,10 @@ pub fn create(tx: &mut Tx, who: &User, body: &Map<String, Value>) -> Result<Writ
             f.payment_method,
             f.location,
             f.notes,
-            now
+            now,
+            f.group_size,
+            f.requires_car,
+            f.payment_status
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -114,7 +118,10 @@ pub fn update(
     let before = load_visible(tx, who, id)?;
     operator_only(who)?;
     check_version(&before, expected)?;
-    let f = read_fields(tx, body, if partial { Some(&before) } else { None })?;
+    let mut f = read_fields(tx, body, if partial { Some(&before) } else { None })?;
+    if !partial {
+        keep_unsent_extras(&mut f, body, &before);
+    }
     if f == Fields::of(&before) {
         let json = appointment::to_json(tx, &before)?;
         return Ok(Written { appointment: before, json });
@@ -132,9 +139,10 @@ pub fn update(
             payment_amount_cents = ?8, payment_method = ?9, location = ?10, notes = ?11, version = version + 1, updated_at = ?12,
             status = CASE WHEN ?13 THEN 'pending' ELSE status END,
             pending_since = CASE WHEN ?13 THEN ?12 ELSE pending_since END,
-            therapist_confirmed_at = CASE WHEN ?13 THEN NULL ELSE therapist_confirmed_at END
+            therapist_confirmed_at = CASE WHEN ?13 THEN NULL ELSE therapist_confirmed_at END,
+            group_size = ?14, requires_car = ?15, payment_status = ?16
          WHERE id = ?1",
-        params![id, f.client_id, f.therapist_id, f.driver_id, f.date, f.start_time, f.end_time, f.payment_amount_cents, f.payment_method, f.location, f.notes, now, back_to_pending],
+        params![id, f.client_id, f.therapist_id, f.driver_id, f.date, f.start_time, f.end_time, f.payment_amount_cents, f.payment_method, f.location, f.notes, now, back_to_pending, f.group_size, f.requires_car, f.payment_status],
     )?;
     write_staff(tx, id, &f, &before.therapists)?;
     let after = reload(tx, id)?;
@@ -151,7 +159,7 @@ pub fn delete(tx: &mut Tx, who: &User, id: i64, expected: Option<i64>) -> Result
         kind: APPOINTMENT_DELETED,
         appointment_id: Some(id),
         audience: visibility::audience(&a),
-        payload: json!({"appointment_id": id, "deleted_by": who.id, "version": a.version}),
+        payload: json!({"appointment_id": id, "appointment": appointment::deleted_stub(&a), "deleted_by": who.id, "version": a.version}),
     })?;
     tx.execute("DELETE FROM appointments WHERE id = ?1", [id])?;
     Ok(())
@@ -316,8 +324,7 @@ pub fn step(
             &j,
         )?,
         workflow::Action::RejectPickup => {
-            let reason: String =
-                tx.query_row("SELECT pickup_rejection_reason FROM appointments WHERE id = ?1", [id], |r| r.get(0))?;
+            let reason = &after.pickup_rejection_reason;
             let why = if reason.is_empty() { String::new() } else { format!(" ({reason})") };
             notify(
                 tx,

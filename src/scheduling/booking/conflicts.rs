@@ -73,6 +73,9 @@ mod tests {
             payment_method: String::new(),
             location: String::new(),
             notes: String::new(),
+            group_size: 1,
+            requires_car: false,
+            payment_status: "pending".into(),
         }
     }
 

@@ -78,7 +78,9 @@ pub(super) fn emit_update(tx: &mut Tx, before: &Appointment, after: &Appointment
             appointment_id: Some(after.id),
             audience: Audience::only(removed),
             // `version`: a copy newer than this (re-assigned later) comes back into view.
-            payload: json!({"appointment_id": after.id, "deleted_by": Value::Null, "reason": "unassigned", "version": after.version}),
+            // `appointment` as they last saw it: who holds it now is no longer their business.
+            payload: json!({"appointment_id": after.id, "appointment": appointment::deleted_stub(before),
+                "deleted_by": Value::Null, "reason": "unassigned", "version": after.version}),
         })?;
     }
     let added: Vec<i64> = now.iter().copied().filter(|u| !was.contains(u)).collect();

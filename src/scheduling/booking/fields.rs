@@ -11,7 +11,7 @@ use chrono::NaiveTime;
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use crate::scheduling::workflow::PAYMENT_METHOD_VALUES as PAYMENT_METHODS;
+use crate::scheduling::workflow::{self, PAYMENT_METHOD_VALUES as PAYMENT_METHODS, PAYMENT_STATUSES};
 
 /// The writable fields of an appointment, after validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +29,16 @@ pub struct Fields {
     pub payment_method: String,
     pub location: String,
     pub notes: String,
+    /// How many people the booking is for, at least 1 (`MAX_GROUP_SIZE` at most).
+    pub group_size: i64,
+    pub requires_car: bool,
+    /// One of `workflow::PAYMENT_STATUSES` (an alias such as the original's `unpaid` is
+    /// read as ours).
+    pub payment_status: String,
 }
+
+/// The largest `group_size` a booking may give: more people than a home visit takes.
+pub const MAX_GROUP_SIZE: i64 = 50;
 
 impl Fields {
     pub fn of(a: &Appointment) -> Fields {
@@ -46,6 +55,9 @@ impl Fields {
             payment_method: a.payment_method.clone(),
             location: a.location.clone(),
             notes: a.notes.clone(),
+            group_size: a.group_size,
+            requires_car: a.requires_car,
+            payment_status: a.payment_status.clone(),
         }
     }
 }
@@ -87,6 +99,9 @@ pub fn read_fields(
         payment_method: String::new(),
         location: String::new(),
         notes: String::new(),
+        group_size: 1,
+        requires_car: false,
+        payment_status: PAYMENT_STATUSES[0].value.to_string(),
     });
     match i.id("client") {
         Some(Some(c)) => {
@@ -186,8 +201,41 @@ pub fn read_fields(
     if let Some(v) = i.text("notes", MAX_TEXT) {
         f.notes = v;
     }
+    if let Some(n) = i.positive_int("group_size", MAX_GROUP_SIZE) {
+        f.group_size = n;
+    }
+    if let Some(b) = i.boolean("requires_car") {
+        f.requires_car = b;
+    }
+    if let Some(v) = i.text("payment_status", MAX_TEXT) {
+        match workflow::payment_status(&v) {
+            Some(ours) => f.payment_status = ours.to_string(),
+            None => i.add("payment_status", format!("Must be one of: {}.", payment_status_names().join(", "))),
+        }
+    }
     i.finish()?;
     Ok(f)
+}
+
+/// After a PUT (`read_fields` without a base): `group_size`, `requires_car` and
+/// `payment_status` not in `body` stay as in `before`. A PUT replaces the booking's
+/// fields, but these are extras a form may not show (the original frontend's edit form
+/// leaves them out, and Django kept what a PUT did not name): a PUT must not undo a payment.
+pub fn keep_unsent_extras(f: &mut Fields, body: &Map<String, Value>, before: &Appointment) {
+    if !body.contains_key("group_size") {
+        f.group_size = before.group_size;
+    }
+    if !body.contains_key("requires_car") {
+        f.requires_car = before.requires_car;
+    }
+    if !body.contains_key("payment_status") {
+        f.payment_status = before.payment_status.clone();
+    }
+}
+
+/// Every `payment_status` a body may give: ours, then the original's aliases.
+pub fn payment_status_names() -> Vec<&'static str> {
+    PAYMENT_STATUSES.iter().map(|c| c.value).chain(workflow::PAYMENT_STATUS_ALIASES.iter().map(|a| a.0)).collect()
 }
 
 /// Is `name` in the body, not null, not `""` and not an empty list?

@@ -8,8 +8,9 @@
 //! `by_status` maps a `PATCH {status}` onto the one workflow step it means;
 //! `events` builds what a change emits (SPEC §5): `appointment_created` {appointment,
 //! created_by}, `appointment_updated` {appointment, updated_fields},
-//! `appointment_deleted` {appointment_id, deleted_by}, all to `visibility::audience`; a
-//! user removed from an appointment gets `appointment_deleted` (it left their view);
+//! `appointment_deleted` {appointment_id, appointment: `appointment::deleted_stub`,
+//! deleted_by}, all to `visibility::audience`; a user removed from an appointment gets
+//! `appointment_deleted` (it left their view; the stub as they last saw it);
 //! `notification`s go to exactly the users concerned. Each command builds the
 //! appointment's JSON once and returns it with the row (`Written`), for the answer.
 
@@ -23,7 +24,7 @@ pub use by_status::patch_status;
 pub use commands::{any_overdue, auto_cancel, create, delete, load_visible, step, update, Written};
 pub use conflicts::check_conflicts;
 pub(crate) use events::{changed_fields, emit_updated, is_shown_detail};
-pub use fields::{read_fields, Fields};
+pub use fields::{payment_status_names, read_fields, Fields, MAX_GROUP_SIZE};
 
 /// A small clinic in a fresh database, for the unit tests of this module's parts.
 #[cfg(test)]
