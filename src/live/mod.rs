@@ -8,8 +8,9 @@
 //! would not show) or run the session (`session`), whose writes are bounded in kernel
 //! buffer and time (`wire`). A bad (or empty) token given by `?token=` is refused with 403
 //! before the upgrade instead: the clinic's original frontend sends it that way, gives up
-//! after a few refused handshakes, and would reconnect forever after a 101 and a close. Frames the server writes are built by `crate::ws::frame`;
-//! close codes are `crate::ws::CloseCode`, documented in docs/LIVE_UPDATES.md.
+//! after a few refused handshakes, and would reconnect forever after a 101 and a close.
+//! Frames the server writes are built by `crate::ws::frame`; close codes are
+//! `crate::ws::CloseCode`, documented in docs/LIVE_UPDATES.md.
 
 mod session;
 mod wire;

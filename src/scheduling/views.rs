@@ -173,18 +173,7 @@ mod tests {
 
     #[test]
     fn docs_list_the_views() {
-        // `UPDATE_DOCS=1 cargo test --lib views` rewrites the table between the markers.
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/API.md");
-        let doc = std::fs::read_to_string(path).unwrap();
-        let (begin, end) = ("<!-- views:begin -->\n", "<!-- views:end -->");
-        let (head, rest) = doc.split_once(begin).expect("begin marker");
-        let (_, tail) = rest.split_once(end).expect("end marker");
-        let fresh = format!("{head}{begin}{}{end}{tail}", markdown_table());
-        if std::env::var_os("UPDATE_DOCS").is_some() {
-            std::fs::write(path, &fresh).unwrap();
-            return;
-        }
-        assert_eq!(doc, fresh, "docs/API.md is out of date; run UPDATE_DOCS=1 cargo test --lib views");
+        crate::scheduling::workflow::tests::check_generated_section("docs/API.md", "views", &markdown_table(), "views");
     }
 
     #[test]

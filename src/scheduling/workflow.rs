@@ -1093,7 +1093,7 @@ pub fn markdown_table() -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -1171,20 +1171,26 @@ mod tests {
         }
     }
 
-    #[test]
-    fn docs_show_the_table() {
-        // `UPDATE_DOCS=1 cargo test --lib workflow` rewrites the table between the markers.
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/WORKFLOW.md");
-        let doc = std::fs::read_to_string(path).unwrap();
-        let (begin, end) = ("<!-- table:begin -->\n", "<!-- table:end -->");
-        let (head, rest) = doc.split_once(begin).expect("begin marker");
-        let (_, tail) = rest.split_once(end).expect("end marker");
-        let fresh = format!("{head}{begin}{}{end}{tail}", markdown_table());
+    /// Checks that the section of `doc` (a path under docs/) between the markers
+    /// `<!-- {marker}:begin -->` and `<!-- {marker}:end -->` is `generated`; with
+    /// `UPDATE_DOCS=1` it rewrites the section instead (`rerun` says which tests to run).
+    pub(crate) fn check_generated_section(doc: &str, marker: &str, generated: &str, rerun: &str) {
+        let path = format!("{}/{doc}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (begin, end) = (format!("<!-- {marker}:begin -->\n"), format!("<!-- {marker}:end -->"));
+        let (head, rest) = text.split_once(&begin).expect("begin marker");
+        let (_, tail) = rest.split_once(&end).expect("end marker");
+        let fresh = format!("{head}{begin}{generated}{end}{tail}");
         if std::env::var_os("UPDATE_DOCS").is_some() {
-            std::fs::write(path, &fresh).unwrap();
+            std::fs::write(&path, &fresh).unwrap();
             return;
         }
-        assert_eq!(doc, fresh, "docs/WORKFLOW.md is out of date; run UPDATE_DOCS=1 cargo test --lib workflow");
+        assert_eq!(text, fresh, "{doc} is out of date; run UPDATE_DOCS=1 cargo test --lib {rerun}");
+    }
+
+    #[test]
+    fn docs_show_the_table() {
+        check_generated_section("docs/WORKFLOW.md", "table", &markdown_table(), "workflow");
     }
 
     #[test]
