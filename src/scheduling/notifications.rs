@@ -8,7 +8,7 @@
 //! (`prune`, `KEEP_PER_USER`).
 
 use crate::error::ApiError;
-use crate::events::{Audience, EventDraft, NOTIFICATIONS_CHANGED, NOTIFICATION};
+use crate::events::{Audience, EventDraft, NOTIFICATION, NOTIFICATIONS_CHANGED};
 use crate::scheduling::appointment::{self, Appointment};
 use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -166,7 +166,9 @@ pub fn get_own(conn: &Connection, user_id: i64, id: i64) -> Result<Notification,
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM notifications WHERE id = ?1 AND user_id = ?2"))?
         .query_row(params![id, user_id], Notification::from_row)
         .optional()?
-        .ok_or_else(|| ApiError::new(crate::error::ErrorCode::NotFound, "You have no notification with this id; reload the list."))
+        .ok_or_else(|| {
+            ApiError::new(crate::error::ErrorCode::NotFound, "You have no notification with this id; reload the list.")
+        })
 }
 
 /// Notifications by id (a page's rows), in one query.
@@ -246,8 +248,9 @@ fn ids_where(conn: &Connection, user_id: i64, cond: &str) -> rusqlite::Result<Ve
 /// reloading the list gets the count right.
 pub fn prune(tx: &Tx, keep: i64) -> rusqlite::Result<usize> {
     let over: Vec<i64> = {
-        let mut st =
-            tx.prepare_cached("SELECT user_id FROM notifications GROUP BY user_id HAVING COUNT(*) > ?1 ORDER BY user_id")?;
+        let mut st = tx.prepare_cached(
+            "SELECT user_id FROM notifications GROUP BY user_id HAVING COUNT(*) > ?1 ORDER BY user_id",
+        )?;
         let rows = st.query_map([keep], |r| r.get(0))?;
         rows.collect::<Result<_, _>>()?
     };

@@ -556,7 +556,11 @@ pub fn notifications(_: &str) -> Op {
     Op::new()
         .params(pages())
         .param(flag("is_read", "only read (true) or unread (false) ones"))
-        .ok(Resp::json(200, "A page of your notifications, newest first, and how many are unread.", r("NotificationPage")))
+        .ok(Resp::json(
+            200,
+            "A page of your notifications, newest first, and how many are unread.",
+            r("NotificationPage"),
+        ))
         .errors(&[404])
 }
 

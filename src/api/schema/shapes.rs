@@ -533,7 +533,10 @@ fn notification_page() -> Value {
 fn counted(what: &str) -> Value {
     object(
         &[what, "unreadCount"],
-        vec![(what, json!({"type": "integer", "minimum": 0})), ("unreadCount", json!({"type": "integer", "minimum": 0}))],
+        vec![
+            (what, json!({"type": "integer", "minimum": 0})),
+            ("unreadCount", json!({"type": "integer", "minimum": 0})),
+        ],
     )
 }
 
