@@ -1,7 +1,6 @@
 //! Housekeeping on its own thread, every `EVERY`: ending expired sessions (which closes
 //! their sockets), cancelling appointments left `pending` too long, pruning the event
-//! log, and keeping each user's newest notifications only
-//! (`scheduling::notifications::KEEP_PER_USER`). Failures are logged and retried next round. `stop` wakes the thread and joins it.
+//! log, and keeping each user's newest notifications only (`notifications_per_user`). Failures are logged and retried next round. `stop` wakes the thread and joins it.
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -60,7 +59,7 @@ pub fn run_once(app: &App) {
     if let Err(e) = app.store.write(|tx| crate::events::prune(tx, &before)) {
         log::warn!("could not prune the event log: {e}");
     }
-    let keep = notifications::KEEP_PER_USER;
+    let keep = app.settings.notifications_per_user.min(i64::MAX as u64) as i64;
     match app.store.write(|tx| notifications::prune(tx, keep)) {
         Ok(0) => {}
         Ok(n) => log::info!("pruned {n} old notification(s) (each user keeps the newest {keep})"),

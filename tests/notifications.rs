@@ -292,3 +292,26 @@ fn a_refused_change_leaves_no_notification() {
         .unwrap();
     assert_eq!(about, 0);
 }
+
+#[test]
+fn each_user_keeps_only_their_newest_notifications() {
+    let k = Clinic::with(&[("ROYAL_CARE_NOTIFICATIONS_PER_USER", "3")]);
+    for h in 8..13 {
+        book_at(&k, h);
+    }
+    let newest: Vec<i64> = ids(&list(&k, &k.t1, ""))[..3].to_vec();
+    // The maintenance thread prunes every 10 s; a round may fall between the bookings,
+    // so wait for rounds until tess is down to 3.
+    let mut rounds = 0;
+    while list(&k, &k.t1, "")["count"] != 3 {
+        rounds += 1;
+        assert!(
+            k.srv.wait_log_count("old notification(s)", rounds, Duration::from_secs(25)),
+            "no pruning round: {}",
+            k.srv.log()
+        );
+    }
+    assert_eq!(ids(&list(&k, &k.t1, "")), newest, "the newest three are kept");
+    assert_eq!(list(&k, &k.t1, "")["results"]["unreadCount"], 3);
+    assert_eq!(list(&k, &k.d1, "")["count"], 3, "the driver's list too");
+}

@@ -5,7 +5,7 @@
 //! touch only the caller's own rows (another user's id is "not found") and emit
 //! `notifications_changed` to that user alone, so their other tabs follow. Titles come
 //! from one table by type (`KINDS`); the maintenance thread bounds each user's list
-//! (`prune`, `KEEP_PER_USER`).
+//! (`prune`, to the setting `notifications_per_user`, default 500).
 
 use crate::error::ApiError;
 use crate::events::{Audience, EventDraft, NOTIFICATION, NOTIFICATIONS_CHANGED};
@@ -13,10 +13,6 @@ use crate::scheduling::appointment::{self, Appointment};
 use crate::store::Tx;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::{json, Value};
-
-/// How many notifications each user keeps: older ones (by `created_at`, then id) are
-/// pruned by the maintenance thread, read or not.
-pub const KEEP_PER_USER: i64 = 500;
 
 /// Every type this server sends, with its title. Imported rows may carry the original's
 /// other types; their title is the type in words (`title`).
