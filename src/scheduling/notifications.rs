@@ -100,18 +100,19 @@ pub enum About<'a> {
 /// hub's rule (each event's frames built once) without teaching `events::Renderings` a
 /// third per-recipient member, and a `?since=` replay returns exactly the user's own rows.
 pub fn send(tx: &mut Tx, to: &Audience, kind: &'static str, about: About, message: &str) -> rusqlite::Result<Vec<i64>> {
-    let mut users = to.users.clone();
-    if to.operators {
+    let operators: Vec<i64> = if to.operators {
         let mut st = tx.prepare_cached("SELECT id FROM users WHERE role = 'operator' AND is_active = 1 ORDER BY id")?;
-        let ops = st.query_map([], |r| r.get::<_, i64>(0))?.collect::<Result<Vec<_>, _>>()?;
-        users.extend(ops);
+        let rows = st.query_map([], |r| r.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    } else {
+        Vec::new()
+    };
+    let mut users: Vec<i64> = Vec::new();
+    for u in to.users.iter().copied().chain(operators) {
+        if !users.contains(&u) {
+            users.push(u);
+        }
     }
-    let mut seen = Vec::with_capacity(users.len());
-    users.retain(|u| {
-        let new = !seen.contains(u);
-        seen.push(*u);
-        new
-    });
     let a = match about {
         About::Visible(a, _) | About::Left(a) => a,
     };
