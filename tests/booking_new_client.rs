@@ -17,7 +17,8 @@ fn client_count(k: &Clinic) -> i64 {
 fn with_new_client(k: &Clinic, start: &str, end: &str) -> Value {
     let mut b = k.booking("2030-03-02", start, end);
     b.as_object_mut().unwrap().remove("location");
-    b["client"] = json!({"first_name": "Rosa", "last_name": "Diaz", "phone_number": "0918 555", "address": "7 Rizal Ave"});
+    b["client"] =
+        json!({"first_name": "Rosa", "last_name": "Diaz", "phone_number": "0918 555", "address": "7 Rizal Ave"});
     b
 }
 
@@ -51,7 +52,8 @@ fn a_refused_booking_leaves_no_client_behind() {
     k.book(&k.booking("2030-03-02", "10:00", "11:00"));
     let before = client_count(&k);
     // Therapist 1 is busy then: 409, and Rosa was not added.
-    let (s, e) = k.srv.call("POST", "/api/scheduling/appointments/", Some(&k.op), Some(&with_new_client(&k, "10:30", "11:30")));
+    let (s, e) =
+        k.srv.call("POST", "/api/scheduling/appointments/", Some(&k.op), Some(&with_new_client(&k, "10:30", "11:30")));
     assert_eq!((s, e["code"].as_str()), (409, Some("CONFLICT")), "{e}");
     assert_eq!(client_count(&k), before);
     // A bad booking field: 400, nothing added either.
@@ -92,8 +94,12 @@ fn only_operators_book_a_new_client() {
     let k = Clinic::new();
     let before = client_count(&k);
     for token in [&k.t1, &k.d1] {
-        let (s, e) =
-            k.srv.call("POST", "/api/scheduling/appointments/", Some(token), Some(&with_new_client(&k, "10:00", "11:00")));
+        let (s, e) = k.srv.call(
+            "POST",
+            "/api/scheduling/appointments/",
+            Some(token),
+            Some(&with_new_client(&k, "10:00", "11:00")),
+        );
         assert_eq!(s, 403, "{e}");
     }
     assert_eq!(client_count(&k), before);

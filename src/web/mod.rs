@@ -1,8 +1,10 @@
 //! The built-in web UI: the static files of `web/` (HTML, CSS, plain JavaScript modules),
 //! embedded in the binary at build time so the server works offline with nothing else
 //! installed. It owns only serving them: content types, a strict Content-Security-Policy
-//! (no inline script, no third-party origin), and revalidation by ETag. Everything the
-//! pages do goes through the public REST API and WebSocket like any other client.
+//! (no inline script, no third-party origin), and revalidation by ETag; plus the web app
+//! manifest and the service worker (`/sw.js`), into which it writes the list of files to
+//! keep for offline use and their hash (`service_worker`). Everything the pages do goes
+//! through the public REST API and WebSocket like any other client.
 
 use crate::error::ApiError;
 use crate::http::{Request, Response};
@@ -160,7 +162,9 @@ mod tests {
         let template = FILES.iter().find(|f| f.0 == "/sw.js").unwrap().1;
         let mut other = template.to_vec();
         other.extend_from_slice(b"// changed\n");
-        let version = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap().split("const VERSION = ").nth(1).unwrap()[..18].to_string();
+        let version = |b: &[u8]| {
+            String::from_utf8(b.to_vec()).unwrap().split("const VERSION = ").nth(1).unwrap()[..18].to_string()
+        };
         assert_ne!(version(&service_worker(template)), version(&service_worker(&other)));
     }
 

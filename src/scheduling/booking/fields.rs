@@ -4,9 +4,9 @@
 
 use crate::error::ApiError;
 use crate::scheduling::appointment::Appointment;
-use crate::scheduling::validate::{Input, MAX_TEXT};
 use crate::scheduling::clients::{self, Client};
 use crate::scheduling::services;
+use crate::scheduling::validate::{Input, MAX_TEXT};
 use crate::store::users;
 use chrono::NaiveTime;
 use rusqlite::Connection;
