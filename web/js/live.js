@@ -236,8 +236,9 @@ export class LiveSocket {
   }
 
   setState(state, retryAt = null) {
-    // What is shown follows the browser's word on the network ("offline" wins).
-    if (state === 'live' && navigator.onLine === false) state = 'offline';
+    // What is shown follows the browser's word on the network: while it says offline,
+    // every state but "closed" reads "offline" (the socket, if it works, still delivers).
+    if (state !== 'closed' && navigator.onLine === false) state = 'offline';
     this.state = state;
     this.onState({ state, attempt: this.attempt, retryAt });
   }
