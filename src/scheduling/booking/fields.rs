@@ -1,6 +1,7 @@
 //! Reading an appointment body: every writable field checked against the database (in
 //! the write transaction, so what it checked still holds at commit), every problem
-//! reported at once, named by field.
+//! reported at once, named by field. A new booking's `client` may be a new client's
+//! fields (`read_new_booking`), read by the clients' own rule and named `client.<field>`.
 
 use crate::error::ApiError;
 use crate::scheduling::appointment::Appointment;
@@ -257,10 +258,15 @@ fn read_client(i: &mut Input, o: &Map<String, Value>) -> Option<Client> {
     match clients::from_body(o, None) {
         Ok(c) => Some(c),
         Err(e) => {
-            for (name, msgs) in e.fields.iter().flat_map(|f| f.iter()) {
-                for m in msgs.as_array().into_iter().flatten() {
-                    i.add(&format!("client.{name}"), m.as_str().unwrap_or_default());
+            match &e.fields {
+                Some(fields) => {
+                    for (name, msgs) in fields.iter() {
+                        for m in msgs.as_array().into_iter().flatten() {
+                            i.add(&format!("client.{name}"), m.as_str().unwrap_or_default());
+                        }
+                    }
                 }
+                None => i.add("client", e.detail),
             }
             None
         }
