@@ -168,6 +168,7 @@ test('the client box finds a client another operator added after the form was op
   await box.fill('Carm');
   const option = page.locator(`[role="option"][data-id="${made.body.id}"]`);
   await option.waitFor({ timeout: 5000 });
+  await shot(page, 'operator-client-box');
   // By phone too.
   await box.fill('0999');
   await option.waitFor({ timeout: 5000 });

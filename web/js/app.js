@@ -120,7 +120,7 @@ function showConn({ state, attempt, retryAt }) {
     connecting: 'Connecting…',
     reconnecting: `Reconnecting… (try ${attempt + 1})`,
     live: 'Live',
-    offline: 'Offline · will reconnect when the network is back',
+    offline: 'Offline',
     closed: 'Not connected',
   };
   if (state === 'waiting') {
