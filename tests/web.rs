@@ -51,3 +51,31 @@ fn scripts_and_styles_have_their_types_and_nothing_loads_from_outside() {
     assert_eq!(srv.request("GET", "/js/nope.js", None, None, &[]).status, 404);
     assert_eq!(srv.request("POST", "/", None, Some("{}"), &[]).status, 405);
 }
+
+#[test]
+fn the_app_is_installable_and_its_service_worker_keeps_only_the_app_files() {
+    let srv = Server::start();
+    let page = srv.request("GET", "/", None, None, &[]);
+    assert!(page.text().contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#));
+    let csp = page.header("content-security-policy").unwrap().to_string();
+    assert!(csp.contains("worker-src 'self'") && csp.contains("manifest-src 'self'"), "{csp}");
+
+    let m = srv.request("GET", "/manifest.webmanifest", None, None, &[]);
+    assert_eq!(m.header("content-type"), Some("application/manifest+json"));
+    let m: serde_json::Value = serde_json::from_str(&m.text()).expect("the manifest is JSON");
+    assert_eq!((m["start_url"].as_str(), m["display"].as_str()), (Some("/"), Some("standalone")));
+    assert_eq!(m["icons"][0]["src"], "/icon.svg");
+
+    let sw = srv.request("GET", "/sw.js", None, None, &[]);
+    assert_eq!(sw.status, 200);
+    assert_eq!(sw.header("content-type"), Some("text/javascript; charset=utf-8"));
+    let text = sw.text();
+    // The server filled in the shell: every file it serves, no API answer needing a login.
+    let shell = text.split("const SHELL = ").nth(1).and_then(|t| t.split(";\n").next()).unwrap();
+    let shell: Vec<String> = serde_json::from_str(shell).expect("the shell is a JSON list");
+    for f in ["/", "/app.css", "/js/app.js", "/js/offline.js", "/manifest.webmanifest"] {
+        assert!(shell.iter().any(|s| s == f), "{f} not kept: {shell:?}");
+    }
+    assert!(shell.iter().all(|s| !s.starts_with("/api/")), "{shell:?}");
+    assert!(!text.contains("const VERSION = 'dev'"));
+}

@@ -1,8 +1,10 @@
 //! The built-in web UI: the static files of `web/` (HTML, CSS, plain JavaScript modules),
 //! embedded in the binary at build time so the server works offline with nothing else
 //! installed. It owns only serving them: content types, a strict Content-Security-Policy
-//! (no inline script, no third-party origin), and revalidation by ETag. Everything the
-//! pages do goes through the public REST API and WebSocket like any other client.
+//! (no inline script, no third-party origin), and revalidation by ETag; plus the web app
+//! manifest and the service worker (`/sw.js`), into which it writes the list of files to
+//! keep for offline use and their hash (`service_worker`). Everything the pages do goes
+//! through the public REST API and WebSocket like any other client.
 
 use crate::error::ApiError;
 use crate::http::{Request, Response};
@@ -24,14 +26,24 @@ const FILES: &[(&str, &[u8], &str)] = &[
     ("/js/ui.js", include_bytes!("../../web/js/ui.js"), JS),
     ("/js/workflow.js", include_bytes!("../../web/js/workflow.js"), JS),
     ("/js/store.js", include_bytes!("../../web/js/store.js"), JS),
+    ("/js/offline.js", include_bytes!("../../web/js/offline.js"), JS),
+    ("/js/phone.js", include_bytes!("../../web/js/phone.js"), JS),
+    ("/js/clientbox.js", include_bytes!("../../web/js/clientbox.js"), JS),
     ("/js/bell.js", include_bytes!("../../web/js/bell.js"), JS),
+    ("/manifest.webmanifest", include_bytes!("../../web/manifest.webmanifest"), "application/manifest+json"),
+    // At the root so that its scope is the whole app (no Service-Worker-Allowed needed).
+    ("/sw.js", include_bytes!("../../web/sw.js"), JS),
 ];
+
+/// The service worker's placeholders, filled in by `service_worker`.
+const SW_SHELL: &str = "const SHELL = [];";
+const SW_VERSION: &str = "const VERSION = 'dev';";
 
 const JS: &str = "text/javascript; charset=utf-8";
 
 struct Asset {
     path: &'static str,
-    body: &'static [u8],
+    body: Vec<u8>,
     content_type: &'static str,
     etag: String,
 }
@@ -44,12 +56,32 @@ fn assets() -> &'static [Asset] {
         FILES
             .iter()
             .map(|(path, body, content_type)| {
-                let digest = Sha256::digest(body);
+                let body = if *path == "/sw.js" { service_worker(body) } else { body.to_vec() };
+                let digest = Sha256::digest(&body);
                 let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
                 Asset { path, body, content_type, etag: format!("\"{hex}\"") }
             })
             .collect()
     })
+}
+
+/// The service worker with its shell list (every file served here but itself) and a
+/// version that is a hash of all of them: a new binary with any changed file is a new
+/// worker, which drops the old copies. So the list never misses a file added to `FILES`.
+fn service_worker(template: &[u8]) -> Vec<u8> {
+    let shell: Vec<&str> = FILES.iter().map(|f| f.0).filter(|p| *p != "/sw.js").collect();
+    let mut all = Sha256::new();
+    for (path, body, _) in FILES.iter().filter(|f| f.0 != "/sw.js") {
+        all.update(path.as_bytes());
+        all.update(body);
+    }
+    all.update(template);
+    let version: String = all.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let text = std::str::from_utf8(template).expect("sw.js is UTF-8");
+    assert!(text.contains(SW_SHELL) && text.contains(SW_VERSION), "sw.js lost its placeholders");
+    text.replace(SW_SHELL, &format!("const SHELL = {};", serde_json::to_string(&shell).expect("paths serialise")))
+        .replace(SW_VERSION, &format!("const VERSION = '{version}';"))
+        .into_bytes()
 }
 
 pub fn route(req: &Request) -> Result<Response, ApiError> {
@@ -61,7 +93,7 @@ pub fn route(req: &Request) -> Result<Response, ApiError> {
         // 304 carries no body; the browser keeps using its copy.
         Response { status: 304, headers: vec![], body: vec![] }
     } else {
-        Response::new(200, asset.content_type, asset.body.to_vec())
+        Response::new(200, asset.content_type, asset.body.clone())
     };
     let resp = resp
         .header("ETag", &asset.etag)
@@ -90,7 +122,7 @@ pub fn csp(host: Option<&str>) -> String {
     }
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         connect-src {connect}; manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+         connect-src {connect}; manifest-src 'self'; worker-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
 
@@ -117,6 +149,24 @@ mod tests {
         assert!(etag_matches("W/\"b\"", "\"b\""));
         assert!(etag_matches("*", "\"b\""));
         assert!(!etag_matches("\"c\"", "\"b\""));
+    }
+
+    #[test]
+    fn the_service_worker_keeps_every_file_but_itself_and_changes_with_them() {
+        let sw = assets().iter().find(|a| a.path == "/sw.js").unwrap();
+        let text = std::str::from_utf8(&sw.body).unwrap();
+        assert!(!text.contains(SW_SHELL) && !text.contains(SW_VERSION), "placeholders filled in");
+        for (path, _, _) in FILES.iter().filter(|f| f.0 != "/sw.js") {
+            assert!(text.contains(&format!("\"{path}\"")), "the shell lacks {path}");
+        }
+        assert!(!text.contains("\"/sw.js\""));
+        let template = FILES.iter().find(|f| f.0 == "/sw.js").unwrap().1;
+        let mut other = template.to_vec();
+        other.extend_from_slice(b"// changed\n");
+        let version = |b: &[u8]| {
+            String::from_utf8(b.to_vec()).unwrap().split("const VERSION = ").nth(1).unwrap()[..18].to_string()
+        };
+        assert_ne!(version(&service_worker(template)), version(&service_worker(&other)));
     }
 
     /// A file the page loads but the table forgot would be a blank page in production.

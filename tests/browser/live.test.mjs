@@ -53,7 +53,9 @@ async function bookInUi(page, { start, therapist, driver }) {
   await page.click('#new-appointment');
   const dlg = page.locator('dialog[data-dialog="create"]');
   await dlg.waitFor();
-  await dlg.locator('select[name="client"]').selectOption({ label: 'Ana Santos · 0917 555 0101' });
+  // The client box asks the server as you type.
+  await dlg.locator('input[role="combobox"]').fill('Ana San');
+  await dlg.locator(`[role="option"][data-id="${client.id}"]`).click();
   await dlg.locator('input[name="services"]').first().check();
   await dlg.locator('input[name="start_time"]').fill(start);
   await dlg.locator('select[name="therapist"]').selectOption({ label: therapist });

@@ -55,7 +55,7 @@ test('a dropped socket is retried with backoff, resumes with since and epoch, an
   // ... and "network back" does not wait for the timer.
   await context.setOffline(true);
   await page.waitForSelector('#conn[data-state="offline"]');
-  assert.match((await connState(page)).text, /No network/);
+  assert.match((await connState(page)).text, /Offline/);
   cable.restore();
   const backAt = Date.now();
   await context.setOffline(false);

@@ -26,6 +26,10 @@ export function forgetSession() {
   localStorage.removeItem(KEY);
 }
 
+// What any request (a write above all) answers while the browser is offline. The request
+// is still tried: a server on this very computer may answer.
+export const OFFLINE = 'You are offline; try again when the connection is back.';
+
 export class ApiError extends Error {
   constructor(status, body, message) {
     super(message);
@@ -52,6 +56,8 @@ export async function api(method, path, body, { token, ifMatch } = {}) {
   try {
     res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store' });
   } catch {
+    // The browser says there is no network: say so, rather than blame the server.
+    if (navigator.onLine === false) throw new ApiError(0, null, OFFLINE);
     throw new ApiError(0, null, 'The server cannot be reached. Check the network (Wi-Fi or cable) and try again.');
   }
   if (res.status === 204) return null;

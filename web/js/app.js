@@ -9,6 +9,7 @@ import { Mine } from './mine.js';
 import { Bell } from './bell.js';
 import { h, personName } from './ui.js';
 import { loadWorkflow, roleLabel } from './workflow.js';
+import { registerServiceWorker, noteConnection, clearSchedule } from './offline.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -107,6 +108,7 @@ async function start(session) {
 // Shows the socket's state in words, with a countdown while waiting to retry.
 function showConn({ state, attempt, retryAt }) {
   clearInterval(countdown);
+  noteConnection(state);
   conn.dataset.state = state;
   if (retryAt) conn.dataset.retryAt = String(retryAt);
   else delete conn.dataset.retryAt;
@@ -120,7 +122,7 @@ function showConn({ state, attempt, retryAt }) {
     connecting: 'Connecting…',
     reconnecting: `Reconnecting… (try ${attempt + 1})`,
     live: 'Live',
-    offline: 'No network · will reconnect when it is back',
+    offline: 'Offline',
     closed: 'Not connected',
   };
   if (state === 'waiting') {
@@ -145,6 +147,8 @@ function end(message, tone) {
   bell = null;
   clearInterval(countdown);
   forgetSession();
+  // The saved schedule is this user's: never shown to whoever logs in next.
+  clearSchedule();
   document.querySelectorAll('dialog').forEach((d) => d.remove());
   showLogin(message, tone);
 }
@@ -175,6 +179,7 @@ window.addEventListener('storage', (e) => {
   }
 });
 
+registerServiceWorker();
 const session = loadSession();
 if (session) start(session);
 else showLogin();

@@ -7,6 +7,7 @@ import { h, card, allowedActions, actionLabel, isoDate, addDays, longDate, toast
 import { appointmentDialog } from './forms.js';
 import { LiveList } from './store.js';
 import { actionInfo, awaitsTherapist, isFinished } from './workflow.js';
+import { loadSchedule, saveSchedule, savedNote } from './offline.js';
 
 export class Board {
   constructor(root, me) {
@@ -18,12 +19,13 @@ export class Board {
       keep: (a) => a.date === this.date,
       // A fresh start or a resync: the list may have changed in any way; reload the day.
       onInitial: (list) => {
+        this.savedAt = null;
         for (const a of list) this.store.upsert(a, false);
         this.load();
       },
       onChange: () => this.render(),
     });
-    this.refs = { clients: [], services: [], therapists: [], drivers: [] };
+    this.refs = { services: [], therapists: [], drivers: [] };
     this.loading = false;
     this.error = '';
   }
@@ -32,6 +34,7 @@ export class Board {
     this.dateInput = h('input', { type: 'date', value: this.date, 'aria-label': 'Day shown', onchange: () => this.setDate(this.dateInput.value || isoDate()) });
     this.heading = h('h1', { class: 'day-title' });
     this.summary = h('p', { class: 'day-summary muted' });
+    this.savedBox = h('div', { class: 'saved-box' });
     this.list = h('section', { class: 'board-list', 'aria-live': 'polite' });
     this.root.replaceChildren(
       h(
@@ -49,6 +52,7 @@ export class Board {
       ),
       this.heading,
       this.summary,
+      this.savedBox,
       this.list,
     );
     this.loadRefs();
@@ -56,12 +60,11 @@ export class Board {
   }
 
   async loadRefs() {
-    const [clients, services, staff] = await Promise.all([
-      listAll('/api/scheduling/clients/').catch(() => []),
+    // Clients are not loaded here: the booking form searches the server as you type.
+    const [services, staff] = await Promise.all([
       listAll('/api/scheduling/services/').catch(() => []),
       listAll('/api/scheduling/staff/').catch(() => []),
     ]);
-    this.refs.clients.splice(0, Infinity, ...clients);
     this.refs.services.splice(0, Infinity, ...services);
     this.refs.therapists.splice(0, Infinity, ...staff.filter((u) => u.role === 'therapist'));
     this.refs.drivers.splice(0, Infinity, ...staff.filter((u) => u.role === 'driver'));
@@ -87,8 +90,15 @@ export class Board {
       this.error = '';
       // Anything we held for this day that the server no longer lists has left the day.
       this.store.replace(list, (a) => liveDuring.has(a.id));
+      this.savedAt = null;
+      saveSchedule(this.me, `board:${date}`, this.store.values(), Date.now());
     } catch (err) {
-      if (date === this.date) this.error = err.message;
+      // Offline: this day as last seen in this browser, marked with its time.
+      const saved = date === this.date ? loadSchedule(this.me, `board:${date}`) : null;
+      if (saved) {
+        for (const a of saved.appointments) this.store.upsert(a, false);
+        this.savedAt = saved.saved_at;
+      } else if (date === this.date) this.error = err.message;
     } finally {
       if (date === this.date) {
         this.loading = false;
@@ -142,6 +152,8 @@ export class Board {
       return el;
     });
     this.store.flash.clear();
+    this.savedBox.replaceChildren(this.savedAt ? savedNote(this.savedAt) : '');
+    if (!this.savedAt && !this.loading && !this.error) saveSchedule(this.me, `board:${this.date}`, all);
     if (this.error) {
       this.list.replaceChildren(h('p', { class: 'notice tone-bad', role: 'alert' }, this.error));
     } else if (!cards.length) {

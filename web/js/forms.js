@@ -7,6 +7,7 @@
 import { api, ApiError } from './api.js';
 import { h, personName, clientName, timeRange, hm } from './ui.js';
 import { actionInfo } from './workflow.js';
+import { clientBox } from './clientbox.js';
 
 // Opens a modal with `content` (a list of elements) and buttons. `onSubmit(form)` runs on
 // submit; whatever it returns resolves the promise and closes the dialog, an error keeps
@@ -85,7 +86,7 @@ function addMinutes(hhmm, minutes) {
 }
 
 // Create (no `appt`) or edit an appointment. Resolves to the saved appointment or null.
-// `refs` holds the pick lists: {clients, services, therapists, drivers}.
+// `refs` holds the pick lists: {services, therapists, drivers}; clients are searched.
 export function appointmentDialog({ appt, date, refs }) {
   const editing = Boolean(appt);
   const a = appt || { date, start_time: '09:00', end_time: '10:00', services: [] };
@@ -94,18 +95,39 @@ export function appointmentDialog({ appt, date, refs }) {
   const therapists = refs.therapists.filter((u) => u.is_active !== false || u.id === a.therapist);
   const drivers = refs.drivers.filter((u) => u.is_active !== false || u.id === a.driver);
 
-  const clientSel = select('client', refs.clients.map((c) => [c.id, `${personName(c)}${c.phone_number ? ` · ${c.phone_number}` : ''}`]), a.client, { empty: 'Choose a client…' });
+  // Filled in when a client is picked (or is new) and the place is still empty.
+  const location = h('input', { name: 'location', value: a.location || '', autocomplete: 'off', placeholder: 'The client\'s address' });
+  const clientPick = clientBox({
+    current: editing && a.client ? { id: a.client, ...(a.client_details || {}) } : null,
+    onPick: (c) => {
+      if (c.address && !location.value) location.value = c.address;
+    },
+    onNew: (typed) => {
+      if (newClient.hidden) newClientToggle.click();
+      // What was typed becomes the name (or the phone, if it looks like one).
+      const [first, ...rest] = typed.trim().split(/\s+/);
+      if (/^[+\d][\d\s-]*$/.test(typed.trim())) newClient.querySelector('[name=phone_number]').value = typed.trim();
+      else if (first) {
+        newClient.querySelector('[name=first_name]').value = first;
+        newClient.querySelector('[name=last_name]').value = rest.join(' ');
+      }
+      newClient.querySelector('[name=first_name]').focus();
+    },
+  });
+  // A new client is sent with the booking and written only if the booking is (one
+  // request, one transaction): a refused booking leaves no client behind. Its fields
+  // are named client.<field> in the server's errors.
   const newClient = h(
     'fieldset',
     { class: 'new-client', hidden: true },
     h('legend', {}, 'New client'),
-    h('div', { class: 'row' }, field('First name', 'first_name', h('input', { name: 'first_name', autocomplete: 'off' })), field('Last name', 'last_name', h('input', { name: 'last_name', autocomplete: 'off' }))),
-    h('div', { class: 'row' }, field('Phone', 'phone_number', h('input', { name: 'phone_number', type: 'tel', autocomplete: 'off' })), field('Address', 'address', h('input', { name: 'address', autocomplete: 'off' }))),
+    h('div', { class: 'row' }, field('First name', 'client.first_name', h('input', { name: 'first_name', autocomplete: 'off' })), field('Last name', 'client.last_name', h('input', { name: 'last_name', autocomplete: 'off' }))),
+    h('div', { class: 'row' }, field('Phone', 'client.phone_number', h('input', { name: 'phone_number', type: 'tel', autocomplete: 'off' })), field('Address', 'client.address', h('input', { name: 'address', autocomplete: 'off' }), 'Also the booking\'s place, unless you give another.')),
   );
   const newClientToggle = h('button', { type: 'button', class: 'btn btn-link' }, '+ New client');
   newClientToggle.addEventListener('click', () => {
     newClient.hidden = !newClient.hidden;
-    clientSel.disabled = !newClient.hidden;
+    clientPick.setDisabled(!newClient.hidden);
     newClientToggle.textContent = newClient.hidden ? '+ New client' : 'Pick an existing client instead';
   });
 
@@ -131,14 +153,8 @@ export function appointmentDialog({ appt, date, refs }) {
   start.addEventListener('input', followEnd);
   serviceBoxes.addEventListener('change', followEnd);
 
-  const location = h('input', { name: 'location', value: a.location || '', autocomplete: 'off', placeholder: 'Client\'s address' });
-  clientSel.addEventListener('change', () => {
-    const c = refs.clients.find((x) => String(x.id) === clientSel.value);
-    if (c?.address && !location.value) location.value = c.address;
-  });
-
   const content = [
-    h('div', { class: 'row' }, field('Client', 'client', clientSel), h('div', { class: 'field field-inline' }, newClientToggle)),
+    h('div', { class: 'row' }, clientPick.el, editing ? null : h('div', { class: 'field field-inline' }, newClientToggle)),
     newClient,
     h('div', { class: 'field', dataset: { field: 'services' } }, h('span', { class: 'field-label' }, 'Services'), serviceBoxes),
     h('div', { class: 'row' }, field('Date', 'date', h('input', { name: 'date', type: 'date', required: true, value: a.date })), field('Start', 'start_time', start), field('End', 'end_time', end)),
@@ -160,20 +176,10 @@ export function appointmentDialog({ appt, date, refs }) {
     onSubmit: async (form) => {
       const f = new FormData(form);
       const num = (v) => (v === '' || v === null ? null : Number(v));
-      let client = num(f.get('client'));
-      if (!newClient.hidden) {
-        const made = await api('POST', '/api/scheduling/clients/', {
-          first_name: f.get('first_name') || '',
-          last_name: f.get('last_name') || '',
-          phone_number: f.get('phone_number') || '',
-          address: f.get('address') || '',
-        });
-        refs.clients.push(made);
-        client = made.id;
-        clientSel.append(h('option', { value: made.id }, personName(made)));
-        clientSel.value = String(made.id);
-        newClientToggle.click();
-      }
+      const fresh = !newClient.hidden;
+      const client = fresh
+        ? { first_name: f.get('first_name') || '', last_name: f.get('last_name') || '', phone_number: f.get('phone_number') || '', address: f.get('address') || '' }
+        : num(f.get('client'));
       const body = {
         client,
         services: f.getAll('services').map(Number),
@@ -185,7 +191,7 @@ export function appointmentDialog({ appt, date, refs }) {
         location: f.get('location') || '',
         notes: f.get('notes') || '',
       };
-      if (!body.client) throw fieldError('client', 'Choose a client, or add a new one.');
+      if (!body.client) throw fieldError('client', 'Choose a client (type a name or phone number), or add a new one.');
       if (!editing) return api('POST', '/api/scheduling/appointments/', body);
       const changed = {};
       for (const [k, v] of Object.entries(body)) {

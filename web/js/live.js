@@ -2,8 +2,9 @@
 // (`bearer, <token>`) so the token stays out of URLs and logs, remembers the last `seq` and
 // the stream's `epoch` to resume with `?since=&epoch=`, and reconnects after any loss with
 // exponential backoff and full jitter, without an attempt cap, for as long as the user is
-// logged in. It reconnects at once when the tab becomes visible or the network comes back,
-// and hands a 4001 close ("log in again") to the app instead of retrying.
+// logged in. It reconnects at once when the tab becomes visible or the network comes back
+// (then always with a new socket), shows "offline" as soon as the browser says so, and
+// hands a 4001 close ("log in again") to the app instead of retrying.
 
 const PATH = '/ws/scheduling/appointments/';
 const BASE_DELAY_MS = 500;
@@ -37,12 +38,15 @@ export class LiveSocket {
     this.onVisible = () => {
       if (document.visibilityState === 'visible') this.reconnectNow('tab visible');
     };
-    this.onOnline = () => this.reconnectNow('network back');
-    // Only a hint: a LAN or localhost server may still be reachable, so nothing is closed;
-    // the heartbeat finds out whether the socket still works.
+    // Network back: the old socket may look open but be dead (the phone changed networks,
+    // its connection is gone), so a new one is opened at once, resuming with `since`,
+    // instead of waiting for a heartbeat to time out.
+    this.onOnline = () => this.reconnectNow('network back', { fresh: true });
+    // Shown at once. Nothing is closed: a server on this computer may still answer, and
+    // then the socket goes on delivering (the heartbeat tests it).
     this.onOffline = () => {
-      if (this.state !== 'live') this.setState('offline');
-      else this.sendHeartbeat();
+      this.setState('offline');
+      this.sendHeartbeat();
     };
     document.addEventListener('visibilitychange', this.onVisible);
     window.addEventListener('online', this.onOnline);
@@ -162,15 +166,16 @@ export class LiveSocket {
   }
 
   // Visible tab or network back: a waiting reconnect should not wait any longer.
-  reconnectNow(why) {
+  // `fresh`: replace even an open socket (it may be dead without knowing it).
+  reconnectNow(why, { fresh = false } = {}) {
     if (this.stopped) return;
     const state = this.ws?.readyState;
-    if (state === WebSocket.OPEN) {
-      // The socket may have died silently while hidden or offline; test it now.
+    if (state === WebSocket.OPEN && !fresh) {
+      // The socket may have died silently while hidden; test it now.
       this.sendHeartbeat();
       return;
     }
-    if (state === WebSocket.CONNECTING) return;
+    if (state === WebSocket.CONNECTING && !fresh) return;
     this.lastReason = why;
     this.connect();
   }
@@ -183,8 +188,9 @@ export class LiveSocket {
       return;
     }
     this.heartbeatDeadline = null;
-    // Any message proves the socket works (e.g. a heartbeat answer after "offline").
-    if (this.state !== 'live') this.setState('live');
+    // Any message proves the socket works (e.g. a heartbeat answer after a lost one),
+    // though while the browser says it is offline the indicator keeps saying so.
+    if (this.state !== 'live' && navigator.onLine !== false) this.setState('live');
     if (msg.type === 'initial_data') {
       this.seq = typeof msg.seq === 'number' ? msg.seq : this.seq;
       if (msg.epoch !== undefined && msg.epoch !== null) this.epoch = msg.epoch;
@@ -230,6 +236,9 @@ export class LiveSocket {
   }
 
   setState(state, retryAt = null) {
+    // What is shown follows the browser's word on the network: while it says offline,
+    // every state but "closed" reads "offline" (the socket, if it works, still delivers).
+    if (state !== 'closed' && navigator.onLine === false) state = 'offline';
     this.state = state;
     this.onState({ state, attempt: this.attempt, retryAt });
   }

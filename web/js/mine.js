@@ -6,6 +6,7 @@ import { listAll } from './api.js';
 import { h, card, allowedActions, actionLabel, isoDate } from './ui.js';
 import { LiveList } from './store.js';
 import { actionInfo, isFinished } from './workflow.js';
+import { loadSchedule, saveSchedule, savedNote } from './offline.js';
 
 export class Mine {
   constructor(root, me) {
@@ -15,6 +16,7 @@ export class Mine {
       onInitial: (list) => {
         // A fresh list replaces what we had, except finished jobs kept for reference.
         this.store.replace(list, (a) => isFinished(a.status));
+        this.savedAt = null;
         this.loaded = true;
         this.error = '';
       },
@@ -38,8 +40,15 @@ export class Mine {
       const list = await listAll('/api/scheduling/appointments/?board=1');
       for (const a of list) this.store.upsert(a, false);
       this.error = '';
+      this.savedAt = null;
+      saveSchedule(this.me, 'mine', this.store.values(), Date.now());
     } catch (err) {
-      if (!this.loaded) this.error = err.message;
+      // Offline: the last known schedule, saved in this browser, marked with its time.
+      const saved = this.loaded ? null : loadSchedule(this.me, 'mine');
+      if (saved) {
+        for (const a of saved.appointments) this.store.upsert(a, false);
+        this.savedAt = saved.saved_at;
+      } else if (!this.loaded) this.error = err.message;
     }
     this.loaded = true;
     this.render();
@@ -67,6 +76,8 @@ export class Mine {
     };
     const parts = [];
     if (this.error) parts.push(h('p', { class: 'notice tone-bad', role: 'alert' }, this.error));
+    if (this.savedAt) parts.push(savedNote(this.savedAt));
+    else if (this.loaded && !this.error) saveSchedule(this.me, 'mine', all);
     if (active.length) parts.push(...active.map(render));
     else if (this.loaded) parts.push(h('p', { class: 'empty' }, 'Nothing assigned to you right now. New jobs appear here by themselves.'));
     else parts.push(h('p', { class: 'empty' }, 'Loading…'));

@@ -3,6 +3,7 @@
 // time formatting, toasts, and the appointment card used by every view.
 
 import { statusInfo, actionInfo, isFinished, stampLabels } from './workflow.js';
+import { placeLink, waitingLine } from './phone.js';
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -142,7 +143,7 @@ export function card(a, { buttons = [], compact = false, showDate = false, role 
       'dl',
       { class: 'appt-facts' },
       serviceNames(a) ? [h('dt', {}, 'Service'), h('dd', {}, serviceNames(a))] : null,
-      a.location ? [h('dt', {}, 'Where'), h('dd', { class: 'appt-location' }, a.location)] : null,
+      a.location ? [h('dt', {}, 'Where'), h('dd', { class: 'appt-location' }, placeLink(a.location))] : null,
       a.client_details?.phone_number ? [h('dt', {}, 'Phone'), h('dd', {}, h('a', { href: `tel:${a.client_details.phone_number}` }, a.client_details.phone_number))] : null,
       [h('dt', {}, 'Therapist'), h('dd', { class: 'appt-therapist' }, staff || h('em', {}, 'not assigned'))],
       [h('dt', {}, 'Driver'), h('dd', { class: 'appt-driver' }, driver || h('em', {}, 'not assigned'))],
@@ -151,6 +152,7 @@ export function card(a, { buttons = [], compact = false, showDate = false, role 
       a.cancellation_reason ? [h('dt', {}, 'Cancelled'), h('dd', {}, a.cancellation_reason)] : null,
     ),
     step ? h('div', { class: 'appt-step' }, step) : null,
+    !buttons.length && role && !isFinished(a.status) ? waitingLine(a.status, role) : null,
     buttons.length ? h('div', { class: 'appt-actions' }, buttons) : null,
   );
 }

@@ -57,3 +57,9 @@ export function roleLabel(role) {
 export function stampLabels() {
   return table?.stamps || [];
 }
+
+// The steps that move an appointment on from `status` (not the red ones such as cancel
+// or reject, which end it): who is being waited for.
+export function nextSteps(status) {
+  return [...actions.values()].filter((a) => a.rest !== false && !a.danger && (a.from || []).includes(status));
+}

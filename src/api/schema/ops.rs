@@ -332,8 +332,18 @@ pub fn staff(method: &str) -> Op {
 // ---- appointments and the workflow ----
 
 fn appointment_body(method: &str) -> Value {
+    // A new booking may add its client on the spot, in the booking's transaction.
+    let client = if method == "POST" {
+        let mut new = client_body("POST");
+        new["description"] = json!("a new client, written only if the booking is: errors name client.<field>");
+        new["not"] = json!({"required": ["id"], "description": "an existing client is sent as its id"});
+        json!({"oneOf": [kinds::id(), new],
+            "description": "the client's id, or a new client's fields; the booking's location defaults to the client's address"})
+    } else {
+        kinds::id()
+    };
     let mut props = vec![
-        ("client", kinds::id()),
+        ("client", client),
         ("services", kinds::ids()),
         ("therapist", kinds::id_or_blank()),
         ("therapists", kinds::ids()),

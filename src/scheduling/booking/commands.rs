@@ -4,12 +4,12 @@
 
 use super::conflicts::check_conflicts;
 use super::events::{emit_update, notify, summary};
-use super::fields::{check_staff, keep_unsent_extras, read_fields, Fields};
+use super::fields::{check_staff, keep_unsent_extras, read_fields, read_new_booking, Fields};
 use crate::error::{ApiError, ErrorCode};
 use crate::events::{Audience, EventDraft, APPOINTMENT_CREATED, APPOINTMENT_DELETED};
 use crate::scheduling::appointment::{self, Appointment};
 use crate::scheduling::validate::Input;
-use crate::scheduling::{operator_only, visibility, workflow};
+use crate::scheduling::{clients, operator_only, visibility, workflow};
 use crate::store::users::User;
 use crate::store::Tx;
 use rusqlite::{params, Connection, ToSql};
@@ -58,11 +58,24 @@ fn reload(conn: &Connection, id: i64) -> Result<Appointment, ApiError> {
         .ok_or_else(|| ApiError::internal(format_args!("appointment {id} vanished in its own transaction")))
 }
 
-/// POST appointments/: returns the new appointment.
+/// POST appointments/: returns the new appointment. `client` may be a new client's
+/// fields instead of an id: that client is written here, in the booking's transaction, so
+/// a refused booking (bad field, double booking) leaves no client behind. A booking sent
+/// without a `location` (absent, null or blank) is at the client's address, new or not.
 pub fn create(tx: &mut Tx, who: &User, body: &Map<String, Value>) -> Result<Written, ApiError> {
     operator_only(who)?;
-    let f = read_fields(tx, body, None)?;
+    let (mut f, new_client) = read_new_booking(tx, body)?;
     check_conflicts(tx, None, &f)?;
+    let address = match new_client {
+        Some(c) => {
+            f.client_id = clients::insert(tx, &c)?;
+            c.address
+        }
+        None => clients::get(tx, f.client_id)?.map(|c| c.address).unwrap_or_default(),
+    };
+    if f.location.is_empty() {
+        f.location = address;
+    }
     let now = crate::time::now_iso();
     tx.execute(
         "INSERT INTO appointments (client_id, therapist_id, driver_id, operator_id, date, start_time, end_time, status,

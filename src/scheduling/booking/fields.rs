@@ -1,11 +1,13 @@
 //! Reading an appointment body: every writable field checked against the database (in
 //! the write transaction, so what it checked still holds at commit), every problem
-//! reported at once, named by field.
+//! reported at once, named by field. A new booking's `client` may be a new client's
+//! fields (`read_new_booking`), read by the clients' own rule and named `client.<field>`.
 
 use crate::error::ApiError;
 use crate::scheduling::appointment::Appointment;
+use crate::scheduling::clients::{self, Client};
+use crate::scheduling::services;
 use crate::scheduling::validate::{Input, MAX_TEXT};
-use crate::scheduling::{clients, services};
 use crate::store::users;
 use chrono::NaiveTime;
 use rusqlite::Connection;
@@ -70,7 +72,25 @@ pub fn read_fields(
     body: &Map<String, Value>,
     base: Option<&Appointment>,
 ) -> Result<Fields, ApiError> {
+    read(conn, body, base, false).map(|(f, _)| f)
+}
+
+/// A new booking's body (POST): as `read_fields`, except that `client` may also be a new
+/// client's fields (`{first_name, last_name, phone_number, address, …}`, read by the
+/// clients' own rule `clients::from_body`, errors named `client.<field>`), returned
+/// apart for the caller to write in the booking's transaction. `f.client_id` is then 0.
+pub fn read_new_booking(conn: &Connection, body: &Map<String, Value>) -> Result<(Fields, Option<Client>), ApiError> {
+    read(conn, body, None, true)
+}
+
+fn read(
+    conn: &Connection,
+    body: &Map<String, Value>,
+    base: Option<&Appointment>,
+    new_client_allowed: bool,
+) -> Result<(Fields, Option<Client>), ApiError> {
     let mut i = Input::new(body);
+    let mut new_client = None;
     if base.is_none() {
         i.require("client");
         i.require("date");
@@ -103,15 +123,13 @@ pub fn read_fields(
         requires_car: false,
         payment_status: PAYMENT_STATUSES[0].value.to_string(),
     });
-    match i.id("client") {
-        Some(Some(c)) => {
-            if clients::get(conn, c)?.is_none() {
-                i.add("client", format!("There is no client {c}."));
-            }
-            f.client_id = c;
-        }
-        Some(None) => i.add("client", "This field may not be null."),
-        None => {}
+    match body.get("client") {
+        Some(Value::Object(o)) if new_client_allowed => new_client = read_client(&mut i, o),
+        Some(Value::Object(_)) => i.add(
+            "client",
+            "Send the client's id; a new client is added with POST clients/ or together with a new booking.",
+        ),
+        _ => read_client_id(conn, &mut i, &mut f)?,
     }
     if let Some(list) = i.ids("services") {
         for s in &list {
@@ -214,7 +232,45 @@ pub fn read_fields(
         }
     }
     i.finish()?;
-    Ok(f)
+    Ok((f, new_client))
+}
+
+/// `client` as an existing client's id.
+fn read_client_id(conn: &Connection, i: &mut Input, f: &mut Fields) -> rusqlite::Result<()> {
+    match i.id("client") {
+        Some(Some(c)) => {
+            if clients::get(conn, c)?.is_none() {
+                i.add("client", format!("There is no client {c}."));
+            }
+            f.client_id = c;
+        }
+        Some(None) => i.add("client", "This field may not be null."),
+        None => {}
+    }
+    Ok(())
+}
+
+/// `client` as a new client's fields: the clients' own rule, its errors as `client.<field>`.
+fn read_client(i: &mut Input, o: &Map<String, Value>) -> Option<Client> {
+    if o.contains_key("id") {
+        i.add("client.id", "To book an existing client send its id as client; an object adds a new client.");
+    }
+    match clients::from_body(o, None) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            match &e.fields {
+                Some(fields) => {
+                    for (name, msgs) in fields.iter() {
+                        for m in msgs.as_array().into_iter().flatten() {
+                            i.add(&format!("client.{name}"), m.as_str().unwrap_or_default());
+                        }
+                    }
+                }
+                None => i.add("client", e.detail),
+            }
+            None
+        }
+    }
 }
 
 /// After a PUT (`read_fields` without a base): `group_size`, `requires_car` and
