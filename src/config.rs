@@ -84,6 +84,10 @@ pub struct Settings {
     #[arg(long, env = "ROYAL_CARE_EVENT_RETENTION_HOURS", default_value_t = 168)]
     pub event_retention_hours: u64,
 
+    /// Notifications kept per user (the newest; older ones are pruned every 10 s).
+    #[arg(long, env = "ROYAL_CARE_NOTIFICATIONS_PER_USER", default_value_t = 500)]
+    pub notifications_per_user: u64,
+
     #[command(flatten)]
     pub hashing: PasswordPolicy,
 }
@@ -124,6 +128,9 @@ impl Settings {
             || self.max_sockets_per_user == 0
         {
             return Err("connection, body and socket limits must be above zero.".into());
+        }
+        if self.notifications_per_user == 0 {
+            return Err("ROYAL_CARE_NOTIFICATIONS_PER_USER must be above zero.".into());
         }
         if self.token_ttl_secs == 0 {
             return Err("ROYAL_CARE_TOKEN_TTL_SECS must be above zero.".into());

@@ -22,6 +22,9 @@ pub const APPOINTMENT_CREATED: &str = "appointment_created";
 pub const APPOINTMENT_UPDATED: &str = "appointment_updated";
 pub const APPOINTMENT_DELETED: &str = "appointment_deleted";
 pub const NOTIFICATION: &str = "notification";
+/// A user's notifications became read or unread, or were deleted (their other tabs
+/// follow): `{"ids", "is_read" (null when deleted), "deleted", "unread_count"}`.
+pub const NOTIFICATIONS_CHANGED: &str = "notifications_changed";
 /// Internal: payload `{"user_id", "digests": [..]}` or `{"user_id", "all": true}`.
 pub const SESSION_REVOKED: &str = "session_revoked";
 /// Payload member of an event about an appointment (see module doc):

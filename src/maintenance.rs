@@ -1,10 +1,10 @@
 //! Housekeeping on its own thread, every `EVERY`: ending expired sessions (which closes
-//! their sockets), cancelling appointments left `pending` too long, and pruning the event
-//! log. Failures are logged and retried next round. `stop` wakes the thread and joins it.
+//! their sockets), cancelling appointments left `pending` too long, pruning the event
+//! log, and keeping each user's newest notifications only (`notifications_per_user`). Failures are logged and retried next round. `stop` wakes the thread and joins it.
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::scheduling::booking;
+use crate::scheduling::{booking, notifications};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -58,6 +58,12 @@ pub fn run_once(app: &App) {
     let before = crate::time::iso_in(-(app.settings.event_retention_hours as i64) * 3600);
     if let Err(e) = app.store.write(|tx| crate::events::prune(tx, &before)) {
         log::warn!("could not prune the event log: {e}");
+    }
+    let keep = app.settings.notifications_per_user.min(i64::MAX as u64) as i64;
+    match app.store.write(|tx| notifications::prune(tx, keep)) {
+        Ok(0) => {}
+        Ok(n) => log::info!("pruned {n} old notification(s) (each user keeps the newest {keep})"),
+        Err(e) => log::warn!("could not prune notifications: {e}"),
     }
 }
 

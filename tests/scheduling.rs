@@ -86,14 +86,21 @@ fn every_change_writes_an_event_row_with_its_audience() {
     assert_eq!(b["version"], 2);
     let ev = k.events_after(s0);
     let kinds: Vec<&str> = ev.iter().map(|e| e.1.as_str()).collect();
-    assert_eq!(kinds, ["appointment_updated", "appointment_deleted", "notification"]);
+    assert_eq!(kinds, ["appointment_updated", "appointment_deleted", "notification", "notification"]);
     assert_eq!(ev[0].4, format!(",{},{},", k.t2_id, k.d1_id));
     assert!(ev[0].5["updated_fields"].as_array().unwrap().contains(&json!("therapist")));
     assert_eq!((ev[1].3, ev[1].4.as_str()), (false, format!(",{},", k.t1_id).as_str()));
     assert_eq!(ev[1].5["appointment_id"], id);
     assert_eq!(ev[1].5["appointment"]["id"], id, "the original frontend reads data.appointment.id");
     assert_eq!(ev[1].5["appointment"]["therapist"], k.t1_id, "as the removed therapist last saw it");
-    assert_eq!(ev[2].4, format!(",{},", k.t2_id));
+    assert_eq!(
+        (ev[2].4.as_str(), ev[2].5["notification_type"].as_str()),
+        (format!(",{},", k.t1_id).as_str(), Some("appointment_unassigned"))
+    );
+    assert_eq!(
+        (ev[3].4.as_str(), ev[3].5["notification_type"].as_str()),
+        (format!(",{},", k.t2_id).as_str(), Some("appointment_assigned"))
+    );
     let (s, _) = k.get(&k.t1, id);
     assert_eq!(s, 404, "the old therapist no longer sees it");
 

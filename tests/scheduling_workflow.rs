@@ -65,7 +65,12 @@ fn the_whole_happy_path_with_the_right_role_at_every_step() {
         }
         if action == "request_pickup" {
             let note = ev.iter().find(|e| e.1 == "notification").expect("operators are told");
-            assert_eq!((note.3, note.5["notification_type"].as_str()), (true, Some("pickup_requested")));
+            // One notification per operator, each to that operator alone.
+            let olga = format!(",{},", id_of(&k.srv, &k.op));
+            assert_eq!(
+                (note.3, note.4.as_str(), note.5["notification_type"].as_str()),
+                (false, olga.as_str(), Some("pickup_requested"))
+            );
         }
         assert!(ev[0].5["updated_fields"].as_array().unwrap().contains(&json!("status")));
         assert_eq!(ev[0].5["appointment"]["status"], to);
@@ -143,7 +148,7 @@ fn rejection_goes_to_the_operators_for_review() {
     assert_eq!((s, x["status"].as_str(), x["rejection_reason"].as_str()), (200, Some("rejected"), Some("I am sick")));
     let ev = k.events_after(seq);
     let note = ev.iter().find(|e| e.1 == "notification").expect("a notification");
-    assert!(note.3 && note.4 == ",", "to operators only: {:?}", note);
+    assert!(!note.3 && note.4 == format!(",{},", id_of(&k.srv, &k.op)), "to the operator only: {:?}", note);
     assert_eq!(note.5["notification_type"], "appointment_rejected");
     // Deny: back to pending.
     let (s, e) = k.act(&k.op, id, "review_rejection", json!({"decision": "maybe"}));
@@ -180,7 +185,10 @@ fn overdue_pending_appointments_are_cancelled_by_the_server() {
     assert_eq!(ev[0].5["appointment"]["status"], "auto_cancelled");
     let note = ev.iter().find(|e| e.1 == "notification").expect("notification");
     assert_eq!(note.5["notification_type"], "appointment_auto_cancelled");
-    assert!(note.3 && note.4 == format!(",{},{},", k.t1_id, k.d1_id));
+    // One per recipient: the operator, the therapist and the driver, each alone.
+    let notes: Vec<&str> = ev.iter().filter(|e| e.1 == "notification").map(|e| e.4.as_str()).collect();
+    let olga = id_of(&k.srv, &k.op);
+    assert_eq!(notes, [format!(",{},", k.t1_id), format!(",{},", k.d1_id), format!(",{olga},")]);
     // Too late to confirm.
     let (s, _) = k.act(&k.t1, id, "therapist_confirm", json!({}));
     assert_eq!(s, 409);
@@ -457,7 +465,11 @@ fn the_original_frontend_moves_an_appointment_with_its_own_names_and_patches() {
     assert_eq!((s, x["status"].as_str()), (200, Some("pickup_requested")), "{x}");
     let ev = k.events_after(seq);
     let note = ev.iter().find(|e| e.1 == "notification").expect("operators are told");
-    assert_eq!((note.3, note.4.as_str(), note.5["notification_type"].as_str()), (true, ",", Some("pickup_rejected")));
+    let olga = format!(",{},", id_of(&k.srv, &k.op));
+    assert_eq!(
+        (note.3, note.4.as_str(), note.5["notification_type"].as_str()),
+        (false, olga.as_str(), Some("pickup_rejected"))
+    );
     assert!(note.5["message"].as_str().unwrap().contains("Flat tyre"), "{}", note.5);
     let c = rusqlite::Connection::open(&k.srv.db).unwrap();
     let kept: String =

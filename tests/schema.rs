@@ -528,6 +528,34 @@ fn real_answers_match_the_documented_ones() {
         assert_eq!(r.status, 200, "{action}: {}", r.text());
     }
 
+    // Notifications (schema-t was assigned and had rejections denied; the operator was
+    // told of the rejections and pickups): the list, one, marking, deleting.
+    let notes = "/api/scheduling/notifications/";
+    let one = "/api/scheduling/notifications/{id}/";
+    let mine = get(notes, notes, &tt);
+    assert!(mine["results"]["unreadCount"].as_i64().unwrap() > 0, "{mine}");
+    get(notes, &format!("{notes}?is_read=false&page_size=2"), &tt);
+    let nid = mine["results"]["notifications"][0]["id"].as_i64().unwrap();
+    get(one, &format!("{notes}{nid}/"), &tt);
+    for action in ["mark_as_read", "mark_as_unread"] {
+        let r = c.call(
+            "POST",
+            &format!("{notes}{{id}}/{action}/"),
+            &format!("{notes}{nid}/{action}/"),
+            Some(&tt),
+            None,
+            &[],
+        );
+        assert_eq!(r.status, 200, "{action}: {}", r.text());
+    }
+    let theirs = get(notes, notes, &op)["results"]["notifications"][0]["id"].as_i64().unwrap();
+    let r = c.call("DELETE", one, &format!("{notes}{theirs}/"), Some(&op), None, &[]);
+    assert_eq!(r.status, 204, "{}", r.text());
+    for (method, path) in [("POST", "mark_all_as_read/"), ("DELETE", "delete_read/"), ("POST", "delete_all/")] {
+        let r = c.call(method, &format!("{notes}{path}"), &format!("{notes}{path}"), Some(&tt), None, &[]);
+        assert_eq!(r.status, 200, "{method} {path}: {}", r.text());
+    }
+
     // Errors, each in its documented shape.
     let expect = |method: &str,
                   tpl: &str,
@@ -554,6 +582,15 @@ fn real_answers_match_the_documented_ones() {
     expect("POST", clients, clients, Some(&t1), Some("{\"first_name\": \"X\"}"), &[], 403);
     expect("GET", clients, &format!("{clients}?page=99"), Some(&op), None, &[], 404);
     expect("GET", "/api/scheduling/clients/{id}/", "/api/scheduling/clients/999999/", Some(&op), None, &[], 404);
+    expect(
+        "POST",
+        "/api/scheduling/notifications/{id}/mark_as_read/",
+        &format!("{notes}{nid}/mark_as_read/"),
+        Some(&op),
+        None,
+        &[],
+        404,
+    );
     let r = srv.request("DELETE", clients, Some(&op), None, &[]);
     assert_eq!(r.status, 405);
     assert_eq!(r.header("allow"), Some("GET, HEAD, POST"));

@@ -9,6 +9,7 @@
 pub mod appointments;
 pub mod auth;
 pub mod clients;
+pub mod notifications;
 pub mod page;
 pub mod schema;
 pub mod services;
@@ -233,6 +234,62 @@ pub const ROUTES: &[Route] = &[
         summary: "A workflow step (see the transition table).",
         // Each action's own operation is built from its row (`schema::describe`).
         doc: |_| schema::Op::new(),
+    },
+    Route {
+        path: "/api/scheduling/notifications/",
+        methods: &["GET"],
+        handler: Handler::Auth(|a, r, w, _| notifications::list(a, r, w)),
+        tag: "notifications",
+        summary: "Your notifications, newest first: a page whose results are {notifications, unreadCount}.",
+        doc: schema::ops::notifications,
+    },
+    Route {
+        path: "/api/scheduling/notifications/mark_all_as_read/",
+        methods: &["POST"],
+        handler: Handler::Auth(|a, _, w, _| notifications::mark_all(a, w)),
+        tag: "notifications",
+        summary: "Mark all your notifications read.",
+        doc: schema::ops::notifications_mark_all,
+    },
+    Route {
+        path: "/api/scheduling/notifications/delete_all/",
+        methods: &["POST", "DELETE"],
+        handler: Handler::Auth(|a, _, w, _| notifications::delete(a, w, scheduling::notifications::Which::All)),
+        tag: "notifications",
+        summary: "Delete all your notifications.",
+        doc: schema::ops::notifications_delete,
+    },
+    Route {
+        path: "/api/scheduling/notifications/delete_read/",
+        methods: &["POST", "DELETE"],
+        handler: Handler::Auth(|a, _, w, _| notifications::delete(a, w, scheduling::notifications::Which::Read)),
+        tag: "notifications",
+        summary: "Delete your notifications that are read.",
+        doc: schema::ops::notifications_delete,
+    },
+    Route {
+        path: "/api/scheduling/notifications/{id}/",
+        methods: &["GET", "DELETE"],
+        handler: Handler::Auth(|a, r, w, p| notifications::item(a, r, w, p.id)),
+        tag: "notifications",
+        summary: "One of your notifications; DELETE removes it.",
+        doc: schema::ops::notification,
+    },
+    Route {
+        path: "/api/scheduling/notifications/{id}/mark_as_read/",
+        methods: &["POST"],
+        handler: Handler::Auth(|a, _, w, p| notifications::mark(a, w, p.id, true)),
+        tag: "notifications",
+        summary: "Mark one of your notifications read.",
+        doc: schema::ops::notification_mark,
+    },
+    Route {
+        path: "/api/scheduling/notifications/{id}/mark_as_unread/",
+        methods: &["POST"],
+        handler: Handler::Auth(|a, _, w, p| notifications::mark(a, w, p.id, false)),
+        tag: "notifications",
+        summary: "Mark one of your notifications unread.",
+        doc: schema::ops::notification_mark,
     },
 ];
 

@@ -182,6 +182,17 @@ impl Page {
     /// The DRF-style page answer: `{count, total_pages, current_page, page_size, next,
     /// previous, has_next, has_previous, results}`.
     pub fn respond<T: Serialize>(&self, req: &Request, count: i64, results: &[T]) -> Result<Response, ApiError> {
+        self.respond_with(req, count, results)
+    }
+
+    /// `respond` with any `results` member: the original's notification list puts an
+    /// object there (`{notifications: [...], unreadCount}`); `count` still counts rows.
+    pub fn respond_with<R: Serialize + ?Sized>(
+        &self,
+        req: &Request,
+        count: i64,
+        results: &R,
+    ) -> Result<Response, ApiError> {
         let total_pages = ((count + self.size - 1) / self.size).max(1);
         if self.number > total_pages {
             return Err(ApiError::new(
@@ -237,7 +248,7 @@ pub fn rows_in_order<T>(
 /// A page answer, serialised straight to bytes (members in sorted order, as a `Value`
 /// object's are), so a page's results are not first copied into one tree of values.
 #[derive(Serialize)]
-struct PageAnswer<'a, T> {
+struct PageAnswer<'a, R: ?Sized> {
     count: i64,
     current_page: i64,
     has_next: bool,
@@ -245,7 +256,7 @@ struct PageAnswer<'a, T> {
     next: Option<String>,
     page_size: i64,
     previous: Option<String>,
-    results: &'a [T],
+    results: &'a R,
     total_pages: i64,
 }
 

@@ -5,13 +5,15 @@
 //! makes every appointment change (with its events) inside a write transaction;
 //! `clients`, `services` and `staff` are the other rows and their writes; `validate`
 //! reads request bodies field by field; `views` names the original frontend's appointment
-//! lists; `demo` builds and installs the example database.
+//! lists; `notifications` are each user's stored notifications; `demo` builds and
+//! installs the example database.
 
 pub mod appointment;
 pub mod booking;
 pub mod clients;
 pub mod demo;
 pub mod details;
+pub mod notifications;
 pub mod privacy;
 pub mod services;
 pub mod staff;

@@ -29,6 +29,7 @@ const FILES: &[(&str, &[u8], &str)] = &[
     ("/js/offline.js", include_bytes!("../../web/js/offline.js"), JS),
     ("/js/phone.js", include_bytes!("../../web/js/phone.js"), JS),
     ("/js/clientbox.js", include_bytes!("../../web/js/clientbox.js"), JS),
+    ("/js/bell.js", include_bytes!("../../web/js/bell.js"), JS),
     ("/manifest.webmanifest", include_bytes!("../../web/manifest.webmanifest"), "application/manifest+json"),
     // At the root so that its scope is the whole app (no Service-Worker-Allowed needed).
     ("/sw.js", include_bytes!("../../web/sw.js"), JS),

@@ -6,7 +6,8 @@ import { api, loadSession, saveSession, forgetSession, setUnauthorizedHandler } 
 import { LiveSocket } from './live.js';
 import { Board } from './board.js';
 import { Mine } from './mine.js';
-import { h, personName, toast } from './ui.js';
+import { Bell } from './bell.js';
+import { h, personName } from './ui.js';
 import { loadWorkflow, roleLabel } from './workflow.js';
 import { registerServiceWorker, noteConnection, clearSchedule } from './offline.js';
 
@@ -18,6 +19,7 @@ const logoutButton = document.getElementById('logout');
 
 let live = null;
 let view = null;
+let bell = null;
 let countdown = null;
 let ending = false;
 
@@ -87,13 +89,13 @@ async function start(session) {
   who.replaceChildren(h('strong', {}, personName(me)), ' ', h('span', { class: 'role' }, roleLabel(me.role)));
   view = me.role === 'operator' ? new Board(main, me) : new Mine(main, me);
   view.mount();
+  bell = new Bell(document.getElementById('bell'));
+  bell.start();
   live = new LiveSocket({
     token: session.token,
     onMessage: (msg) => {
-      if (msg.type === 'notification') {
-        toast([msg.title, msg.message].filter(Boolean).join(': '), msg.notification_type === 'appointment_rejected' ? 'alert' : 'info', 8000);
-        return;
-      }
+      if (bell?.onLive(msg)) return;
+      if (msg.type === 'initial_data' && msg.resync) bell?.start();
       if (msg.type === 'error') return;
       view?.onLive(msg);
     },
@@ -141,6 +143,8 @@ function end(message, tone) {
   live?.stop();
   live = null;
   view = null;
+  bell?.stop();
+  bell = null;
   clearInterval(countdown);
   forgetSession();
   // The saved schedule is this user's: never shown to whoever logs in next.

@@ -559,3 +559,36 @@ pub fn live() -> Value {
         },
     }})
 }
+
+// ---- notifications (api::notifications) ----
+
+pub fn notifications(_: &str) -> Op {
+    Op::new()
+        .params(pages())
+        .param(flag("is_read", "only read (true) or unread (false) ones"))
+        .ok(Resp::json(
+            200,
+            "A page of your notifications, newest first, and how many are unread.",
+            r("NotificationPage"),
+        ))
+        .errors(&[404])
+}
+
+pub fn notification(method: &str) -> Op {
+    match method {
+        "DELETE" => Op::new().ok(Resp::empty(204, "Deleted.")),
+        _ => Op::new().ok(Resp::json(200, "The notification.", r("Notification"))),
+    }
+}
+
+pub fn notification_mark(_: &str) -> Op {
+    Op::new().ok(Resp::json(200, "Done; the notification as it is now.", r("Notification")))
+}
+
+pub fn notifications_mark_all(_: &str) -> Op {
+    Op::new().ok(Resp::json(200, "How many became read, and how many are unread now (0).", r("NotificationsMarked")))
+}
+
+pub fn notifications_delete(_: &str) -> Op {
+    Op::new().ok(Resp::json(200, "How many were deleted, and how many are unread now.", r("NotificationsDeleted")))
+}

@@ -498,6 +498,48 @@ fn active_staff() -> Value {
     )
 }
 
+/// A notification (`scheduling::notifications::Notification::to_json`).
+fn notification() -> Value {
+    let id = json!({"type": "integer", "minimum": 1, "maximum": MAX_ID});
+    object(
+        &["id", "user", "appointment", "notification_type", "title", "message", "is_read", "created_at"],
+        vec![
+            ("id", id.clone()),
+            ("user", id.clone()),
+            ("appointment", json!({"type": ["integer", "null"], "minimum": 1, "maximum": MAX_ID})),
+            ("notification_type", json!({"type": "string", "examples": ["appointment_assigned"]})),
+            ("title", string()),
+            ("message", string()),
+            ("is_read", boolean()),
+            ("created_at", timestamp()),
+        ],
+    )
+}
+
+/// The notification list: a page whose `results` is the original's object.
+fn notification_page() -> Value {
+    let mut p = page("Notification");
+    p["properties"]["results"] = object(
+        &["notifications", "unreadCount"],
+        vec![
+            ("notifications", json!({"type": "array", "items": r("Notification")})),
+            ("unreadCount", json!({"type": "integer", "minimum": 0})),
+        ],
+    );
+    p
+}
+
+/// `{<what>, unreadCount}`: a bulk change's answer.
+fn counted(what: &str) -> Value {
+    object(
+        &[what, "unreadCount"],
+        vec![
+            (what, json!({"type": "integer", "minimum": 0})),
+            ("unreadCount", json!({"type": "integer", "minimum": 0})),
+        ],
+    )
+}
+
 fn detail() -> Value {
     object(&["detail"], vec![("detail", string())])
 }
@@ -519,5 +561,9 @@ pub fn components() -> Value {
         "Login": login(),
         "Detail": detail(),
         "ActiveStaff": active_staff(),
+        "Notification": notification(),
+        "NotificationPage": notification_page(),
+        "NotificationsMarked": counted("updated"),
+        "NotificationsDeleted": counted("deleted"),
     })
 }

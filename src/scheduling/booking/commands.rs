@@ -112,7 +112,6 @@ pub fn create(tx: &mut Tx, who: &User, body: &Map<String, Value>) -> Result<Writ
         Audience::only(a.assignees()),
         &a,
         "appointment_assigned",
-        "New assignment",
         format!("You were assigned to {}.", summary(&a)),
         &j,
     )?;
@@ -323,8 +322,16 @@ pub fn step(
             Audience::operators_and([]),
             &after,
             "appointment_rejected",
-            "Appointment rejected",
             format!("{} rejected {}: {}", who.full_name(), summary(&after), after.rejection_reason),
+            &j,
+        )?,
+        // Denied: the booking is theirs again and waits for them.
+        workflow::Action::ReviewRejection if after.status == Status::Pending.as_str() => notify(
+            tx,
+            Audience::only(after.therapist_ids()),
+            &after,
+            "rejection_denied",
+            format!("The operator denied the rejection of {}: it is yours again; please confirm it.", summary(&after)),
             &j,
         )?,
         workflow::Action::RequestPickup => notify(
@@ -332,7 +339,6 @@ pub fn step(
             Audience::operators_and([]),
             &after,
             "pickup_requested",
-            "Pickup requested",
             format!("{} asks to be picked up after {} ({}).", who.full_name(), summary(&after), after.pickup_urgency),
             &j,
         )?,
@@ -344,7 +350,6 @@ pub fn step(
                 Audience::operators_and([]),
                 &after,
                 "pickup_rejected",
-                "Pickup driver cannot go",
                 format!("{} cannot pick up after {}{why}; assign another driver.", who.full_name(), summary(&after)),
                 &j,
             )?
@@ -391,7 +396,6 @@ pub fn auto_cancel(tx: &mut Tx, cutoff: &str) -> rusqlite::Result<usize> {
             Audience::operators_and(after.assignees()),
             &after,
             "appointment_auto_cancelled",
-            "Appointment cancelled automatically",
             format!("Nobody confirmed {} in time, so it was cancelled.", summary(&after)),
             &j,
         )?;

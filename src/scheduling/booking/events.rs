@@ -1,34 +1,26 @@
 //! The events a change of an appointment emits, built in one place each: the one
 //! `appointment_updated` (`emit_updated`), the diff that names `updated_fields`, the
-//! `appointment_deleted` for users who lost sight of it, and `notification`s.
+//! `appointment_deleted` for users who lost sight of it, and `notification`s (stored
+//! per recipient by `scheduling::notifications`).
 
-use crate::events::{Audience, EventDraft, APPOINTMENT_DELETED, APPOINTMENT_UPDATED, NOTIFICATION};
+use crate::events::{Audience, EventDraft, APPOINTMENT_DELETED, APPOINTMENT_UPDATED};
 use crate::scheduling::appointment::{self, Appointment};
+use crate::scheduling::notifications::{self, About};
 use crate::scheduling::visibility;
 use crate::store::Tx;
 use serde_json::{json, Value};
 
+/// Notifies `audience` (stored rows and one event each; `notifications::send`) about
+/// `a`, whose JSON (the one shape) is `appt`.
 pub(super) fn notify(
     tx: &mut Tx,
     audience: Audience,
     a: &Appointment,
-    kind: &str,
-    title: &str,
+    kind: &'static str,
     message: String,
     appt: &Value,
 ) -> rusqlite::Result<()> {
-    if audience.users.is_empty() && !audience.operators {
-        return Ok(());
-    }
-    let payload = json!({
-        "notification_type": kind,
-        "title": title,
-        "message": message,
-        "data": {"appointment_id": a.id, "appointment": appt},
-    });
-    // Each recipient's `allowed_actions` in `data.appointment`.
-    let payload = appointment::with_actions_for(tx, a, &audience, payload)?;
-    tx.emit(EventDraft { kind: NOTIFICATION, appointment_id: Some(a.id), audience, payload })?;
+    notifications::send(tx, &audience, kind, About::Visible(a, appt), &message)?;
     Ok(())
 }
 
@@ -76,12 +68,20 @@ pub(super) fn emit_update(tx: &mut Tx, before: &Appointment, after: &Appointment
         tx.emit(EventDraft {
             kind: APPOINTMENT_DELETED,
             appointment_id: Some(after.id),
-            audience: Audience::only(removed),
+            audience: Audience::only(removed.clone()),
             // `version`: a copy newer than this (re-assigned later) comes back into view.
             // `appointment` as they last saw it: who holds it now is no longer their business.
             payload: json!({"appointment_id": after.id, "appointment": appointment::deleted_stub(before),
                 "deleted_by": Value::Null, "reason": "unassigned", "version": after.version}),
         })?;
+        // Told, too: the appointment just vanished from their list.
+        notifications::send(
+            tx,
+            &Audience::only(removed),
+            "appointment_unassigned",
+            About::Left(before),
+            &format!("You were taken off {}; it is no longer on your list.", summary(before)),
+        )?;
     }
     let added: Vec<i64> = now.iter().copied().filter(|u| !was.contains(u)).collect();
     notify(
@@ -89,7 +89,6 @@ pub(super) fn emit_update(tx: &mut Tx, before: &Appointment, after: &Appointment
         Audience::only(added),
         after,
         "appointment_assigned",
-        "New assignment",
         format!("You were assigned to {}.", summary(after)),
         &new_json,
     )?;
