@@ -15,6 +15,7 @@ pub mod details;
 pub mod privacy;
 pub mod services;
 pub mod staff;
+pub mod summary;
 pub mod validate;
 pub mod views;
 pub mod visibility;
