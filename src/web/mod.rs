@@ -24,6 +24,12 @@ const FILES: &[(&str, &[u8], &str)] = &[
     ("/js/ui.js", include_bytes!("../../web/js/ui.js"), JS),
     ("/js/workflow.js", include_bytes!("../../web/js/workflow.js"), JS),
     ("/js/store.js", include_bytes!("../../web/js/store.js"), JS),
+    // Issue 11, the operator board: timeline, attention strip, day summary, keyed redraw, wording.
+    ("/js/timeline.js", include_bytes!("../../web/js/timeline.js"), JS),
+    ("/js/attention.js", include_bytes!("../../web/js/attention.js"), JS),
+    ("/js/daysummary.js", include_bytes!("../../web/js/daysummary.js"), JS),
+    ("/js/keyed.js", include_bytes!("../../web/js/keyed.js"), JS),
+    ("/js/wording.js", include_bytes!("../../web/js/wording.js"), JS),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";

@@ -1,12 +1,21 @@
 // The operator's board: one day's appointments (today unless another date is picked),
 // kept current by the live socket, with create, edit (including assigning therapist and
-// driver), cancel, and the workflow steps the server allows operators now.
+// driver), cancel, and the workflow steps the server allows operators now. Above the
+// cards: the "needs attention" strip (`attention.js`), the day summary (`daysummary.js`)
+// and, on wide screens, the day timeline (`timeline.js`). A live change redraws only its
+// card (`keyed.js`) and is announced in one short sentence, not by re-reading the board.
 
 import { listAll } from './api.js';
 import { h, card, allowedActions, actionLabel, isoDate, addDays, longDate, toast, clientName, hm } from './ui.js';
 import { appointmentDialog } from './forms.js';
 import { LiveList } from './store.js';
-import { actionInfo, awaitsTherapist, isFinished } from './workflow.js';
+import { actionInfo, awaitsTherapist, isFinished, statusInfo } from './workflow.js';
+import { reconcile } from './keyed.js';
+import { Timeline } from './timeline.js';
+import { AttentionStrip, loadClock, tickCountdowns } from './attention.js';
+import { DaySummary } from './daysummary.js';
+
+const TIMELINE_KEY = 'royal-care.timeline-hidden';
 
 export class Board {
   constructor(root, me) {
@@ -26,13 +35,22 @@ export class Board {
     this.refs = { clients: [], services: [], therapists: [], drivers: [] };
     this.loading = false;
     this.error = '';
+    const onOpen = (a) => this.open(a);
+    this.timeline = new Timeline({ onOpen });
+    this.strip = new AttentionStrip({ onOpen });
+    this.daySummary = new DaySummary();
   }
 
   mount() {
     this.dateInput = h('input', { type: 'date', value: this.date, 'aria-label': 'Day shown', onchange: () => this.setDate(this.dateInput.value || isoDate()) });
     this.heading = h('h1', { class: 'day-title' });
     this.summary = h('p', { class: 'day-summary muted' });
-    this.list = h('section', { class: 'board-list', 'aria-live': 'polite' });
+    // No aria-live here: a redraw would be read out whole; `announce` says what changed.
+    this.list = h('section', { class: 'board-list', 'aria-label': 'Appointments' });
+    this.announcer = h('p', { class: 'sr-only', role: 'status', id: 'board-announce' });
+    const hidden = localStorage.getItem(TIMELINE_KEY) === '1';
+    this.timeline.el.hidden = hidden;
+    this.timelineSwitch = h('button', { type: 'button', class: 'btn btn-quiet timeline-switch', 'aria-pressed': String(!hidden), onclick: () => this.toggleTimeline() }, 'Timeline');
     this.root.replaceChildren(
       h(
         'div',
@@ -48,11 +66,49 @@ export class Board {
         h('button', { type: 'button', class: 'btn btn-primary', id: 'new-appointment', onclick: () => this.create() }, '+ New appointment'),
       ),
       this.heading,
-      this.summary,
+      h('div', { class: 'day-line' }, this.summary, this.timelineSwitch),
+      this.strip.el,
+      this.daySummary.el,
+      this.timeline.el,
       this.list,
+      this.announcer,
     );
-    this.loadRefs();
+    this.loadRefs().then(() => this.render());
     this.load();
+    loadClock().then(() => this.timeline.draw(true));
+    this.ticker = setInterval(() => {
+      if (!this.list.isConnected) return clearInterval(this.ticker);
+      tickCountdowns(this.root, this.store.values(), this.strip);
+    }, 15000);
+  }
+
+  toggleTimeline() {
+    const hide = !this.timeline.el.hidden;
+    this.timeline.el.hidden = hide;
+    this.timelineSwitch.setAttribute('aria-pressed', String(!hide));
+    localStorage.setItem(TIMELINE_KEY, hide ? '1' : '0');
+  }
+
+  // Shows appointment `a`'s card: scrolled to, focused, highlighted.
+  open(a) {
+    const el = this.list.querySelector(`article.appt[data-id="${CSS.escape(String(a.id))}"]`);
+    if (!el) return;
+    el.setAttribute('tabindex', '-1');
+    el.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    el.focus({ preventScroll: true });
+    el.classList.remove('flash');
+    void el.offsetWidth;
+    el.classList.add('flash');
+  }
+
+  // One short sentence about a live change on this day (read by screen readers).
+  announce(msg) {
+    const a = msg.appointment;
+    let text = '';
+    if (msg.type === 'appointment_created' && a?.date === this.date) text = `New booking: ${clientName(a)} at ${hm(a.start_time)}.`;
+    else if (msg.type === 'appointment_updated' && a?.date === this.date) text = `${clientName(a)} at ${hm(a.start_time)}: ${statusInfo(a.status).label}.`;
+    else if (msg.type === 'appointment_deleted' && this.store.appts.has(msg.appointment_id)) text = 'A booking left this day.';
+    if (text) this.announcer.textContent = text;
   }
 
   async loadRefs() {
@@ -98,6 +154,7 @@ export class Board {
   }
 
   onLive(msg) {
+    if (this.announcer) this.announce(msg);
     this.store.onLive(msg);
   }
 
@@ -113,7 +170,12 @@ export class Board {
 
   async edit(a) {
     try {
-      const saved = await appointmentDialog({ appt: a, date: this.date, refs: this.refs });
+      // "Load their version" after a clash: the board shows it too.
+      const onTheirs = (theirs) => {
+        this.store.upsert(theirs, false);
+        this.render();
+      };
+      const saved = await appointmentDialog({ appt: a, date: this.date, refs: this.refs, onTheirs });
       if (saved) {
         this.store.upsert(saved);
         this.render();
@@ -132,7 +194,7 @@ export class Board {
     this.summary.textContent = all.length
       ? `${all.length} appointment${all.length === 1 ? '' : 's'} · ${active.length} active · ${waiting} waiting for a therapist`
       : '';
-    const cards = all.map((a) => {
+    const build = (a) => {
       const buttons = allowedActions(a, 'operator').map((act) =>
         h('button', { type: 'button', class: `btn ${actionInfo(act).danger ? 'btn-danger-quiet btn-end' : 'btn-primary'}`, dataset: { action: act }, onclick: () => this.store.act(a, act, this.refs) }, actionLabel(act)),
       );
@@ -140,14 +202,23 @@ export class Board {
       const el = card(a, { buttons });
       if (this.store.flash.has(a.id)) el.classList.add('flash');
       return el;
-    });
-    this.store.flash.clear();
+    };
     if (this.error) {
       this.list.replaceChildren(h('p', { class: 'notice tone-bad', role: 'alert' }, this.error));
-    } else if (!cards.length) {
+    } else if (!all.length) {
       this.list.replaceChildren(h('p', { class: 'empty' }, this.loading ? 'Loading…' : 'No appointments on this day yet. Use “+ New appointment” to book one.'));
     } else {
-      this.list.replaceChildren(...cards);
+      // Only a card whose appointment changed is rebuilt; the others stay as they are.
+      reconcile(this.list, all.map((a) => ({ key: a.id, sig: JSON.stringify(a), build: () => build(a) })));
+      // A step on its way: its card's buttons wait for the answer (one tap, one request).
+      for (const el of this.list.querySelectorAll('article.appt')) {
+        const busy = this.store.busy.has(Number(el.dataset.id));
+        for (const b of el.querySelectorAll('.appt-actions button')) b.disabled = busy;
+      }
     }
+    this.store.flash.clear();
+    this.timeline.update(all, this.refs);
+    this.strip.update(all);
+    this.daySummary.changed(this.date);
   }
 }
