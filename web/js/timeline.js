@@ -111,7 +111,7 @@ export class Timeline {
     const hours = h('div', { class: 'tl-hours', 'aria-hidden': 'true' }, h('div', { class: 'tl-head' }));
     const hoursBody = h('div', { class: 'tl-body' });
     hoursBody.style.height = height;
-    for (let m = from; m <= to; m += 60) {
+    for (let m = from; m < to; m += 60) {
       const label = h('span', { class: 'tl-hour' }, clockOf(m));
       label.style.top = px(m);
       hoursBody.append(label);
@@ -137,7 +137,6 @@ export class Timeline {
             type: 'button',
             class: `tl-block tone-${statusInfo(a.status).tone}${isFinished(a.status) ? ' finished' : ''}`,
             dataset: { id: a.id, status: a.status, key: `${c.role}:${c.id}:${a.id}` },
-            'aria-label': `${hm(a.start_time)}–${hm(a.end_time)} ${clientName(a)}, ${statusInfo(a.status).label}. Open the appointment.`,
             onclick: () => this.onOpen(a),
           },
           h('span', { class: 'tl-time' }, `${hm(a.start_time)}–${hm(a.end_time)}`),
