@@ -80,6 +80,7 @@ test('the day timeline shows a gap between two bookings, the countdown, and fold
   await op.page.locator(`.tl-col[data-role="driver"][data-staff="${ids.dan}"] .tl-block[data-id="${early.id}"]`).waitFor();
   // Pending: the auto-cancel countdown (30 minutes by default).
   assert.match(await col.locator(`.tl-block[data-id="${early.id}"] .tl-countdown`).textContent(), /^auto-cancels in (29|30) min$/);
+  assert.match(await op.page.locator(`article.appt[data-id="${early.id}"] .appt-countdown`).textContent(), /^auto-cancels in (29|30) min$/);
   // The cancelled one is folded away until asked for.
   assert.equal(await col.locator(`.tl-block[data-id="${done.id}"]`).count(), 0);
   await op.page.locator('#tl-show-finished').check();
@@ -266,4 +267,33 @@ test('the day summary panel shows the day in numbers', async () => {
   await shot(op.page, 'board-day-summary');
   assert.deepEqual(op.page.problems, []);
   await op.context.close();
+});
+
+test('a pending booking near its auto-cancel is in the needs-attention strip with its countdown', async () => {
+  // A 5-minute timeout: every pending booking is within the last 10 minutes.
+  const short = await Server.start({ env: { ROYAL_CARE_PENDING_TIMEOUT_SECS: '300' } });
+  try {
+    short.addTeam();
+    const op = (await short.login('olga')).token;
+    const staff = (await short.call('GET', '/api/scheduling/staff/?page_size=200', op)).body;
+    const tina = (Array.isArray(staff) ? staff : staff.results).find((u) => u.username === 'tina').id;
+    const c = (await short.call('POST', '/api/scheduling/clients/', op, { first_name: 'Ana', last_name: 'Santos' })).body;
+    const r = await short.call('POST', '/api/scheduling/appointments/', op, { client: c.id, therapist: tina, date: today(), start_time: '10:00', end_time: '11:00' });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    const page = await newPage(browser);
+    await logIn(page.page, short, 'olga');
+    const item = page.page.locator(`section.attention button[data-reason="cancel"][data-id="${r.body.id}"]`);
+    await item.waitFor();
+    assert.match(await item.textContent(), /^Ana Santos 10:00 · not confirmed · auto-cancels in [45] min$/);
+    await item.click();
+    await page.page.waitForFunction((id) => document.activeElement?.matches(`article.appt[data-id="${id}"]`), r.body.id);
+    // Confirmed: it leaves the strip.
+    const th = (await short.login('tina')).token;
+    assert.equal((await short.call('POST', `/api/scheduling/appointments/${r.body.id}/therapist_confirm/`, th, {})).status, 200);
+    await item.waitFor({ state: 'detached' });
+    assert.deepEqual(page.page.problems, []);
+    await page.context.close();
+  } finally {
+    await short.stop();
+  }
 });

@@ -27,13 +27,14 @@ const TEST_ENV = {
 delete TEST_ENV.ROYAL_CARE_DB;
 
 export class Server {
-  static async start() {
+  // `env`: extra settings for this server (e.g. a short pending timeout).
+  static async start({ env = {} } = {}) {
     if (!BIN || !existsSync(BIN)) {
       throw new Error('ROYAL_CARE_BIN is not set to the royal-care binary; run these tests with `cargo test --test browser`.');
     }
     const dir = mkdtempSync(join(tmpdir(), 'royal-care-browser-'));
     const db = join(dir, 'royal-care.db');
-    const proc = spawn(BIN, ['--db', db, 'serve', '--addr', '127.0.0.1:0'], { env: TEST_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(BIN, ['--db', db, 'serve', '--addr', '127.0.0.1:0'], { env: { ...TEST_ENV, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     const srv = new Server(proc, dir, db);
     srv.url = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start in 20 s; log:\n${srv.log}`)), 20000);

@@ -1,5 +1,5 @@
 // What needs an operator now, as a strip of buttons above the board, each opening its
-// appointment: a pending booking close to being auto-cancelled, a pickup requested, a
+// appointment: a pending booking with 10 minutes or less before it is auto-cancelled, a pickup requested, a
 // rejection awaiting review, and a booking that needs a driver and has none (a home
 // visit — it has an address or `requires_car` — not yet finished). Also the auto-cancel
 // countdown: the server's `pending_timeout_secs` and clock come from `GET /health/`
@@ -43,10 +43,12 @@ export function countdownText(a) {
   return mins >= 1 ? `auto-cancels in ${mins} min` : `auto-cancels in ${Math.ceil(ms / 1000)} s`;
 }
 
-// "Near" auto-cancel: within 10 minutes, or the last third of a shorter timeout.
+// "Near" auto-cancel: 10 minutes or less left (with the default 30-minute timeout, the
+// last third; with a timeout of 10 minutes or less, at once).
+const NEAR_MS = 10 * 60000;
 function nearCancel(a) {
   const ms = msLeft(a);
-  return ms !== null && ms <= Math.min(10 * 60000, ((timeoutSecs || 0) * 1000) / 3);
+  return ms !== null && ms <= NEAR_MS;
 }
 
 function needsDriver(a) {

@@ -12,7 +12,7 @@ import { LiveList } from './store.js';
 import { actionInfo, awaitsTherapist, isFinished, statusInfo } from './workflow.js';
 import { reconcile } from './keyed.js';
 import { Timeline } from './timeline.js';
-import { AttentionStrip, loadClock, tickCountdowns } from './attention.js';
+import { AttentionStrip, loadClock, tickCountdowns, countdownText } from './attention.js';
 import { DaySummary } from './daysummary.js';
 
 const TIMELINE_KEY = 'royal-care.timeline-hidden';
@@ -75,7 +75,10 @@ export class Board {
     );
     this.loadRefs().then(() => this.render());
     this.load();
-    loadClock().then(() => this.timeline.draw(true));
+    loadClock().then(() => {
+      this.timeline.draw(true);
+      tickCountdowns(this.root, this.store.values(), this.strip);
+    });
     this.ticker = setInterval(() => {
       if (!this.list.isConnected) return clearInterval(this.ticker);
       tickCountdowns(this.root, this.store.values(), this.strip);
@@ -200,6 +203,8 @@ export class Board {
       );
       if (!isFinished(a.status)) buttons.unshift(h('button', { type: 'button', class: 'btn', dataset: { action: 'edit' }, onclick: () => this.edit(a) }, 'Edit'));
       const el = card(a, { buttons });
+      // A pending booking shows how long until the server cancels it (kept current by the tick).
+      if (a.status === 'pending' && a.pending_since) el.querySelector('.appt-head').append(h('span', { class: 'appt-countdown', dataset: { pendingSince: a.pending_since } }, countdownText(a)));
       if (this.store.flash.has(a.id)) el.classList.add('flash');
       return el;
     };
