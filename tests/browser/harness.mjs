@@ -130,7 +130,24 @@ export async function newPage(browser, { phone = false } = {}) {
 
 export async function shot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
+  // Only `main` scrolls (the toasts have their own strip below it): let the page grow for
+  // the picture, so it shows all of main, then put it back.
+  const grown = await page.evaluate(() => {
+    const main = document.querySelector('main');
+    if (!main || main.scrollHeight <= main.clientHeight) return false;
+    document.body.style.height = 'auto';
+    document.body.style.overflow = 'visible';
+    main.style.overflow = 'visible';
+    return true;
+  });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  if (grown) {
+    await page.evaluate(() => {
+      document.body.style.height = '';
+      document.body.style.overflow = '';
+      document.querySelector('main').style.overflow = '';
+    });
+  }
 }
 
 // Logs in through the page; `via` is the server or a Cable in front of it.
