@@ -120,6 +120,10 @@ test('a live change redraws only its card: the focus stays and one short sentenc
   assert.equal(await op.page.locator(`article.appt[data-id="${mine.id}"][data-marked="card"]`).count(), 1, 'the unchanged card was not redrawn');
   const said = await op.page.locator('#board-announce').textContent();
   assert.match(said, /^Ana Santos at 11:00: .+\.$/);
+  // When the focused card's own appointment changes, its new card's same button has the focus.
+  assert.equal((await srv.call('PATCH', `/api/scheduling/appointments/${mine.id}/`, tokens.olga, { notes: 'Gate code 4411' })).status, 200);
+  await op.page.locator(`article.appt[data-id="${mine.id}"]`).filter({ hasText: 'Gate code 4411' }).waitFor();
+  assert.equal(await op.page.evaluate((id) => document.activeElement?.matches(`article.appt[data-id="${id}"] button[data-action="edit"]`), mine.id), true);
   assert.deepEqual(op.page.problems, []);
   await op.context.close();
 });
