@@ -5,7 +5,8 @@
 //! makes every appointment change (with its events) inside a write transaction;
 //! `clients`, `services` and `staff` are the other rows and their writes; `validate`
 //! reads request bodies field by field; `views` names the original frontend's appointment
-//! lists; `demo` builds and installs the example database.
+//! lists; `summary` counts one day for operators; `demo` builds and installs the example
+//! database.
 
 pub mod appointment;
 pub mod booking;

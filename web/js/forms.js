@@ -57,23 +57,24 @@ function showError(form, errorBox, err) {
   const fields = err instanceof ApiError ? err.fields : null;
   const placed = [];
   const elsewhere = [];
+  // The field names this form and this error know: only those are put into words.
+  const keys = [...form.querySelectorAll('[data-field]')].map((el) => el.dataset.field).concat(Object.keys(fields || {}));
   if (fields) {
     for (const [name, msgs] of Object.entries(fields)) {
-      const text = [].concat(msgs).map((m) => inWords(m)).join(' ');
+      const text = [].concat(msgs).join(' ');
       const field = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
       if (field) {
-        field.append(h('span', { class: 'field-error' }, text));
-        placed.push(name);
+        field.append(h('span', { class: 'field-error' }, inWords(text, keys)));
+        placed.push(fieldSentence(name, text, keys));
       } else {
-        elsewhere.push(fieldSentence(name, text));
+        elsewhere.push(fieldSentence(name, text, keys));
       }
     }
   }
-  if (fields && (placed.length || elsewhere.length)) {
-    const sentences = placed.map((name) => fieldSentence(name, [].concat(fields[name]).join(' ')));
-    errorBox.textContent = [...sentences, ...elsewhere].join(' ');
+  if (placed.length || elsewhere.length) {
+    errorBox.textContent = [...placed, ...elsewhere].join(' ');
   } else {
-    errorBox.textContent = inWords(err.message || String(err));
+    errorBox.textContent = inWords(err.message || String(err), keys);
   }
   if (err.offer) {
     const b = h('button', { type: 'button', class: 'btn btn-inline', dataset: { offer: '' } }, err.offer.label);

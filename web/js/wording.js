@@ -15,20 +15,20 @@ function capital(s) {
   return s ? s[0].toUpperCase() + s.slice(1) : s;
 }
 
-// A server message with field keys (`start_time`) replaced by words ("the start time").
+// A server message with the field keys `keys` (`start_time`) replaced by words ("the
+// start time"). Only field names: a choice's value (`bank_transfer`) stays as it is.
 export function inWords(message, keys = []) {
   let out = String(message || '');
-  const all = new Set([...keys, ...(out.match(/\b[a-z]+(?:_[a-z]+)+\b/g) || [])]);
-  for (const k of all) {
-    if (!k.includes('_')) continue;
+  for (const k of new Set(keys)) {
+    if (!/^[a-z]+(_[a-z]+)+$/.test(k)) continue;
     out = out.replace(new RegExp(`\\b${k}\\b`, 'g'), `the ${fieldWords(k)}`);
   }
   return out;
 }
 
 // One field's problem as a sentence: "End time must be after the start time."
-export function fieldSentence(key, message) {
-  const m = inWords(message).replace(/^Must\b/, 'must').replace(/^This field\b/, 'it');
+export function fieldSentence(key, message, keys = [key]) {
+  const m = inWords(message, keys).replace(/^Must\b/, 'must').replace(/^This field\b/, 'it');
   const lead = capital(fieldWords(key));
   return /^(must|is|it|should|cannot|can't|needs?)\b/.test(m) ? `${lead} ${m}` : `${lead}: ${m}`;
 }
