@@ -119,6 +119,12 @@ impl PasswordPolicy {
 }
 
 impl Settings {
+    /// Seconds an appointment may stay `pending` (the seconds override, else the minutes):
+    /// the one reading of the two settings, for the auto-cancel and for `/health/`.
+    pub fn pending_timeout(&self) -> u64 {
+        self.pending_timeout_secs.unwrap_or(self.pending_timeout_mins.saturating_mul(60))
+    }
+
     /// Cross-checks clap cannot express; the error is one sentence for the operator.
     pub fn validate(&self) -> Result<(), String> {
         self.hashing.validate()?;

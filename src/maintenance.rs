@@ -70,7 +70,7 @@ pub fn run_once(app: &App) {
 /// Cancels appointments left `pending` too long (`auto_cancelled`, with events); run by
 /// the loop and before appointment requests. Returns how many.
 pub fn auto_cancel_overdue(app: &App) -> Result<usize, ApiError> {
-    let timeout = app.settings.pending_timeout_secs.unwrap_or(app.settings.pending_timeout_mins * 60);
+    let timeout = app.settings.pending_timeout();
     let cutoff = crate::time::iso_in(-(timeout.min(i64::MAX as u64 / 2) as i64));
     // A read first: the common case (nothing overdue) takes no write lock.
     let any = app.store.read(|c| booking::any_overdue(c, &cutoff))?;

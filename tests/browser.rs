@@ -1,8 +1,8 @@
 //! Runs the browser tests in `tests/browser/` (Node's test runner driving Debian's headless
 //! Chromium through playwright-core) against this build's binary, so that the README's
 //! `cargo test` runs them too. A missing browser or Node package is a failure with the
-//! command that installs it, never a silent skip. The Node package is installed here on
-//! first run (`npm ci`); Chromium comes from Debian (`.ci/run` installs it).
+//! command that installs it, never a silent skip. The Node packages are installed here on
+//! first run, or when one is missing (`npm ci`); Chromium comes from Debian (`.ci/run` installs it).
 
 use std::path::Path;
 use std::process::Command;
@@ -15,9 +15,14 @@ fn web_ui_in_headless_chromium() {
         Path::new(&chromium).exists(),
         "The browser tests need Chromium at {chromium}: install it with `apt-get update && apt-get install -y chromium` (or run `bash .ci/run`)."
     );
-    // A fresh clone has no node_modules: fetch the pinned package (package-lock.json) from
-    // the npm registry, so the README's `cargo test` works without a separate step.
-    if !dir.join("node_modules/playwright-core/package.json").exists() {
+    // A fresh clone has no node_modules, and an older one may lack a package added since:
+    // fetch the pinned packages (package-lock.json) from the npm registry, so the README's
+    // `cargo test` works without a separate step.
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("package.json")).expect("tests/browser/package.json")).unwrap();
+    let pinned = manifest["devDependencies"].as_object().expect("devDependencies").keys();
+    let missing = pinned.into_iter().any(|p| !dir.join("node_modules").join(p).join("package.json").exists());
+    if missing {
         let npm = Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&dir).output();
         let ok = npm.as_ref().is_ok_and(|o| o.status.success());
         assert!(

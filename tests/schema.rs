@@ -575,6 +575,10 @@ fn real_answers_match_the_documented_ones() {
     expect("GET", clients, &format!("{clients}?ordering=nope"), Some(&op), None, &[], 400);
     let week = "/api/scheduling/appointments/by_week/";
     expect("GET", week, &format!("{week}?week_start=next-monday"), Some(&op), None, &[], 400);
+    let summary = "/api/scheduling/appointments/daily_summary/";
+    expect("GET", summary, summary, Some(&op), None, &[], 200);
+    expect("GET", summary, &format!("{summary}?date=2026-13-01"), Some(&op), None, &[], 400);
+    expect("GET", summary, summary, Some(&t1), None, &[], 403);
     let staff_picker = "/api/scheduling/staff/active_staff/";
     expect("GET", staff_picker, &format!("{staff_picker}?role=manager"), Some(&op), None, &[], 400);
     expect("GET", clients, clients, None, None, &[], 401);

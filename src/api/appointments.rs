@@ -14,7 +14,7 @@ use crate::scheduling::appointment::{self, Appointment};
 use crate::scheduling::privacy::{self, Object};
 use crate::scheduling::validate::{expected_version, parse_date, parse_id};
 use crate::scheduling::views::{self, Days, Shape, View};
-use crate::scheduling::{booking, visibility, workflow};
+use crate::scheduling::{booking, summary, visibility, workflow};
 use serde_json::{Map, Value};
 
 /// One appointment for the caller, with its version as the `ETag`.
@@ -217,6 +217,20 @@ pub fn item(app: &App, req: &Request, who: &Principal, id: i64) -> Result<Respon
             Ok(written(who, 200, w))
         }
     }
+}
+
+/// GET appointments/daily_summary/?date= (operators): `scheduling::summary::daily`.
+pub fn daily_summary(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
+    visibility::operator_only(&who.user)
+        .map_err(|_| ApiError::forbidden("Only operators may read the daily summary; ask an operator."))?;
+    auto_cancel_overdue(app)?;
+    let date = match req.query_param("date").filter(|d| !d.is_empty()) {
+        None => crate::time::today(),
+        Some(d) => parse_date(&d).ok_or_else(|| ApiError::field("date", "Must be a date as YYYY-MM-DD."))?,
+    };
+    let date = date.format("%Y-%m-%d").to_string();
+    let v = app.store.read(|c| summary::daily(c, &date))?;
+    Ok(Response::json(200, &v))
 }
 
 /// POST appointments/{id}/<action>/ for an action of the transition table.

@@ -202,6 +202,15 @@ pub const ROUTES: &[Route] = &[
         doc: schema::ops::appointment,
     },
     Route {
+        // A literal segment: neither an id nor a view's name (`views::VIEWS`).
+        path: "/api/scheduling/appointments/daily_summary/",
+        methods: &["GET"],
+        handler: Handler::Auth(|a, r, w, _| appointments::daily_summary(a, r, w)),
+        tag: "appointments",
+        summary: "Operators: one day's bookings by status, revenue by payment method, unpaid sessions, per therapist.",
+        doc: schema::ops::daily_summary,
+    },
+    Route {
         // After `appointments/{id}/`: a view's name is never a number.
         path: "/api/scheduling/appointments/{view}/",
         methods: &["GET"],
@@ -377,6 +386,8 @@ fn health(app: &App) -> Result<Response, ApiError> {
             "seq": seq,
             "connections": app.connections.count(),
             "time": crate::time::now_iso(),
+            // With `time`, what a board needs to count down a pending booking's minutes.
+            "pending_timeout_secs": app.settings.pending_timeout(),
         }),
     );
     if full {

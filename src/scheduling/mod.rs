@@ -5,8 +5,8 @@
 //! makes every appointment change (with its events) inside a write transaction;
 //! `clients`, `services` and `staff` are the other rows and their writes; `validate`
 //! reads request bodies field by field; `views` names the original frontend's appointment
-//! lists; `notifications` are each user's stored notifications; `demo` builds and
-//! installs the example database.
+//! lists; `notifications` are each user's stored notifications; `summary` counts one day
+//! for operators; `demo` builds and installs the example database.
 
 pub mod appointment;
 pub mod booking;
@@ -17,6 +17,7 @@ pub mod notifications;
 pub mod privacy;
 pub mod services;
 pub mod staff;
+pub mod summary;
 pub mod validate;
 pub mod views;
 pub mod visibility;

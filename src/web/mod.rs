@@ -33,6 +33,11 @@ const FILES: &[(&str, &[u8], &str)] = &[
     ("/manifest.webmanifest", include_bytes!("../../web/manifest.webmanifest"), "application/manifest+json"),
     // At the root so that its scope is the whole app (no Service-Worker-Allowed needed).
     ("/sw.js", include_bytes!("../../web/sw.js"), JS),
+    ("/js/timeline.js", include_bytes!("../../web/js/timeline.js"), JS),
+    ("/js/attention.js", include_bytes!("../../web/js/attention.js"), JS),
+    ("/js/daysummary.js", include_bytes!("../../web/js/daysummary.js"), JS),
+    ("/js/keyed.js", include_bytes!("../../web/js/keyed.js"), JS),
+    ("/js/wording.js", include_bytes!("../../web/js/wording.js"), JS),
 ];
 
 /// The service worker's placeholders, filled in by `service_worker`.

@@ -27,13 +27,14 @@ const TEST_ENV = {
 delete TEST_ENV.ROYAL_CARE_DB;
 
 export class Server {
-  static async start() {
+  // `env`: extra settings for this server (e.g. a short pending timeout).
+  static async start({ env = {} } = {}) {
     if (!BIN || !existsSync(BIN)) {
       throw new Error('ROYAL_CARE_BIN is not set to the royal-care binary; run these tests with `cargo test --test browser`.');
     }
     const dir = mkdtempSync(join(tmpdir(), 'royal-care-browser-'));
     const db = join(dir, 'royal-care.db');
-    const proc = spawn(BIN, ['--db', db, 'serve', '--addr', '127.0.0.1:0'], { env: TEST_ENV, stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(BIN, ['--db', db, 'serve', '--addr', '127.0.0.1:0'], { env: { ...TEST_ENV, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
     const srv = new Server(proc, dir, db);
     srv.url = await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start in 20 s; log:\n${srv.log}`)), 20000);
@@ -129,7 +130,24 @@ export async function newPage(browser, { phone = false } = {}) {
 
 export async function shot(page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true });
+  // Only `main` scrolls (the toasts have their own strip below it): let the page grow for
+  // the picture, so it shows all of main, then put it back.
+  const grown = await page.evaluate(() => {
+    const main = document.querySelector('main');
+    if (!main || main.scrollHeight <= main.clientHeight) return false;
+    document.body.style.height = 'auto';
+    document.body.style.overflow = 'visible';
+    main.style.overflow = 'visible';
+    return true;
+  });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  if (grown) {
+    await page.evaluate(() => {
+      document.body.style.height = '';
+      document.body.style.overflow = '';
+      document.querySelector('main').style.overflow = '';
+    });
+  }
 }
 
 // Logs in through the page; `via` is the server or a Cable in front of it.

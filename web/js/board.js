@@ -1,13 +1,22 @@
 // The operator's board: one day's appointments (today unless another date is picked),
 // kept current by the live socket, with create, edit (including assigning therapist and
-// driver), cancel, and the workflow steps the server allows operators now.
+// driver), cancel, and the workflow steps the server allows operators now. Above the
+// cards: the "needs attention" strip (`attention.js`), the day summary (`daysummary.js`)
+// and, on wide screens, the day timeline (`timeline.js`). A live change redraws only its
+// card (`keyed.js`) and is announced in one short sentence, not by re-reading the board.
 
 import { listAll } from './api.js';
 import { h, card, allowedActions, actionLabel, isoDate, addDays, longDate, toast, clientName, hm } from './ui.js';
 import { appointmentDialog } from './forms.js';
 import { LiveList } from './store.js';
-import { actionInfo, awaitsTherapist, isFinished } from './workflow.js';
+import { actionInfo, awaitsTherapist, isFinished, statusInfo } from './workflow.js';
+import { reconcile } from './keyed.js';
 import { loadSchedule, saveSchedule, savedNote } from './offline.js';
+import { Timeline } from './timeline.js';
+import { AttentionStrip, loadClock, tickCountdowns, countdownText } from './attention.js';
+import { DaySummary } from './daysummary.js';
+
+const TIMELINE_KEY = 'royal-care.timeline-hidden';
 
 export class Board {
   constructor(root, me) {
@@ -28,6 +37,10 @@ export class Board {
     this.refs = { services: [], therapists: [], drivers: [] };
     this.loading = false;
     this.error = '';
+    const onOpen = (a) => this.open(a);
+    this.timeline = new Timeline({ onOpen });
+    this.strip = new AttentionStrip({ onOpen });
+    this.daySummary = new DaySummary();
   }
 
   mount() {
@@ -35,7 +48,12 @@ export class Board {
     this.heading = h('h1', { class: 'day-title' });
     this.summary = h('p', { class: 'day-summary muted' });
     this.savedBox = h('div', { class: 'saved-box' });
-    this.list = h('section', { class: 'board-list', 'aria-live': 'polite' });
+    // No aria-live here: a redraw would be read out whole; `announce` says what changed.
+    this.list = h('section', { class: 'board-list', 'aria-label': 'Appointments' });
+    this.announcer = h('p', { class: 'sr-only', role: 'status', id: 'board-announce' });
+    const hidden = localStorage.getItem(TIMELINE_KEY) === '1';
+    this.timeline.el.hidden = hidden;
+    this.timelineSwitch = h('button', { type: 'button', class: 'btn btn-quiet timeline-switch', 'aria-pressed': String(!hidden), onclick: () => this.toggleTimeline() }, 'Timeline');
     this.root.replaceChildren(
       h(
         'div',
@@ -51,12 +69,53 @@ export class Board {
         h('button', { type: 'button', class: 'btn btn-primary', id: 'new-appointment', onclick: () => this.create() }, '+ New appointment'),
       ),
       this.heading,
-      this.summary,
+      h('div', { class: 'day-line' }, this.summary, this.timelineSwitch),
       this.savedBox,
+      this.strip.el,
+      this.daySummary.el,
+      this.timeline.el,
       this.list,
+      this.announcer,
     );
-    this.loadRefs();
+    this.loadRefs().then(() => this.render());
     this.load();
+    loadClock().then(() => {
+      this.timeline.draw(true);
+      tickCountdowns(this.root, this.store.values(), this.strip);
+    });
+    this.ticker = setInterval(() => {
+      if (!this.list.isConnected) return clearInterval(this.ticker);
+      tickCountdowns(this.root, this.store.values(), this.strip);
+    }, 15000);
+  }
+
+  toggleTimeline() {
+    const hide = !this.timeline.el.hidden;
+    this.timeline.el.hidden = hide;
+    this.timelineSwitch.setAttribute('aria-pressed', String(!hide));
+    localStorage.setItem(TIMELINE_KEY, hide ? '1' : '0');
+  }
+
+  // Shows appointment `a`'s card: scrolled to, focused, highlighted.
+  open(a) {
+    const el = this.list.querySelector(`article.appt[data-id="${CSS.escape(String(a.id))}"]`);
+    if (!el) return;
+    el.setAttribute('tabindex', '-1');
+    el.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    el.focus({ preventScroll: true });
+    el.classList.remove('flash');
+    void el.offsetWidth;
+    el.classList.add('flash');
+  }
+
+  // One short sentence about a live change on this day (read by screen readers).
+  announce(msg) {
+    const a = msg.appointment;
+    let text = '';
+    if (msg.type === 'appointment_created' && a?.date === this.date) text = `New booking: ${clientName(a)} at ${hm(a.start_time)}.`;
+    else if (msg.type === 'appointment_updated' && a?.date === this.date) text = `${clientName(a)} at ${hm(a.start_time)}: ${statusInfo(a.status).label}.`;
+    else if (msg.type === 'appointment_deleted' && this.store.appts.has(msg.appointment_id)) text = 'A booking left this day.';
+    if (text) this.announcer.textContent = text;
   }
 
   async loadRefs() {
@@ -108,6 +167,7 @@ export class Board {
   }
 
   onLive(msg) {
+    if (this.announcer) this.announce(msg);
     this.store.onLive(msg);
   }
 
@@ -123,7 +183,12 @@ export class Board {
 
   async edit(a) {
     try {
-      const saved = await appointmentDialog({ appt: a, date: this.date, refs: this.refs });
+      // "Load their version" after a clash: the board shows it too.
+      const onTheirs = (theirs) => {
+        this.store.upsert(theirs, false);
+        this.render();
+      };
+      const saved = await appointmentDialog({ appt: a, date: this.date, refs: this.refs, onTheirs });
       if (saved) {
         this.store.upsert(saved);
         this.render();
@@ -142,24 +207,35 @@ export class Board {
     this.summary.textContent = all.length
       ? `${all.length} appointment${all.length === 1 ? '' : 's'} · ${active.length} active · ${waiting} waiting for a therapist`
       : '';
-    const cards = all.map((a) => {
+    const build = (a) => {
       const buttons = allowedActions(a, 'operator').map((act) =>
         h('button', { type: 'button', class: `btn ${actionInfo(act).danger ? 'btn-danger-quiet btn-end' : 'btn-primary'}`, dataset: { action: act }, onclick: () => this.store.act(a, act, this.refs) }, actionLabel(act)),
       );
       if (!isFinished(a.status)) buttons.unshift(h('button', { type: 'button', class: 'btn', dataset: { action: 'edit' }, onclick: () => this.edit(a) }, 'Edit'));
       const el = card(a, { buttons });
+      // A pending booking shows how long until the server cancels it (kept current by the tick).
+      if (a.status === 'pending' && a.pending_since) el.querySelector('.appt-head').append(h('span', { class: 'appt-countdown', dataset: { pendingSince: a.pending_since } }, countdownText(a)));
       if (this.store.flash.has(a.id)) el.classList.add('flash');
       return el;
-    });
+    };
+    if (this.error) {
+      this.list.replaceChildren(h('p', { class: 'notice tone-bad', role: 'alert' }, this.error));
+    } else if (!all.length) {
+      this.list.replaceChildren(h('p', { class: 'empty' }, this.loading ? 'Loading…' : 'No appointments on this day yet. Use “+ New appointment” to book one.'));
+    } else {
+      // Only a card whose appointment changed is rebuilt; the others stay as they are.
+      reconcile(this.list, all.map((a) => ({ key: a.id, sig: JSON.stringify(a), build: () => build(a) })));
+      // A step on its way: its card's buttons wait for the answer (one tap, one request).
+      for (const el of this.list.querySelectorAll('article.appt')) {
+        const busy = this.store.busy.has(Number(el.dataset.id));
+        for (const b of el.querySelectorAll('.appt-actions button')) b.disabled = busy;
+      }
+    }
     this.store.flash.clear();
     this.savedBox.replaceChildren(this.savedAt ? savedNote(this.savedAt) : '');
     if (!this.savedAt && !this.loading && !this.error) saveSchedule(this.me, `board:${this.date}`, all);
-    if (this.error) {
-      this.list.replaceChildren(h('p', { class: 'notice tone-bad', role: 'alert' }, this.error));
-    } else if (!cards.length) {
-      this.list.replaceChildren(h('p', { class: 'empty' }, this.loading ? 'Loading…' : 'No appointments on this day yet. Use “+ New appointment” to book one.'));
-    } else {
-      this.list.replaceChildren(...cards);
-    }
+    this.timeline.update(all, this.refs);
+    this.strip.update(all);
+    this.daySummary.changed(this.date);
   }
 }

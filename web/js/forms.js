@@ -8,6 +8,7 @@ import { api, ApiError } from './api.js';
 import { h, personName, clientName, timeRange, hm } from './ui.js';
 import { actionInfo } from './workflow.js';
 import { clientBox } from './clientbox.js';
+import { inWords, fieldSentence, nameConflict } from './wording.js';
 
 // Opens a modal with `content` (a list of elements) and buttons. `onSubmit(form)` runs on
 // submit; whatever it returns resolves the promise and closes the dialog, an error keeps
@@ -50,19 +51,45 @@ export function openDialog({ title, content, submitLabel = 'Save', danger = fals
   });
 }
 
+// Shows `err` in the dialog: each field's problem next to it, and one sentence on top
+// naming the fields in words; `err.offer` ({label, run}) adds a button (e.g. "Load their
+// version" after an edit clash).
 function showError(form, errorBox, err) {
   const fields = err instanceof ApiError ? err.fields : null;
-  let placed = false;
+  const placed = [];
+  const elsewhere = [];
+  // The field names this form and this error know: only those are put into words.
+  const keys = [...form.querySelectorAll('[data-field]')].map((el) => el.dataset.field).concat(Object.keys(fields || {}));
   if (fields) {
     for (const [name, msgs] of Object.entries(fields)) {
+      const text = [].concat(msgs).join(' ');
       const field = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
-      if (!field) continue;
-      field.append(h('span', { class: 'field-error' }, [].concat(msgs).join(' ')));
-      placed = true;
+      if (field) {
+        field.append(h('span', { class: 'field-error' }, inWords(text, keys)));
+        placed.push(fieldSentence(name, text, keys));
+      } else {
+        elsewhere.push(fieldSentence(name, text, keys));
+      }
     }
   }
-  errorBox.textContent = placed ? 'Please correct the marked fields.' : err.message || String(err);
-  if (placed && err.message && !/^Validation|invalid/i.test(err.message)) errorBox.textContent = err.message;
+  if (placed.length || elsewhere.length) {
+    errorBox.textContent = [...placed, ...elsewhere].join(' ');
+  } else {
+    errorBox.textContent = inWords(err.message || String(err), keys);
+  }
+  if (err.offer) {
+    const b = h('button', { type: 'button', class: 'btn btn-inline', dataset: { offer: '' } }, err.offer.label);
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try {
+        await err.offer.run();
+        errorBox.hidden = true;
+      } catch (e) {
+        errorBox.textContent = e.message || String(e);
+      }
+    });
+    errorBox.append(' ', b);
+  }
   errorBox.hidden = false;
 }
 
@@ -87,9 +114,9 @@ function addMinutes(hhmm, minutes) {
 
 // Create (no `appt`) or edit an appointment. Resolves to the saved appointment or null.
 // `refs` holds the pick lists: {services, therapists, drivers}; clients are searched.
-export function appointmentDialog({ appt, date, refs }) {
+export function appointmentDialog({ appt, date, refs, onTheirs }) {
   const editing = Boolean(appt);
-  const a = appt || { date, start_time: '09:00', end_time: '10:00', services: [] };
+  let a = appt || { date, start_time: '09:00', end_time: '10:00', services: [] };
   const chosen = new Set((a.services || []).map(String));
   const services = refs.services.filter((s) => s.is_active !== false || chosen.has(String(s.id)));
   const therapists = refs.therapists.filter((u) => u.is_active !== false || u.id === a.therapist);
@@ -192,16 +219,53 @@ export function appointmentDialog({ appt, date, refs }) {
         notes: f.get('notes') || '',
       };
       if (!body.client) throw fieldError('client', 'Choose a client (type a name or phone number), or add a new one.');
-      if (!editing) return api('POST', '/api/scheduling/appointments/', body);
+      if (!editing) {
+        return api('POST', '/api/scheduling/appointments/', body).catch(async (err) => {
+          throw err.code === 'CONFLICT' ? await nameConflict(err) : err;
+        });
+      }
       const changed = {};
       for (const [k, v] of Object.entries(body)) {
         const before = k === 'start_time' || k === 'end_time' ? hm(a[k]) : a[k];
         if (JSON.stringify(k === 'services' ? [...v].sort() : v) !== JSON.stringify(k === 'services' ? [...(before || [])].sort() : before ?? (typeof v === 'string' ? '' : null))) changed[k] = v;
       }
       if (!Object.keys(changed).length) return a;
-      return api('PATCH', `/api/scheduling/appointments/${a.id}/`, changed, { ifMatch: a.version });
+      try {
+        return await api('PATCH', `/api/scheduling/appointments/${a.id}/`, changed, { ifMatch: a.version });
+      } catch (err) {
+        if (err.code !== 'STALE') throw err.code === 'CONFLICT' ? await nameConflict(err) : err;
+        // Someone else saved first: offer their copy in this form (then save again).
+        err.message = 'Someone else changed this appointment while you were editing it. Load their version to see what they changed, then make your change again.';
+        err.offer = {
+          label: 'Load their version',
+          run: async () => {
+            a = await api('GET', `/api/scheduling/appointments/${a.id}/`);
+            fillForm(form, a);
+            onTheirs?.(a);
+          },
+        };
+        throw err;
+      }
     },
   });
+}
+
+// Puts appointment `a`'s values into the appointment form (after "Load their version").
+function fillForm(form, a) {
+  const set = (name, v) => {
+    const el = form.elements.namedItem(name);
+    if (el && !(el instanceof RadioNodeList)) el.value = v ?? '';
+  };
+  set('client', a.client);
+  set('date', a.date);
+  set('start_time', hm(a.start_time));
+  set('end_time', hm(a.end_time));
+  set('therapist', a.therapist);
+  set('driver', a.driver);
+  set('location', a.location);
+  set('notes', a.notes);
+  const chosen = new Set((a.services || []).map(String));
+  form.querySelectorAll('input[name="services"]').forEach((box) => (box.checked = chosen.has(box.value)));
 }
 
 function fieldError(name, message) {

@@ -28,7 +28,7 @@ export class Mine {
 
   mount() {
     const who = this.me.role === 'driver' ? 'drives' : 'appointments';
-    this.list = h('section', { class: 'mine-list', 'aria-live': 'polite' });
+    this.list = h('section', { class: 'mine-list', 'aria-label': 'My jobs' });
     this.root.replaceChildren(h('h1', { class: 'day-title' }, `My ${who}`), this.list);
     this.load();
   }
@@ -68,7 +68,7 @@ export class Mine {
     const done = all.filter((a) => isFinished(a.status) && a.date >= today).sort(byTime);
     const render = (a) => {
       const buttons = allowedActions(a, this.me.role).map((act) =>
-        h('button', { type: 'button', class: `btn btn-big ${actionInfo(act).danger ? 'btn-danger-quiet' : 'btn-primary'}`, dataset: { action: act }, onclick: () => this.store.act(a, act) }, actionLabel(act)),
+        h('button', { type: 'button', class: `btn btn-big ${actionInfo(act).danger ? 'btn-danger-quiet' : 'btn-primary'}`, dataset: { action: act }, disabled: this.store.busy.has(a.id), onclick: () => this.store.act(a, act) }, actionLabel(act)),
       );
       const el = card(a, { buttons, showDate: true, role: this.me.role });
       if (this.store.flash.has(a.id)) el.classList.add('flash');

@@ -7,6 +7,7 @@
 import { api } from './api.js';
 import { runAction } from './forms.js';
 import { toast } from './ui.js';
+import { actionInfo } from './workflow.js';
 
 export class LiveList {
   // keep(a): does this copy belong here (the board: its day)? A copy that does not is
@@ -19,6 +20,8 @@ export class LiveList {
     this.flash = new Set();
     // Ids changed live while a list request is on its way (`track`).
     this.during = null;
+    // Ids with a workflow step on its way to the server: their buttons are disabled.
+    this.busy = new Set();
     this.keep = keep;
     this.onInitial = onInitial || ((list) => this.replace(list));
     this.onChange = onChange;
@@ -98,6 +101,15 @@ export class LiveList {
   // refuses it (409: it no longer fits; 403: no longer yours), shows why and the
   // server's current copy.
   async act(a, action, refs) {
+    // A second tap while the first step's request is on its way sends nothing.
+    if (this.busy.has(a.id)) return;
+    // A step with a form waits in its (modal) dialog, whose own button is disabled while
+    // it sends; one without is sent at once, so its card waits.
+    const direct = !actionInfo(action).inputs?.length;
+    if (direct) {
+      this.busy.add(a.id);
+      this.onChange();
+    }
     try {
       const saved = await runAction(a, action, refs);
       if (saved) {
@@ -107,6 +119,11 @@ export class LiveList {
     } catch (err) {
       toast(err.message, 'bad', 10000);
       if (err.status === 409 || err.status === 403) this.refresh(a.id);
+    } finally {
+      if (direct) {
+        this.busy.delete(a.id);
+        this.onChange();
+      }
     }
   }
 

@@ -300,6 +300,21 @@ pub fn active_staff(_: &str) -> Op {
         .ok(Resp::json(200, "The active staff.", r("ActiveStaff")))
 }
 
+pub fn daily_summary(_: &str) -> Op {
+    Op::new()
+        .param(query(
+            "date",
+            or_empty(json!({"type": "string", "format": "date"})),
+            "the day (YYYY-MM-DD); absent: the clinic's today",
+        ))
+        .ok(Resp::json(
+            200,
+            "The day's bookings, revenue, unpaid sessions and per-therapist figures.",
+            r("DailySummary"),
+        ))
+        .errors(&[403])
+}
+
 pub fn register_clients(_: &str) -> Op {
     Op::new()
         .param(search("the name, phone or email"))

@@ -242,6 +242,10 @@ fn appointment() -> Value {
         ("rejection_reason", string()),
         ("pickup_urgency", with_empty(workflow::PICKUP_URGENCIES.iter().map(|c| c.value).collect())),
         ("cancellation_reason", string()),
+        (
+            "pending_since",
+            json!({"description": "while pending: when the auto-cancel clock started (it ends pending_timeout_secs later, see /health/); null otherwise", "allOf": [nullable(timestamp())]}),
+        ),
         ("version", json!({"type": "integer", "minimum": 1})),
         ("created_at", timestamp()),
         ("updated_at", timestamp()),
@@ -456,7 +460,7 @@ fn workflow_table() -> Value {
 
 fn health() -> Value {
     object(
-        &["status", "version", "database", "epoch", "seq", "connections", "time"],
+        &["status", "version", "database", "epoch", "seq", "connections", "time", "pending_timeout_secs"],
         vec![
             ("status", json!({"type": "string", "examples": ["healthy"]})),
             ("version", string()),
@@ -465,6 +469,51 @@ fn health() -> Value {
             ("seq", json!({"type": "integer", "minimum": 0})),
             ("connections", json!({"type": "integer", "minimum": 0})),
             ("time", timestamp()),
+            (
+                "pending_timeout_secs",
+                json!({"type": "integer", "minimum": 0, "description": "how long an appointment may stay pending before the server cancels it (from its pending_since)"}),
+            ),
+        ],
+    )
+}
+
+/// `scheduling::summary::daily`: every status and payment method is a member.
+fn daily_summary() -> Value {
+    let count = || json!({"type": "integer", "minimum": 0});
+    let statuses: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+    let by_status = object(&statuses, statuses.iter().map(|s| (*s, count())).collect());
+    let by_method = object(
+        workflow::PAYMENT_METHOD_VALUES,
+        workflow::PAYMENT_METHOD_VALUES.iter().map(|m| (*m, money())).collect(),
+    );
+    let therapist = object(
+        &["id", "name", "bookings", "revenue"],
+        vec![
+            ("id", id()),
+            ("name", string()),
+            (
+                "bookings",
+                json!({"type": "integer", "minimum": 0, "description": "appointments they are on (lead or group), not cancelled"}),
+            ),
+            ("revenue", json!({"description": "paid amounts of the appointments they lead", "allOf": [money()]})),
+        ],
+    );
+    object(
+        &["date", "bookings", "revenue", "unpaid", "therapists"],
+        vec![
+            ("date", json!({"type": "string", "format": "date"})),
+            ("bookings", object(&["total", "by_status"], vec![("total", count()), ("by_status", by_status)])),
+            (
+                "revenue",
+                json!({"description": "payment_amount of the day's appointments whose payment_status is paid or partial",
+                    "allOf": [object(&["total", "payments", "by_method"], vec![("total", money()), ("payments", count()), ("by_method", by_method)])]}),
+            ),
+            (
+                "unpaid",
+                json!({"description": "sessions over (awaiting payment or later) with nothing paid, at their services' prices",
+                    "allOf": [object(&["count", "amount"], vec![("count", count()), ("amount", money())])]}),
+            ),
+            ("therapists", json!({"type": "array", "items": therapist})),
         ],
     )
 }
@@ -558,6 +607,7 @@ pub fn components() -> Value {
         "AppointmentPage": page("Appointment"),
         "Workflow": workflow_table(),
         "Health": health(),
+        "DailySummary": daily_summary(),
         "Login": login(),
         "Detail": detail(),
         "ActiveStaff": active_staff(),

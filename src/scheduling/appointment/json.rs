@@ -165,6 +165,9 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         ("rejection_reason", Str(&a.rejection_reason)),
         ("pickup_urgency", Str(&a.pickup_urgency)),
         ("cancellation_reason", Str(&a.cancellation_reason)),
+        // When the auto-cancel clock started (while `pending` only): with the server's
+        // `pending_timeout_secs` (/health/) a board shows how long is left.
+        ("pending_since", OptStr(a.pending_since.as_deref().filter(|_| a.status == "pending"))),
         ("version", Int(a.version)),
         ("created_at", Str(&a.created_at)),
         ("updated_at", Str(&a.updated_at)),
