@@ -22,6 +22,9 @@ pub const APPOINTMENT_CREATED: &str = "appointment_created";
 pub const APPOINTMENT_UPDATED: &str = "appointment_updated";
 pub const APPOINTMENT_DELETED: &str = "appointment_deleted";
 pub const NOTIFICATION: &str = "notification";
+/// A staff member's availability changed (slots or usual week), to the operators and
+/// that person: `scheduling::availability::slots::emit_changed`.
+pub const AVAILABILITY_CHANGED: &str = "availability_changed";
 /// Internal: payload `{"user_id", "digests": [..]}` or `{"user_id", "all": true}`.
 pub const SESSION_REVOKED: &str = "session_revoked";
 /// Payload member of an event about an appointment (see module doc):

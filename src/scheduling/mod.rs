@@ -5,9 +5,11 @@
 //! makes every appointment change (with its events) inside a write transaction;
 //! `clients`, `services` and `staff` are the other rows and their writes; `validate`
 //! reads request bodies field by field; `views` names the original frontend's appointment
-//! lists; `demo` builds and installs the example database.
+//! lists; `demo` builds and installs the example database; `availability` says who is free
+//! when (slots, the usual week, and the one rule that joins them with the bookings).
 
 pub mod appointment;
+pub mod availability;
 pub mod booking;
 pub mod clients;
 pub mod demo;

@@ -502,6 +502,148 @@ fn detail() -> Value {
     object(&["detail"], vec![("detail", string())])
 }
 
+// ---- availability (issue 11) ----
+
+fn time_out() -> Value {
+    json!({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]$"})
+}
+
+fn date_out() -> Value {
+    json!({"type": "string", "format": "date"})
+}
+
+/// An availability slot (`scheduling::availability::slots::Slot::to_json`).
+fn availability() -> Value {
+    object(
+        &["id", "user", "date", "start_time", "end_time", "is_available", "is_cross_day", "created_at", "updated_at"],
+        vec![
+            ("id", id()),
+            ("user", id()),
+            ("date", date_out()),
+            ("start_time", time_out()),
+            ("end_time", time_out()),
+            ("is_available", boolean()),
+            (
+                "is_cross_day",
+                json!({"type": "boolean", "description": "start_time is after end_time: it ends the next day"}),
+            ),
+            ("created_at", timestamp()),
+            ("updated_at", timestamp()),
+        ],
+    )
+}
+
+fn bulk_created() -> Value {
+    let err = object(
+        &["index", "start_time", "end_time", "fields"],
+        vec![
+            (
+                "index",
+                json!({"type": "integer", "minimum": 0, "description": "the slot's place in the request, from 0"}),
+            ),
+            ("start_time", json!({"description": "as sent"})),
+            ("end_time", json!({"description": "as sent"})),
+            (
+                "fields",
+                json!({"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}),
+            ),
+        ],
+    );
+    object(
+        &["created_slots", "errors"],
+        vec![
+            ("created_slots", json!({"type": "array", "items": r("Availability"), "minItems": 1})),
+            ("errors", json!({"type": "array", "items": err})),
+        ],
+    )
+}
+
+/// A person of `available_therapists/` (`driver`: of `available_drivers/`).
+fn available_person(driver: bool) -> Value {
+    let mut props = vec![
+        ("id", id()),
+        ("first_name", string()),
+        ("last_name", string()),
+        ("email", string()),
+        ("role", json!({"type": "string", "enum": [if driver { "driver" } else { "therapist" }]})),
+        ("start_time", time_out()),
+        ("end_time", time_out()),
+        ("is_available", json!({"type": "boolean", "enum": [true]})),
+        ("availability_date", date_out()),
+        ("is_cross_day", boolean()),
+    ];
+    if driver {
+        props.push(("motorcycle_plate", string()));
+    } else {
+        props.push(("specialization", string()));
+        props.push(("massage_pressure", json!({"type": "string", "enum": ["", "soft", "moderate", "hard"]})));
+    }
+    let required: Vec<&str> = props.iter().map(|p| p.0).collect();
+    object_of(&[Object::Account], &required, props.clone())
+}
+
+fn staff_for_slot() -> Value {
+    let text_or_null = json!({"type": ["string", "null"]});
+    let conflict = object(
+        &["appointment", "client_name", "start_time", "end_time"],
+        vec![("appointment", id()), ("client_name", string()), ("start_time", time_out()), ("end_time", time_out())],
+    );
+    let person = object(
+        &[
+            "id",
+            "first_name",
+            "last_name",
+            "role",
+            "specialization",
+            "massage_pressure",
+            "motorcycle_plate",
+            "available",
+            "reason",
+            "conflict",
+            "available_from",
+            "available_until",
+        ],
+        vec![
+            ("id", id()),
+            ("first_name", string()),
+            ("last_name", string()),
+            ("role", json!({"type": "string", "enum": ["therapist", "driver"]})),
+            ("specialization", string()),
+            ("massage_pressure", string()),
+            ("motorcycle_plate", string()),
+            ("available", boolean()),
+            ("reason", json!({"type": ["string", "null"], "description": "one sentence when not available"})),
+            ("conflict", json!({"oneOf": [conflict, {"type": "null"}], "description": "the booking that holds them"})),
+            ("available_from", text_or_null.clone()),
+            ("available_until", text_or_null),
+        ],
+    );
+    object(
+        &["role", "date", "start_time", "end_time", "staff"],
+        vec![
+            ("role", json!({"type": "string", "enum": ["therapist", "driver"]})),
+            ("date", date_out()),
+            ("start_time", time_out()),
+            ("end_time", time_out()),
+            ("staff", json!({"type": "array", "items": person})),
+        ],
+    )
+}
+
+fn working_hours() -> Value {
+    let range = object(
+        &["weekday", "day", "start_time", "end_time", "is_cross_day"],
+        vec![
+            ("weekday", json!({"type": "integer", "minimum": 0, "maximum": 6})),
+            ("day", json!({"type": "string", "enum": crate::scheduling::availability::week::DAYS})),
+            ("start_time", time_out()),
+            ("end_time", time_out()),
+            ("is_cross_day", boolean()),
+        ],
+    );
+    object(&["user", "hours"], vec![("user", id()), ("hours", json!({"type": "array", "items": range, "maxItems": 7}))])
+}
+
 /// `components.schemas`.
 pub fn components() -> Value {
     json!({
@@ -519,5 +661,12 @@ pub fn components() -> Value {
         "Login": login(),
         "Detail": detail(),
         "ActiveStaff": active_staff(),
+        "Availability": availability(),
+        "AvailabilityPage": page("Availability"),
+        "BulkCreated": bulk_created(),
+        "AvailableTherapist": available_person(false),
+        "AvailableDriver": available_person(true),
+        "StaffForSlot": staff_for_slot(),
+        "WorkingHours": working_hours(),
     })
 }
