@@ -125,6 +125,10 @@ fn error() -> Value {
                     "items": object(&["user", "role", "appointment"], vec![("user", id()), ("role", role()), ("appointment", id())])}),
             ),
             ("allowed_methods", json!({"type": "array", "items": {"type": "string"}, "description": "405"})),
+            (
+                "errors",
+                json!({"type": "array", "description": "400 of availabilities/bulk_create/ when no slot was created: why each was not (as in its 201 answer)"}),
+            ),
         ],
     )
 }
