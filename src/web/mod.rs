@@ -24,6 +24,7 @@ const FILES: &[(&str, &[u8], &str)] = &[
     ("/js/ui.js", include_bytes!("../../web/js/ui.js"), JS),
     ("/js/workflow.js", include_bytes!("../../web/js/workflow.js"), JS),
     ("/js/store.js", include_bytes!("../../web/js/store.js"), JS),
+    ("/js/availability.js", include_bytes!("../../web/js/availability.js"), JS),
 ];
 
 const JS: &str = "text/javascript; charset=utf-8";
