@@ -40,12 +40,9 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
     }
     for name in ["user", "user_id"] {
         if query.get(name).is_some_and(|v| v != "") {
-            match i.id(name) {
-                Some(Some(u)) => {
-                    q.cond(format!("a.user_id = :{name}"));
-                    q.param(&format!(":{name}"), u);
-                }
-                _ => {}
+            if let Some(Some(u)) = i.id(name) {
+                q.cond(format!("a.user_id = :{name}"));
+                q.param(&format!(":{name}"), u);
             }
         }
     }
