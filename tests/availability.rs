@@ -218,6 +218,7 @@ fn the_free_lists_leave_out_whoever_is_booked_until_the_booking_is_cancelled() {
     // The booking form names the client and the booking.
     let t1 = entry(&c, &format!("role=therapist&{}", window("10:30", "11:30")), c.t1_id);
     assert_eq!(t1["reason"], "Booked with Maria Lopez 10:00–11:00");
+    assert_eq!(t1["reason_code"], "booked");
     assert_eq!(t1["conflict"]["appointment"], a["id"]);
     assert_eq!(t1["conflict"]["client_name"], "Maria Lopez");
     let (_, all) = c.srv.call(
@@ -322,6 +323,10 @@ fn the_usual_week_with_a_day_off_and_extra_hours() {
     let why =
         |q: String| entry(&c, &format!("role=therapist&{q}"), c.t1_id)["reason"].as_str().unwrap_or("").to_string();
     assert_eq!(why(w(sun, "10:00", "11:00")), "Not working on Sundays");
+    let code = |q: String| entry(&c, &format!("role=therapist&{q}"), c.t1_id)["reason_code"].clone();
+    assert_eq!(code(w(sun, "10:00", "11:00")), "off");
+    assert_eq!(code(w(mon, "17:30", "18:30")), "outside_hours");
+    assert_eq!(code(w(mon, "10:00", "11:00")), Value::Null);
     assert_eq!(why(w(mon, "17:30", "18:30")), "Available only 09:00–18:00 that day");
     // Exceptions: that Monday afternoon off, and two extra hours that Sunday.
     let next_mon = mon + Duration::days(7);
@@ -332,6 +337,7 @@ fn the_usual_week_with_a_day_off_and_extra_hours() {
     );
     slot(&c, &c.t1, json!({"date": ymd(sun), "start_time": "10:00", "end_time": "12:00"}));
     assert_eq!(why(w(mon, "14:00", "15:00")), "Marked unavailable 13:00–17:00");
+    assert_eq!(code(w(mon, "14:00", "15:00")), "unavailable");
     assert_eq!(free(&c, &c.op, "therapists", &w(mon, "10:00", "11:00")), [c.t1_id], "the morning stays");
     assert_eq!(free(&c, &c.op, "therapists", &w(next_mon, "14:00", "15:00")), [c.t1_id], "only that Monday");
     assert_eq!(free(&c, &c.op, "therapists", &w(sun, "10:00", "11:00")), [c.t1_id]);

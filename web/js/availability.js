@@ -4,7 +4,8 @@
 // check). Free people come first; someone already booked then is disabled and named with
 // the booking's client ("Booked with Maria Santos 10:00–11:00"), since the server would
 // refuse them; someone only outside their hours stays selectable (the clinic may agree
-// extra hours by phone) but carries the reason. The form stays usable if the question
+// extra hours by phone) but carries the reason; people whose hours were never entered are
+// listed last, by plain name, under "No hours entered". The form stays usable if the question
 // cannot be answered (offline): the lists are left as they were, with a note.
 
 import { api } from './api.js';
@@ -66,7 +67,8 @@ function fill(sel, staff, role) {
   const empty = sel.querySelector('option[value=""]');
   const option = (p) => {
     const booked = Boolean(p.conflict);
-    const label = p.available ? personName(p) : `${personName(p)} — ${p.reason}`;
+    // Nobody's hours entered yet is the clinic not using schedules, not news: plain names.
+    const label = p.available || p.reason_code === 'no_schedule' ? personName(p) : `${personName(p)} — ${p.reason}`;
     return h(
       'option',
       {
@@ -75,16 +77,20 @@ function fill(sel, staff, role) {
         disabled: booked && String(p.id) !== chosen,
         selected: String(p.id) === chosen,
         class: p.available ? 'avail-free' : booked ? 'avail-booked' : 'avail-off',
+        title: p.reason || undefined,
         dataset: { available: String(p.available), reason: p.reason || '', conflict: p.conflict ? String(p.conflict.appointment) : '' },
       },
       label,
     );
   };
-  const free = staff.filter((p) => p.available);
-  const others = staff.filter((p) => !p.available);
   const groups = [];
-  if (free.length) groups.push(h('optgroup', { label: `Free then (${free.length})` }, free.map(option)));
-  if (others.length) groups.push(h('optgroup', { label: `Not free then (${others.length})` }, others.map(option)));
+  for (const [label, people] of [
+    ['Free then', staff.filter((p) => p.available)],
+    ['Not free then', staff.filter((p) => !p.available && p.reason_code !== 'no_schedule')],
+    ['No hours entered', staff.filter((p) => p.reason_code === 'no_schedule')],
+  ]) {
+    if (people.length) groups.push(h('optgroup', { label: `${label} (${people.length})` }, people.map(option)));
+  }
   // Someone chosen before who is no longer an active staff member stays as they were.
   const kept = chosen && !staff.some((p) => String(p.id) === chosen) ? sel.querySelector(`option[value="${CSS.escape(chosen)}"]`) : null;
   sel.replaceChildren(...[empty, kept, ...groups].filter(Boolean));

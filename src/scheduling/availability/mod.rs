@@ -63,15 +63,22 @@ pub struct Verdict {
     pub reason: Option<String>,
     /// The appointment that holds them, when that is why.
     pub conflict: Option<Clash>,
+    /// Why not, as a word a program can act on (`REASON_CODES`).
+    pub code: Option<&'static str>,
 }
+
+/// `Verdict::code`: booked (a booking overlaps), unavailable (an unavailable slot does),
+/// off (nothing that day), outside_hours (the day has hours, not these), no_schedule
+/// (no working hours or slots were ever entered).
+pub const REASON_CODES: [&str; 5] = ["booked", "unavailable", "off", "outside_hours", "no_schedule"];
 
 impl Verdict {
     pub fn available(&self) -> bool {
         self.cover.is_some()
     }
 
-    fn no(reason: String) -> Verdict {
-        Verdict { cover: None, reason: Some(reason), conflict: None }
+    fn no(code: &'static str, reason: String) -> Verdict {
+        Verdict { cover: None, reason: Some(reason), conflict: None, code: Some(code) }
     }
 }
 
@@ -135,7 +142,7 @@ pub fn check(conn: &Connection, user: &User, w: &Window, exclude: Option<i64>) -
             let who =
                 if c.client_name.is_empty() { format!("appointment {}", c.appointment) } else { c.client_name.clone() };
             let reason = format!("Booked with {who} {}–{}", hm(&c.start_time), hm(&c.end_time));
-            return Ok(Verdict { cover: None, reason: Some(reason), conflict: Some(c) });
+            return Ok(Verdict { cover: None, reason: Some(reason), conflict: Some(c), code: Some("booked") });
         }
     }
     // 2. The plans of the day before, the day and the day after, on one line.
@@ -152,7 +159,10 @@ pub fn check(conn: &Connection, user: &User, w: &Window, exclude: Option<i64>) -
     }
     // 3. Unavailable first, then one stretch of available ranges.
     if let Some(r) = ranges.iter().find(|r| !r.available && r.from < we && r.to > ws) {
-        return Ok(Verdict::no(format!("Marked unavailable {}–{}", hm(&clock(r.from)), hm(&clock(r.to)))));
+        return Ok(Verdict::no(
+            "unavailable",
+            format!("Marked unavailable {}–{}", hm(&clock(r.from)), hm(&clock(r.to))),
+        ));
     }
     let mut open: Vec<(i32, i32)> = ranges.iter().filter(|r| r.available).map(|r| (r.from, r.to)).collect();
     open.sort_unstable();
@@ -174,10 +184,11 @@ pub fn check(conn: &Connection, user: &User, w: &Window, exclude: Option<i64>) -
             }),
             reason: None,
             conflict: None,
+            code: None,
         });
     }
     if !any_plan && !week::has_any(conn, user.id)? && !slots::has_any(conn, user.id)? {
-        return Ok(Verdict::no("No working hours or availability set".into()));
+        return Ok(Verdict::no("no_schedule", "No working hours or availability set".into()));
     }
     // What the day itself holds, in words.
     let that_day: Vec<String> = joined
@@ -186,15 +197,15 @@ pub fn check(conn: &Connection, user: &User, w: &Window, exclude: Option<i64>) -
         .map(|(f, t)| format!("{}–{}", hm(&clock(*f)), hm(&clock(*t))))
         .collect();
     let weekday = w.date.weekday().num_days_from_monday();
-    Ok(Verdict::no(if that_day.is_empty() {
+    Ok(if that_day.is_empty() {
         if week::hours_on(conn, user.id, weekday)?.is_none() && week::has_any(conn, user.id)? {
-            format!("Not working on {}", WEEKDAYS[weekday as usize])
+            Verdict::no("off", format!("Not working on {}", WEEKDAYS[weekday as usize]))
         } else {
-            format!("Not available on {date}")
+            Verdict::no("off", format!("Not available on {date}"))
         }
     } else {
-        format!("Available only {} that day", that_day.join(", "))
-    }))
+        Verdict::no("outside_hours", format!("Available only {} that day", that_day.join(", ")))
+    })
 }
 
 /// Every active staff member of `role` (therapist or driver), by name, with `check`'s
@@ -244,7 +255,8 @@ pub fn available_json(viewer: &User, u: &User, cover: &Cover) -> Value {
 }
 
 /// One person of `staff_for_slot/` (operators only): who, `available`, and when not,
-/// `reason` and the `conflict` (`{appointment, client_name, start_time, end_time}` or null).
+/// `reason` (one sentence), `reason_code` (`REASON_CODES`) and the `conflict`
+/// (`{appointment, client_name, start_time, end_time}` or null).
 pub fn slot_json(u: &User, v: &Verdict) -> Value {
     json!({
         "id": u.id,
@@ -256,6 +268,7 @@ pub fn slot_json(u: &User, v: &Verdict) -> Value {
         "motorcycle_plate": u.motorcycle_plate,
         "available": v.available(),
         "reason": v.reason,
+        "reason_code": v.code,
         "conflict": v.conflict.as_ref().map(|c| json!({
             "appointment": c.appointment,
             "client_name": c.client_name,
