@@ -1,7 +1,8 @@
 // Availability shown in the booking form (issue 11, items 4 and 8): with a therapist
 // booked 10:00–11:00 through the API, the operator's form for 10:30 shows her as busy,
-// naming the booking's client, and offers the free therapist first; changing the time
-// refreshes the lists; a free therapist can be booked from the form.
+// naming the booking's client, and offers the free therapist first; changing the time,
+// or another operator's booking meanwhile, refreshes the lists; a free therapist can be
+// booked from the form.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,10 +80,21 @@ test('availability shown in the booking form', async () => {
   await therapists.locator(`option[value="${ids.tina}"][data-available="true"]`).waitFor({ state: 'attached' });
   assert.equal(await therapists.locator(`option[value="${ids.tina}"]`).textContent(), 'Tina Cruz');
 
-  // Back to 10:30: book the free therapist from the form.
+  // Back to 10:30. Another operator books Tess then: the open form follows at once (live),
+  // and again when that booking is cancelled.
   await dlg.locator('input[name="start_time"]').fill('10:30');
   await dlg.locator('input[name="end_time"]').fill('11:30');
   await tina.waitFor({ state: 'attached' });
+  const other = await srv.call('POST', '/api/scheduling/appointments/', tokens.olga, { client: client.id, therapist: ids.tess, date: today(), start_time: '11:00', end_time: '12:00' });
+  assert.equal(other.status, 201, JSON.stringify(other.body));
+  const tessBusy = therapists.locator(`option[value="${ids.tess}"][data-available="false"]`);
+  await tessBusy.waitFor({ state: 'attached' });
+  assert.equal(await tessBusy.textContent(), 'Tess Ramos — Booked with Maria Santos 11:00–12:00');
+  const cancelled = await srv.call('POST', `/api/scheduling/appointments/${other.body.id}/cancel/`, tokens.olga, {});
+  assert.equal(cancelled.status, 200, JSON.stringify(cancelled.body));
+  await therapists.locator(`option[value="${ids.tess}"][data-available="true"]`).waitFor({ state: 'attached' });
+
+  // Book the free therapist from the form.
   await dlg.locator('select[name="client"]').selectOption(String(client.id));
   await therapists.selectOption(String(ids.tess));
   const created = page.waitForResponse((r) => r.url().endsWith('/api/scheduling/appointments/') && r.request().method() === 'POST');

@@ -8,6 +8,7 @@ import { Board } from './board.js';
 import { Mine } from './mine.js';
 import { h, personName, toast } from './ui.js';
 import { loadWorkflow, roleLabel } from './workflow.js';
+import { onLiveMessage as onAvailabilityChange } from './availability.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -89,6 +90,7 @@ async function start(session) {
   live = new LiveSocket({
     token: session.token,
     onMessage: (msg) => {
+      onAvailabilityChange(msg);
       if (msg.type === 'notification') {
         toast([msg.title, msg.message].filter(Boolean).join(': '), msg.notification_type === 'appointment_rejected' ? 'alert' : 'info', 8000);
         return;

@@ -13,8 +13,18 @@ import { h, personName } from './ui.js';
 
 const PATH = '/api/scheduling/availabilities/staff_for_slot/';
 
+// The open forms' refreshers: a live change to bookings or schedules re-asks them.
+const watching = new Set();
+
+// Called with every live message (app.js): a booking or a schedule changed somewhere, so
+// an open booking form asks again who is free.
+export function onLiveMessage(msg) {
+  if (!/^appointment_|^availability_changed$/.test(msg?.type || '')) return;
+  for (const again of [...watching]) again();
+}
+
 // Watches `date`, `start` and `end` (inputs) and rebuilds the `therapist` and `driver`
-// selects for that window. `appointment` is the id being edited (it does not hold its own
+// selects for that window, again after any live change to bookings or schedules. `appointment` is the id being edited (it does not hold its own
 // people). Returns a function that refreshes at once (e.g. after a live change).
 export function watchAvailability({ date, start, end, therapist, driver, appointment }) {
   const lists = [
@@ -52,6 +62,8 @@ export function watchAvailability({ date, start, end, therapist, driver, appoint
     clearTimeout(timer);
     timer = setTimeout(refresh, 150);
   };
+  const again = () => (date.isConnected ? soon() : watching.delete(again));
+  watching.add(again);
   for (const input of [date, start, end]) {
     input.addEventListener('input', soon);
     input.addEventListener('change', soon);
