@@ -5,7 +5,7 @@
 //! operators), and a person's usual week. The rules are `scheduling::availability`; each
 //! write is one transaction with its `availability_changed` event.
 
-use super::page::{ListQuery, Page};
+use super::page::{respond_plain, ListQuery, Page};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -17,14 +17,15 @@ use crate::scheduling::{operator_only, visibility};
 use crate::store::users;
 use serde_json::{json, Map, Value};
 
-/// GET (list) / POST (one slot) availabilities/.
+/// GET (list) / POST (one slot) availabilities/. The list is a plain array, as the
+/// original's (its frontend reads `?user=&date=` as one), at most `page::MAX_PLAIN_ROWS`,
+/// with `X-Total-Count`.
 pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
     if req.method() == "POST" {
         let body = req.json_object()?;
         let slot = app.store.write(|tx| slots::create(tx, &who.user, &body))?;
         return Ok(Response::json(201, &slot.to_json()));
     }
-    let page = Page::from_request(req)?;
     let mut q = ListQuery::new("a.date, a.start_time, a.user_id, a.id");
     if !who.user.is_operator() {
         q.cond("a.user_id = :me");
@@ -54,8 +55,12 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
     );
     i.finish()?;
     app.store.read(|conn| {
-        let found = q.run(conn, "availability a", "a.id", &page)?;
-        page.respond_rows(req, conn, found, slots::get, slots::Slot::to_json)
+        let (count, ids) = q.run(conn, "availability a", "a.id", &Page::plain())?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            rows.extend(slots::get(conn, id)?.map(|s| s.to_json()));
+        }
+        respond_plain(count, &rows)
     })
 }
 

@@ -579,7 +579,6 @@ fn date_filter(name: &str, what: &str) -> Value {
 pub fn availabilities(method: &str) -> Op {
     match method {
         "GET" => Op::new()
-            .params(pages())
             .param(date_filter("date", "only this date"))
             .param(date_filter("date_after", "on or after this date"))
             .param(date_filter("date_before", "on or before this date"))
@@ -587,8 +586,7 @@ pub fn availabilities(method: &str) -> Op {
             .param(id_filter("user_id", "the same as user"))
             .param(flag("is_available", "only available (true) or unavailable (false) slots"))
             .param(ordering(&["date", "start_time", "user", "id"]))
-            .ok(list("Availability"))
-            .errors(&[404]),
+            .ok(plain("Availability")),
         _ => Op::new().body(slot_body(method)).ok(Resp::json(201, "Created.", r("Availability"))).errors(&[403]),
     }
 }

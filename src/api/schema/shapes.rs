@@ -672,7 +672,6 @@ pub fn components() -> Value {
         "Detail": detail(),
         "ActiveStaff": active_staff(),
         "Availability": availability(),
-        "AvailabilityPage": page("Availability"),
         "BulkCreated": bulk_created(),
         "AvailableTherapist": available_person(false),
         "AvailableDriver": available_person(true),
