@@ -31,7 +31,9 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
         q.cond("a.user_id = :me");
         q.param(":me", who.user.id);
     }
-    let query = query_map(req);
+    // An empty filter (`?date=`) is no filter, as in the other lists.
+    let mut query = query_map(req);
+    query.retain(|_, v| v != "");
     let mut i = Input::new(&query);
     for (name, op) in [("date", "="), ("date_after", ">="), ("date_before", "<=")] {
         if let Some(d) = i.date(name) {
@@ -40,11 +42,9 @@ pub fn collection(app: &App, req: &Request, who: &Principal) -> Result<Response,
         }
     }
     for name in ["user", "user_id"] {
-        if query.get(name).is_some_and(|v| v != "") {
-            if let Some(Some(u)) = i.id(name) {
-                q.cond(format!("a.user_id = :{name}"));
-                q.param(&format!(":{name}"), u);
-            }
+        if let Some(Some(u)) = i.id(name) {
+            q.cond(format!("a.user_id = :{name}"));
+            q.param(&format!(":{name}"), u);
         }
     }
     q.flag(req, "is_available", "a.is_available");

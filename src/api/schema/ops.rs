@@ -553,19 +553,23 @@ pub fn live() -> Value {
 // ---- availability (issue 11) ----
 
 fn slot_body(method: &str) -> Value {
-    let required: &[&str] = if method == "PATCH" { &[] } else { &["date", "start_time", "end_time"] };
+    let patch = method == "PATCH";
+    let required: &[&str] = if patch { &[] } else { &["date", "start_time", "end_time"] };
+    // A PATCH's null reads as "not given" (`Input`); so does an edit's null `user` (keep).
+    let maybe = |s: Value| if patch { kinds::nullable(s) } else { s };
+    let user = if method == "POST" { kinds::id() } else { kinds::id_or_null() };
     object(
         required,
         vec![
             (
                 "user",
-                json!({"description": "the therapist or driver (operators; staff may leave it out for themselves)", "oneOf": [kinds::id()]}),
+                json!({"description": "the therapist or driver (staff may leave it out for themselves)", "allOf": [user]}),
             ),
-            ("date", kinds::date()),
-            ("start_time", kinds::time()),
+            ("date", maybe(kinds::date())),
+            ("start_time", maybe(kinds::time())),
             (
                 "end_time",
-                json!({"description": "before start_time: the slot crosses midnight; never equal to it", "allOf": [kinds::time()]}),
+                json!({"description": "before start_time: the slot crosses midnight; never equal to it", "allOf": [maybe(kinds::time())]}),
             ),
             ("is_available", kinds::boolean()),
         ],
@@ -600,10 +604,8 @@ pub fn availability(method: &str) -> Op {
 }
 
 pub fn bulk_create(_: &str) -> Op {
-    let slot = object(
-        &["start_time", "end_time"],
-        vec![("start_time", kinds::time()), ("end_time", kinds::time()), ("is_available", kinds::boolean())],
-    );
+    // Each item is judged on its own: a bad one is reported in `errors`, not refused.
+    let slot = json!({"description": "{start_time, end_time, is_available (default true)}; a bad item is reported in errors and skipped"});
     let body = object(
         &["date", "slots"],
         vec![

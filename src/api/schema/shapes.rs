@@ -508,8 +508,9 @@ fn detail() -> Value {
 
 // ---- availability (issue 11) ----
 
+/// `HH:MM:SS`, as appointments answer times (a leap second read as `:60` stays so).
 fn time_out() -> Value {
-    json!({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]:[0-5][0-9]$"})
+    json!({"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}:[0-9]{2}$"})
 }
 
 fn date_out() -> Value {
