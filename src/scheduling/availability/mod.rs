@@ -283,6 +283,45 @@ pub fn slot_json(u: &User, v: &Verdict) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scheduling::booking::fixture::clinic;
+    use serde_json::json;
+
+    fn window(date: &str, start: &str, end: &str) -> Window {
+        Window { date: NaiveDate::parse_from_str(date, "%Y-%m-%d").unwrap(), start: start.into(), end: end.into() }
+    }
+
+    /// The rule's order: a booking first, then an unavailable slot, then the joined hours.
+    #[test]
+    fn booked_beats_unavailable_beats_hours_and_adjacent_hours_join() {
+        let c = clinic();
+        let t = c.t[0].clone();
+        // 2030-05-06 is a Monday: usual hours 09–13, an extra slot 13–15, off 14:30–15.
+        c.store
+            .write(|tx| {
+                tx.execute("INSERT INTO working_hours VALUES (?1, 0, '09:00:00', '13:00:00')", [t.id])?;
+                for (s, e, a) in [("13:00:00", "15:00:00", 1), ("14:30:00", "15:00:00", 0)] {
+                    tx.execute(
+                        "INSERT INTO availability (user_id, date, start_time, end_time, is_available, created_at, updated_at)
+                         VALUES (?1, '2030-05-06', ?2, ?3, ?4, 'x', 'x')",
+                        rusqlite::params![t.id, s, e, a],
+                    )?;
+                }
+                Ok::<_, rusqlite::Error>(())
+            })
+            .unwrap();
+        let ask = |s: &str, e: &str| c.store.read(|conn| check(conn, &t, &window("2030-05-06", s, e), None)).unwrap();
+        let free = ask("12:00:00", "14:00:00");
+        assert_eq!(free.cover.map(|c| (c.start_time, c.end_time)), Some(("09:00:00".into(), "15:00:00".into())));
+        assert_eq!(ask("14:00:00", "15:00:00").code, Some("unavailable"));
+        assert_eq!(ask("08:00:00", "10:00:00").reason.as_deref(), Some("Available only 09:00–15:00 that day"));
+        let a = c.book(json!({"therapist": t.id, "date": "2030-05-06", "start_time": "14:00", "end_time": "15:00"}));
+        let booked = ask("14:30:00", "15:00:00");
+        assert_eq!((booked.code, booked.conflict.map(|c| c.appointment)), (Some("booked"), Some(a.id)));
+        assert_eq!(ask("14:30:00", "15:00:00").reason.as_deref(), Some("Booked with Maria 14:00–15:00"));
+        // The booking being edited does not hold its own therapist.
+        let editing = c.store.read(|conn| check(conn, &t, &window("2030-05-06", "14:30:00", "15:00:00"), Some(a.id)));
+        assert_eq!(editing.unwrap().code, Some("unavailable"));
+    }
 
     #[test]
     fn spans_cross_midnight_and_clocks_wrap() {
