@@ -47,3 +47,15 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_user ON notifications (user_id, created_at);
 CREATE INDEX notifications_appointment ON notifications (appointment_id);
+
+-- Availability (issue 11, item 1): a staff member's usual week, one range per weekday
+-- they work (0 = Monday … 6 = Sunday; a start after the end crosses midnight, as slots
+-- do). Dated rows in `availability` are the exceptions: unavailable ones take hours away
+-- (a day off), available ones add hours (scheduling::availability says the whole rule).
+CREATE TABLE working_hours (
+    user_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    weekday     INTEGER NOT NULL CHECK (weekday BETWEEN 0 AND 6),
+    start_time  TEXT NOT NULL,                 -- HH:MM:SS
+    end_time    TEXT NOT NULL,                 -- HH:MM:SS; before start_time = next day
+    PRIMARY KEY (user_id, weekday)
+);

@@ -25,6 +25,9 @@ pub const NOTIFICATION: &str = "notification";
 /// A user's notifications became read or unread, or were deleted (their other tabs
 /// follow): `{"ids", "is_read" (null when deleted), "deleted", "unread_count"}`.
 pub const NOTIFICATIONS_CHANGED: &str = "notifications_changed";
+/// A staff member's availability changed (slots or usual week), to the operators and
+/// that person: `scheduling::availability::slots::emit_changed`.
+pub const AVAILABILITY_CHANGED: &str = "availability_changed";
 /// Internal: payload `{"user_id", "digests": [..]}` or `{"user_id", "all": true}`.
 pub const SESSION_REVOKED: &str = "session_revoked";
 /// Payload member of an event about an appointment (see module doc):

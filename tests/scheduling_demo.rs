@@ -44,6 +44,8 @@ fn the_committed_example_matches_the_current_schema() {
     assert_eq!(roles, [("driver".to_string(), 2), ("operator".to_string(), 1), ("therapist".to_string(), 3)]);
     let statuses: i64 = c.query_row("SELECT COUNT(DISTINCT status) FROM appointments", [], |r| r.get(0)).unwrap();
     assert!(statuses >= 5, "a day in several statuses");
+    let weeks: i64 = c.query_row("SELECT COUNT(DISTINCT user_id) FROM working_hours", [], |r| r.get(0)).unwrap();
+    assert_eq!(weeks, 5, "every therapist and driver has a usual week (the booking form shows who is free)");
 }
 
 #[test]

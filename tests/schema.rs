@@ -555,6 +555,53 @@ fn real_answers_match_the_documented_ones() {
         let r = c.call(method, &format!("{notes}{path}"), &format!("{notes}{path}"), Some(&tt), None, &[]);
         assert_eq!(r.status, 200, "{method} {path}: {}", r.text());
     }
+    // Availability (issue 11): slots, bulk create, the week, the free lists, the booking form's.
+    let av = "/api/scheduling/availabilities/";
+    let slot = post(av, json!({"user": t, "date": day, "start_time": "22:00", "end_time": "02:00"}), 201);
+    let spath = format!("{av}{}/", slot["id"]);
+    for (method, body, want) in [("GET", None, 200), ("PATCH", Some(json!({"is_available": true})), 200)] {
+        let r = c.call(method, "/api/scheduling/availabilities/{id}/", &spath, Some(&tt), body.as_ref(), &[]);
+        assert_eq!(r.status, want, "{}", r.text());
+    }
+    let bulk = format!("{av}bulk_create/");
+    let r = c.call("POST", &bulk, &bulk, Some(&op), Some(&json!({"user_id": d, "date": day, "slots": [
+        {"start_time": "08:00", "end_time": "12:00", "is_available": true}, {"start_time": "08:00", "end_time": "08:00"}]})), &[]);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = c.call(
+        "POST",
+        &bulk,
+        &bulk,
+        Some(&op),
+        Some(&json!({"user_id": d, "date": day, "slots": [{"start_time": "08:00", "end_time": "12:00"}]})),
+        &[],
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let wh = "/api/scheduling/staff/{id}/working_hours/";
+    let whp = format!("/api/scheduling/staff/{t}/working_hours/");
+    let r = c.call(
+        "PUT",
+        wh,
+        &whp,
+        Some(&tt),
+        Some(&json!({"hours": [{"weekday": 0, "start_time": "09:00", "end_time": "18:00"}]})),
+        &[],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    get(wh, &whp, &op);
+    get(av, &format!("{av}?date={day}&ordering=-start_time"), &op);
+    get(av, av, &tt);
+    let w = format!("date={day}&start_time=23:00&end_time=01:00");
+    for token in [&op, &tt] {
+        for who in ["therapists", "drivers"] {
+            let tpl = format!("{av}available_{who}/");
+            get(&tpl, &format!("{tpl}?{w}"), token);
+        }
+    }
+    let sfs = format!("{av}staff_for_slot/");
+    get(&sfs, &format!("{sfs}?role=therapist&date={day}&start_time=16:30&end_time=17:30"), &op);
+    get(&sfs, &format!("{sfs}?role=driver&{w}&appointment={aid}"), &op);
+    let r = c.call("DELETE", "/api/scheduling/availabilities/{id}/", &spath, Some(&tt), None, &[]);
+    assert_eq!(r.status, 204);
 
     // Errors, each in its documented shape.
     let expect = |method: &str,

@@ -8,6 +8,7 @@
 
 pub mod appointments;
 pub mod auth;
+pub mod availability;
 pub mod clients;
 pub mod notifications;
 pub mod page;
@@ -184,6 +185,62 @@ pub const ROUTES: &[Route] = &[
         tag: "staff",
         summary: "Read or update a staff account; is_active false deactivates and ends its sessions.",
         doc: schema::ops::staff,
+    },
+    Route {
+        path: "/api/scheduling/availabilities/",
+        methods: CRUD_LIST,
+        handler: Handler::Auth(|a, r, w, _| availability::collection(a, r, w)),
+        tag: "availability",
+        summary: "List availability slots (operators: all; staff: their own) or add one.",
+        doc: schema::ops::availabilities,
+    },
+    Route {
+        path: "/api/scheduling/availabilities/{id}/",
+        methods: CRUD_ITEM,
+        handler: Handler::Auth(|a, r, w, p| availability::item(a, r, w, p.id)),
+        tag: "availability",
+        summary: "Read, change or delete an availability slot (staff: their own).",
+        doc: schema::ops::availability,
+    },
+    Route {
+        path: "/api/scheduling/availabilities/bulk_create/",
+        methods: &["POST"],
+        handler: Handler::Auth(|a, r, w, _| availability::bulk_create(a, r, w)),
+        tag: "availability",
+        summary: "Add several slots of one person on one date: {created_slots, errors}.",
+        doc: schema::ops::bulk_create,
+    },
+    Route {
+        path: "/api/scheduling/availabilities/available_therapists/",
+        methods: &["GET"],
+        handler: Handler::Auth(|a, r, w, _| availability::available(a, r, w, "therapist")),
+        tag: "availability",
+        summary: "The therapists free for a whole window (schedule and bookings), as a plain array.",
+        doc: |_| schema::ops::available("therapist"),
+    },
+    Route {
+        path: "/api/scheduling/availabilities/available_drivers/",
+        methods: &["GET"],
+        handler: Handler::Auth(|a, r, w, _| availability::available(a, r, w, "driver")),
+        tag: "availability",
+        summary: "The drivers free for a whole window (schedule and bookings), as a plain array.",
+        doc: |_| schema::ops::available("driver"),
+    },
+    Route {
+        path: "/api/scheduling/availabilities/staff_for_slot/",
+        methods: &["GET"],
+        handler: Handler::Auth(|a, r, w, _| availability::staff_for_slot(a, r, w)),
+        tag: "availability",
+        summary: "Every active therapist or driver for a window, free first, with why the others are not (operators).",
+        doc: schema::ops::staff_for_slot,
+    },
+    Route {
+        path: "/api/scheduling/staff/{id}/working_hours/",
+        methods: &["GET", "PUT"],
+        handler: Handler::Auth(|a, r, w, p| availability::working_hours(a, r, w, p.id)),
+        tag: "availability",
+        summary: "A person's usual week (one range per weekday); PUT replaces it.",
+        doc: schema::ops::working_hours,
     },
     Route {
         path: "/api/scheduling/appointments/",

@@ -45,6 +45,15 @@ const SERVICES: &[(&str, &str, i64, i64)] = &[
     ("Foot Reflexology", "Pressure-point foot massage", 30, 80_000),
 ];
 
+/// The demo staff's usual weeks: (username, weekdays from 0 = Monday, start, end).
+const WEEKS: &[(&str, &[u32], &str, &str)] = &[
+    ("therapist1", &[0, 1, 2, 3, 4, 5], "08:00:00", "20:00:00"),
+    ("therapist2", &[0, 1, 2, 3, 4], "09:00:00", "18:00:00"),
+    ("therapist3", &[0, 1, 2, 3, 4, 5, 6], "07:00:00", "22:00:00"),
+    ("driver1", &[0, 1, 2, 3, 4, 5], "07:00:00", "21:00:00"),
+    ("driver2", &[0, 1, 2, 3, 4, 5, 6], "07:00:00", "22:00:00"),
+];
+
 /// (day offset, start, end, client, services, therapists, driver, status)
 type DemoAppt =
     (i64, &'static str, &'static str, i64, &'static [i64], &'static [&'static str], Option<&'static str>, &'static str);
@@ -102,6 +111,17 @@ pub fn build(file: &Path) -> Result<(), String> {
                     ..Default::default()
                 };
                 users::insert(tx, &u, &hash)?;
+            }
+            // Their usual weeks, so the booking form has something to say (weekdays, not
+            // dates: nothing to move when the day is moved to today).
+            for (username, days, start, end) in WEEKS {
+                for d in days.iter() {
+                    tx.execute(
+                        "INSERT INTO working_hours (user_id, weekday, start_time, end_time)
+                         SELECT id, ?2, ?3, ?4 FROM users WHERE username = ?1",
+                        params![username, d, start, end],
+                    )?;
+                }
             }
             for (first, last, phone, addr) in CLIENTS {
                 tx.execute(

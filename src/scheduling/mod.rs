@@ -6,9 +6,11 @@
 //! `clients`, `services` and `staff` are the other rows and their writes; `validate`
 //! reads request bodies field by field; `views` names the original frontend's appointment
 //! lists; `notifications` are each user's stored notifications; `summary` counts one day
-//! for operators; `demo` builds and installs the example database.
+//! for operators; `availability` says who is free when (slots, the usual week, and the one
+//! rule that joins them with the bookings); `demo` builds and installs the example database.
 
 pub mod appointment;
+pub mod availability;
 pub mod booking;
 pub mod clients;
 pub mod demo;

@@ -38,6 +38,7 @@ const FILES: &[(&str, &[u8], &str)] = &[
     ("/js/daysummary.js", include_bytes!("../../web/js/daysummary.js"), JS),
     ("/js/keyed.js", include_bytes!("../../web/js/keyed.js"), JS),
     ("/js/wording.js", include_bytes!("../../web/js/wording.js"), JS),
+    ("/js/availability.js", include_bytes!("../../web/js/availability.js"), JS),
 ];
 
 /// The service worker's placeholders, filled in by `service_worker`.

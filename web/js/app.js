@@ -10,6 +10,7 @@ import { Bell } from './bell.js';
 import { h, personName } from './ui.js';
 import { loadWorkflow, roleLabel } from './workflow.js';
 import { registerServiceWorker, noteConnection, clearSchedule } from './offline.js';
+import { onLiveMessage as onAvailabilityChange } from './availability.js';
 
 const main = document.getElementById('main');
 const topbar = document.getElementById('topbar');
@@ -94,6 +95,7 @@ async function start(session) {
   live = new LiveSocket({
     token: session.token,
     onMessage: (msg) => {
+      onAvailabilityChange(msg);
       if (bell?.onLive(msg)) return;
       if (msg.type === 'initial_data' && msg.resync) bell?.start();
       if (msg.type === 'error') return;

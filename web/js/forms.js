@@ -9,6 +9,7 @@ import { h, personName, clientName, timeRange, hm } from './ui.js';
 import { actionInfo } from './workflow.js';
 import { clientBox } from './clientbox.js';
 import { inWords, fieldSentence, nameConflict } from './wording.js';
+import { watchAvailability } from './availability.js';
 
 // Opens a modal with `content` (a list of elements) and buttons. `onSubmit(form)` runs on
 // submit; whatever it returns resolves the promise and closes the dialog, an error keeps
@@ -176,24 +177,25 @@ export function appointmentDialog({ appt, date, refs, onTheirs }) {
     if (endTouched || !start.value) return;
     const minutes = [...serviceBoxes.querySelectorAll('input:checked')].reduce((n, el) => n + Number(el.dataset.minutes || 0), 0);
     end.value = addMinutes(start.value, minutes || 60);
+    end.dispatchEvent(new Event('change'));
   };
   start.addEventListener('input', followEnd);
   serviceBoxes.addEventListener('change', followEnd);
 
+  const dateInput = h('input', { name: 'date', type: 'date', required: true, value: a.date });
+  const therapistSel = select('therapist', therapists.map((u) => [u.id, personName(u)]), a.therapist, { empty: '— not assigned —' });
+  const driverSel = select('driver', drivers.map((u) => [u.id, personName(u)]), a.driver, { empty: '— not assigned —' });
   const content = [
     h('div', { class: 'row' }, clientPick.el, editing ? null : h('div', { class: 'field field-inline' }, newClientToggle)),
     newClient,
     h('div', { class: 'field', dataset: { field: 'services' } }, h('span', { class: 'field-label' }, 'Services'), serviceBoxes),
-    h('div', { class: 'row' }, field('Date', 'date', h('input', { name: 'date', type: 'date', required: true, value: a.date })), field('Start', 'start_time', start), field('End', 'end_time', end)),
-    h(
-      'div',
-      { class: 'row' },
-      field('Therapist', 'therapist', select('therapist', therapists.map((u) => [u.id, personName(u)]), a.therapist, { empty: '— not assigned —' })),
-      field('Driver', 'driver', select('driver', drivers.map((u) => [u.id, personName(u)]), a.driver, { empty: '— not assigned —' })),
-    ),
+    h('div', { class: 'row' }, field('Date', 'date', dateInput), field('Start', 'start_time', start), field('End', 'end_time', end)),
+    h('div', { class: 'row' }, field('Therapist', 'therapist', therapistSel), field('Driver', 'driver', driverSel)),
     field('Where', 'location', location),
     field('Notes', 'notes', h('textarea', { name: 'notes', rows: 2 }, a.notes || '')),
   ];
+  // Who is free in the chosen slot, and why the others are not (availability.js).
+  watchAvailability({ date: dateInput, start, end, therapist: therapistSel, driver: driverSel, appointment: a.id });
 
   return openDialog({
     title: editing ? `Edit appointment · ${clientName(a)} · ${timeRange(a)}` : 'New appointment',

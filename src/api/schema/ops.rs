@@ -607,3 +607,140 @@ pub fn notifications_mark_all(_: &str) -> Op {
 pub fn notifications_delete(_: &str) -> Op {
     Op::new().ok(Resp::json(200, "How many were deleted, and how many are unread now.", r("NotificationsDeleted")))
 }
+
+// ---- availability (issue 11) ----
+
+fn slot_body(method: &str) -> Value {
+    let patch = method == "PATCH";
+    let required: &[&str] = if patch { &[] } else { &["date", "start_time", "end_time"] };
+    // A PATCH's null reads as "not given" (`Input`); so does an edit's null `user` (keep).
+    let maybe = |s: Value| if patch { kinds::nullable(s) } else { s };
+    let user = if method == "POST" { kinds::id() } else { kinds::id_or_null() };
+    object(
+        required,
+        vec![
+            (
+                "user",
+                json!({"description": "the therapist or driver (staff may leave it out for themselves)", "allOf": [user]}),
+            ),
+            ("date", maybe(kinds::date())),
+            ("start_time", maybe(kinds::time())),
+            (
+                "end_time",
+                json!({"description": "before start_time: the slot crosses midnight; never equal to it", "allOf": [maybe(kinds::time())]}),
+            ),
+            ("is_available", kinds::boolean()),
+        ],
+    )
+}
+
+fn date_filter(name: &str, what: &str) -> Value {
+    query(name, or_empty(kinds::date()), what)
+}
+
+pub fn availabilities(method: &str) -> Op {
+    match method {
+        "GET" => Op::new()
+            .param(date_filter("date", "only this date"))
+            .param(date_filter("date_after", "on or after this date"))
+            .param(date_filter("date_before", "on or before this date"))
+            .param(id_filter("user", "only this person's slots"))
+            .param(id_filter("user_id", "the same as user"))
+            .param(flag("is_available", "only available (true) or unavailable (false) slots"))
+            .param(ordering(&["date", "start_time", "user", "id"]))
+            .ok(plain("Availability")),
+        _ => Op::new().body(slot_body(method)).ok(Resp::json(201, "Created.", r("Availability"))).errors(&[403]),
+    }
+}
+
+pub fn availability(method: &str) -> Op {
+    match method {
+        "GET" => Op::new().ok(Resp::json(200, "The slot.", r("Availability"))),
+        "DELETE" => Op::new().ok(Resp::empty(204, "Deleted.")),
+        m => Op::new().body(slot_body(m)).ok(Resp::json(200, "Updated.", r("Availability"))).errors(&[403]),
+    }
+}
+
+pub fn bulk_create(_: &str) -> Op {
+    // Each item is judged on its own: a bad one is reported in `errors`, not refused.
+    let slot = json!({"description": "{start_time, end_time, is_available (default true)}; a bad item is reported in errors and skipped"});
+    let body = object(
+        &["date", "slots"],
+        vec![
+            (
+                "user_id",
+                json!({"description": "the therapist or driver (staff may leave it out for themselves)", "oneOf": [kinds::id()]}),
+            ),
+            ("date", kinds::date()),
+            (
+                "slots",
+                json!({"type": "array", "minItems": 1, "maxItems": crate::scheduling::availability::slots::MAX_BULK, "items": slot}),
+            ),
+        ],
+    );
+    Op::new()
+        .body(body)
+        .ok(Resp::json(201, "The slots created, and why the others were not (a 400 when none was).", r("BulkCreated")))
+        .errors(&[403])
+}
+
+fn window_params() -> Vec<Value> {
+    vec![
+        json!({"name": "date", "in": "query", "required": true, "schema": kinds::date()}),
+        json!({"name": "start_time", "in": "query", "required": true, "schema": kinds::time()}),
+        json!({"name": "end_time", "in": "query", "required": true, "schema": kinds::time(),
+            "description": "before start_time: the window crosses midnight; never equal to it"}),
+    ]
+}
+
+pub fn available(role: &str) -> Op {
+    let mut op = Op::new().params(window_params());
+    if role == "therapist" {
+        op = op
+            .param(query(
+                "specialization",
+                json!({"type": "string", "maxLength": MAX_SHORT}),
+                "a part of the specialization, any case",
+            ))
+            .param(query(
+                "massage_pressure",
+                or_empty(json!({"type": "string", "enum": &crate::scheduling::staff::PRESSURES[1..]})),
+                "only therapists preferring this pressure",
+            ));
+    }
+    op.ok(Resp::json(
+        200,
+        "Who is free for the whole window (their schedule, and no booking then), as a plain array.",
+        json!({"type": "array", "items": r(if role == "driver" { "AvailableDriver" } else { "AvailableTherapist" })}),
+    ))
+}
+
+pub fn staff_for_slot(_: &str) -> Op {
+    Op::new()
+        .param(json!({"name": "role", "in": "query", "required": true, "schema": {"type": "string", "enum": ["therapist", "driver"]}}))
+        .params(window_params())
+        .param(id_filter("appointment", "the appointment being edited: it does not hold its own people"))
+        .ok(Resp::json(200, "Every active staff member of the role, free first.", r("StaffForSlot")))
+        .errors(&[403])
+}
+
+pub fn working_hours(method: &str) -> Op {
+    if method == "GET" {
+        return Op::new().ok(Resp::json(200, "The usual week.", r("WorkingHours")));
+    }
+    let range = object(
+        &["weekday", "start_time", "end_time"],
+        vec![
+            (
+                "weekday",
+                json!({"type": "integer", "minimum": 0, "maximum": 6, "description": "0 = Monday … 6 = Sunday"}),
+            ),
+            ("start_time", kinds::time()),
+            ("end_time", kinds::time()),
+        ],
+    );
+    Op::new()
+        .body(object(&["hours"], vec![("hours", json!({"type": "array", "maxItems": 7, "items": range}))]))
+        .ok(Resp::json(200, "The week as it is now.", r("WorkingHours")))
+        .errors(&[403])
+}

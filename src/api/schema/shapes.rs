@@ -125,6 +125,10 @@ fn error() -> Value {
                     "items": object(&["user", "role", "appointment"], vec![("user", id()), ("role", role()), ("appointment", id())])}),
             ),
             ("allowed_methods", json!({"type": "array", "items": {"type": "string"}, "description": "405"})),
+            (
+                "errors",
+                json!({"type": "array", "description": "400 of availabilities/bulk_create/ when no slot was created: why each was not (as in its 201 answer)"}),
+            ),
         ],
     )
 }
@@ -593,6 +597,155 @@ fn detail() -> Value {
     object(&["detail"], vec![("detail", string())])
 }
 
+// ---- availability (issue 11) ----
+
+/// `HH:MM:SS`, as appointments answer times (a leap second read as `:60` stays so).
+fn time_out() -> Value {
+    json!({"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}:[0-9]{2}$"})
+}
+
+fn date_out() -> Value {
+    json!({"type": "string", "format": "date"})
+}
+
+/// An availability slot (`scheduling::availability::slots::Slot::to_json`).
+fn availability() -> Value {
+    object(
+        &["id", "user", "date", "start_time", "end_time", "is_available", "is_cross_day", "created_at", "updated_at"],
+        vec![
+            ("id", id()),
+            ("user", id()),
+            ("date", date_out()),
+            ("start_time", time_out()),
+            ("end_time", time_out()),
+            ("is_available", boolean()),
+            (
+                "is_cross_day",
+                json!({"type": "boolean", "description": "start_time is after end_time: it ends the next day"}),
+            ),
+            ("created_at", timestamp()),
+            ("updated_at", timestamp()),
+        ],
+    )
+}
+
+fn bulk_created() -> Value {
+    let err = object(
+        &["index", "start_time", "end_time", "fields"],
+        vec![
+            (
+                "index",
+                json!({"type": "integer", "minimum": 0, "description": "the slot's place in the request, from 0"}),
+            ),
+            ("start_time", json!({"description": "as sent"})),
+            ("end_time", json!({"description": "as sent"})),
+            (
+                "fields",
+                json!({"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}),
+            ),
+        ],
+    );
+    object(
+        &["created_slots", "errors"],
+        vec![
+            ("created_slots", json!({"type": "array", "items": r("Availability"), "minItems": 1})),
+            ("errors", json!({"type": "array", "items": err})),
+        ],
+    )
+}
+
+/// A person of `available_therapists/` (`driver`: of `available_drivers/`).
+fn available_person(driver: bool) -> Value {
+    let mut props = vec![
+        ("id", id()),
+        ("first_name", string()),
+        ("last_name", string()),
+        ("email", string()),
+        ("role", json!({"type": "string", "enum": [if driver { "driver" } else { "therapist" }]})),
+        ("start_time", time_out()),
+        ("end_time", time_out()),
+        ("is_available", json!({"type": "boolean", "enum": [true]})),
+        ("availability_date", date_out()),
+        ("is_cross_day", boolean()),
+    ];
+    if driver {
+        props.push(("motorcycle_plate", string()));
+    } else {
+        props.push(("specialization", string()));
+        props.push(("massage_pressure", json!({"type": "string", "enum": ["", "soft", "moderate", "hard"]})));
+    }
+    let required: Vec<&str> = props.iter().map(|p| p.0).collect();
+    object_of(&[Object::Account], &required, props.clone())
+}
+
+fn staff_for_slot() -> Value {
+    let text_or_null = json!({"type": ["string", "null"]});
+    let conflict = object(
+        &["appointment", "client_name", "start_time", "end_time"],
+        vec![("appointment", id()), ("client_name", string()), ("start_time", time_out()), ("end_time", time_out())],
+    );
+    let person = object(
+        &[
+            "id",
+            "first_name",
+            "last_name",
+            "role",
+            "specialization",
+            "massage_pressure",
+            "motorcycle_plate",
+            "available",
+            "reason",
+            "reason_code",
+            "conflict",
+            "available_from",
+            "available_until",
+        ],
+        vec![
+            ("id", id()),
+            ("first_name", string()),
+            ("last_name", string()),
+            ("role", json!({"type": "string", "enum": ["therapist", "driver"]})),
+            ("specialization", string()),
+            ("massage_pressure", string()),
+            ("motorcycle_plate", string()),
+            ("available", boolean()),
+            ("reason", json!({"type": ["string", "null"], "description": "one sentence when not available"})),
+            (
+                "reason_code",
+                json!({"enum": crate::scheduling::availability::REASON_CODES.iter().map(|c| json!(c)).chain([Value::Null]).collect::<Vec<_>>(),
+                    "description": "why not, for programs; null when available"}),
+            ),
+            ("conflict", json!({"oneOf": [conflict, {"type": "null"}], "description": "the booking that holds them"})),
+            ("available_from", text_or_null.clone()),
+            ("available_until", text_or_null),
+        ],
+    );
+    object(
+        &["role", "date", "start_time", "end_time", "staff"],
+        vec![
+            ("role", json!({"type": "string", "enum": ["therapist", "driver"]})),
+            ("date", date_out()),
+            ("start_time", time_out()),
+            ("end_time", time_out()),
+            ("staff", json!({"type": "array", "items": person})),
+        ],
+    )
+}
+
+fn working_hours() -> Value {
+    let range = object(
+        &["weekday", "day", "start_time", "end_time", "is_cross_day"],
+        vec![
+            ("weekday", json!({"type": "integer", "minimum": 0, "maximum": 6})),
+            ("day", json!({"type": "string", "enum": crate::scheduling::availability::week::DAYS})),
+            ("start_time", time_out()),
+            ("end_time", time_out()),
+            ("is_cross_day", boolean()),
+        ],
+    );
+    object(&["user", "hours"], vec![("user", id()), ("hours", json!({"type": "array", "items": range, "maxItems": 7}))])
+}
+
 /// `components.schemas`.
 pub fn components() -> Value {
     json!({
@@ -615,5 +768,11 @@ pub fn components() -> Value {
         "NotificationPage": notification_page(),
         "NotificationsMarked": counted("updated"),
         "NotificationsDeleted": counted("deleted"),
+        "Availability": availability(),
+        "BulkCreated": bulk_created(),
+        "AvailableTherapist": available_person(false),
+        "AvailableDriver": available_person(true),
+        "StaffForSlot": staff_for_slot(),
+        "WorkingHours": working_hours(),
     })
 }

@@ -9,36 +9,71 @@ use crate::store::users;
 use rusqlite::{params, Connection};
 use serde_json::json;
 
-/// 409 CONFLICT if any of `f`'s staff has another active appointment overlapping it.
-pub fn check_conflicts(conn: &Connection, id: Option<i64>, f: &Fields) -> Result<(), ApiError> {
+/// An active appointment that holds a staff member's time (`clash`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clash {
+    pub appointment: i64,
+    /// `HH:MM:SS`.
+    pub start_time: String,
+    pub end_time: String,
+    /// The appointment's client, as "First Last" (for the booking form's reasons).
+    pub client_name: String,
+}
+
+/// THE overlap rule: the earliest active appointment (not `exclude`, the one being
+/// edited) that holds `user` — as a therapist (lead or group member) when `role` is
+/// "therapist", as its driver when "driver" — on `date` and overlaps `start`–`end`
+/// (`HH:MM:SS`; touching is free). Double booking (`check_conflicts`) and availability
+/// (`scheduling::availability`) both ask this one function.
+pub fn clash(
+    conn: &Connection,
+    user: i64,
+    role: &str,
+    date: &str,
+    start: &str,
+    end: &str,
+    exclude: Option<i64>,
+) -> rusqlite::Result<Option<Clash>> {
     let inactive: Vec<String> = workflow::INACTIVE.iter().map(|s| format!("'{s}'")).collect();
     let overlap = format!(
         "a.date = ?2 AND a.start_time < ?4 AND a.end_time > ?3 AND a.id != ?5 AND a.status NOT IN ({})",
         inactive.join(", ")
     );
-    let self_id = id.unwrap_or(0);
+    let cols = "a.id, a.start_time, a.end_time, TRIM(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, ''))";
+    let sql = if role == "driver" {
+        format!(
+            "SELECT {cols} FROM appointments a LEFT JOIN clients c ON c.id = a.client_id
+             WHERE a.driver_id = ?1 AND {overlap} ORDER BY a.start_time LIMIT 1"
+        )
+    } else {
+        format!(
+            "SELECT {cols} FROM appointments a JOIN appointment_therapists t ON t.appointment_id = a.id
+             LEFT JOIN clients c ON c.id = a.client_id
+             WHERE t.therapist_id = ?1 AND {overlap} ORDER BY a.start_time LIMIT 1"
+        )
+    };
+    let mut st = conn.prepare_cached(&sql)?;
+    let mut rows = st.query(params![user, date, start, end, exclude.unwrap_or(0)])?;
+    match rows.next()? {
+        Some(r) => Ok(Some(Clash {
+            appointment: r.get(0)?,
+            start_time: r.get(1)?,
+            end_time: r.get(2)?,
+            client_name: r.get(3)?,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// 409 CONFLICT if any of `f`'s staff has another active appointment overlapping it.
+pub fn check_conflicts(conn: &Connection, id: Option<i64>, f: &Fields) -> Result<(), ApiError> {
     let mut staff: Vec<(i64, &str)> = f.therapists.iter().map(|t| (*t, "therapist")).collect();
     if let Some(d) = f.driver_id {
         staff.push((d, "driver"));
     }
     for (uid, role) in staff {
-        let sql = if role == "driver" {
-            format!("SELECT a.id, a.start_time, a.end_time FROM appointments a WHERE a.driver_id = ?1 AND {overlap} ORDER BY a.start_time LIMIT 1")
-        } else {
-            format!(
-                "SELECT a.id, a.start_time, a.end_time FROM appointments a JOIN appointment_therapists t ON t.appointment_id = a.id
-                 WHERE t.therapist_id = ?1 AND {overlap} ORDER BY a.start_time LIMIT 1"
-            )
-        };
-        let clash: Option<(i64, String, String)> = {
-            let mut st = conn.prepare_cached(&sql)?;
-            let mut rows = st.query(params![uid, f.date, f.start_time, f.end_time, self_id])?;
-            match rows.next()? {
-                Some(r) => Some((r.get(0)?, r.get(1)?, r.get(2)?)),
-                None => None,
-            }
-        };
-        if let Some((other, s, e)) = clash {
+        if let Some(c) = clash(conn, uid, role, &f.date, &f.start_time, &f.end_time, id)? {
+            let (other, s, e) = (c.appointment, c.start_time, c.end_time);
             let name = users::get(conn, uid)?.map(|u| u.full_name()).unwrap_or_default();
             return Err(ApiError::conflict(format!(
                 "The {role} {name} already has appointment {other} from {} to {} that day; choose another time or {role}.",

@@ -22,7 +22,7 @@ mod fields;
 
 pub use by_status::patch_status;
 pub use commands::{any_overdue, auto_cancel, create, delete, load_visible, step, update, Written};
-pub use conflicts::check_conflicts;
+pub use conflicts::{check_conflicts, clash, Clash};
 pub(crate) use events::{changed_fields, emit_updated, is_shown_detail};
 pub use fields::{payment_status_names, read_fields, Fields, MAX_GROUP_SIZE};
 
