@@ -226,6 +226,8 @@ fn double_booking_is_refused_for_therapists_groups_and_drivers() {
         Some(&k.booking("2030-04-01", "10:30", "11:30")),
     );
     assert_eq!((s, e["code"].as_str()), (409, Some("CONFLICT")), "{e}");
+    // Named as the operator knows them: the person and the client they are with, not ids.
+    assert_eq!(e["detail"], "tess is with Maria Lopez 10:00–11:00; choose another time or another therapist.");
     // Touching is fine.
     let mut b = k.booking("2030-04-01", "11:00", "12:00");
     b["driver"] = json!(null);

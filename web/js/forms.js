@@ -8,7 +8,7 @@ import { api, ApiError } from './api.js';
 import { h, personName, clientName, timeRange, hm } from './ui.js';
 import { actionInfo } from './workflow.js';
 import { clientBox } from './clientbox.js';
-import { inWords, fieldSentence, nameConflict } from './wording.js';
+import { inWords, fieldSentence } from './wording.js';
 import { watchAvailability } from './availability.js';
 
 // Opens a modal with `content` (a list of elements) and buttons. `onSubmit(form)` runs on
@@ -221,11 +221,7 @@ export function appointmentDialog({ appt, date, refs, onTheirs }) {
         notes: f.get('notes') || '',
       };
       if (!body.client) throw fieldError('client', 'Choose a client (type a name or phone number), or add a new one.');
-      if (!editing) {
-        return api('POST', '/api/scheduling/appointments/', body).catch(async (err) => {
-          throw err.code === 'CONFLICT' ? await nameConflict(err) : err;
-        });
-      }
+      if (!editing) return api('POST', '/api/scheduling/appointments/', body);
       const changed = {};
       for (const [k, v] of Object.entries(body)) {
         const before = k === 'start_time' || k === 'end_time' ? hm(a[k]) : a[k];
@@ -235,7 +231,7 @@ export function appointmentDialog({ appt, date, refs, onTheirs }) {
       try {
         return await api('PATCH', `/api/scheduling/appointments/${a.id}/`, changed, { ifMatch: a.version });
       } catch (err) {
-        if (err.code !== 'STALE') throw err.code === 'CONFLICT' ? await nameConflict(err) : err;
+        if (err.code !== 'STALE') throw err;
         // Someone else saved first: offer their copy in this form (then save again).
         err.message = 'Someone else changed this appointment while you were editing it. Load their version to see what they changed, then make your change again.';
         err.offer = {

@@ -1,10 +1,7 @@
 // Error sentences in words: the server's field errors name fields by their keys
-// (`end_time`) and a double booking names the other appointment by its id; a person
-// reads "End time must be after the start time" and "Double booking: Tina Cruz is with
-// Ana Santos 10:00–11:00". Everything here only rewords what the server said.
-
-import { api } from './api.js';
-import { clientName, personName, timeRange } from './ui.js';
+// (`end_time`); a person reads "End time must be after the start time". (A double
+// booking is already named by person and client in the server's sentence.) Everything
+// here only rewords what the server said.
 
 // "end_time" → "end time".
 export function fieldWords(key) {
@@ -31,20 +28,4 @@ export function fieldSentence(key, message, keys = [key]) {
   const m = inWords(message, keys).replace(/^Must\b/, 'must').replace(/^This field\b/, 'it');
   const lead = capital(fieldWords(key));
   return /^(must|is|it|should|cannot|can't|needs?)\b/.test(m) ? `${lead} ${m}` : `${lead}: ${m}`;
-}
-
-// A 409 CONFLICT reworded with the other booking's client and times, read from the
-// server (operators may read any appointment). Falls back to the server's sentence.
-export async function nameConflict(err) {
-  const c = err?.body?.conflicts?.[0];
-  if (!c?.appointment) return err;
-  try {
-    const other = await api('GET', `/api/scheduling/appointments/${c.appointment}/`);
-    const people = [other.therapist_details, ...(other.therapists_details || []), other.driver_details].filter(Boolean);
-    const who = people.find((p) => p.id === c.user);
-    err.message = `Double booking: ${who ? personName(who) : `the ${c.role}`} is with ${clientName(other)} ${timeRange(other)}; choose another time or another ${c.role}.`;
-  } catch {
-    // The server's own sentence stays.
-  }
-  return err;
 }

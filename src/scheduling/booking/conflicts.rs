@@ -73,14 +73,15 @@ pub fn check_conflicts(conn: &Connection, id: Option<i64>, f: &Fields) -> Result
     }
     for (uid, role) in staff {
         if let Some(c) = clash(conn, uid, role, &f.date, &f.start_time, &f.end_time, id)? {
-            let (other, s, e) = (c.appointment, c.start_time, c.end_time);
-            let name = users::get(conn, uid)?.map(|u| u.full_name()).unwrap_or_default();
+            // Named by person and client, as the operator knows them (only operators book).
+            let name = users::get(conn, uid)?.map(|u| u.full_name()).unwrap_or_else(|| format!("The {role}"));
+            let client = if c.client_name.is_empty() { "another client" } else { c.client_name.as_str() };
             return Err(ApiError::conflict(format!(
-                "The {role} {name} already has appointment {other} from {} to {} that day; choose another time or {role}.",
-                &s[..5],
-                &e[..5]
+                "{name} is with {client} {}–{}; choose another time or another {role}.",
+                &c.start_time[..5],
+                &c.end_time[..5]
             ))
-            .with_extra("conflicts", json!([{"user": uid, "role": role, "appointment": other}])));
+            .with_extra("conflicts", json!([{"user": uid, "role": role, "appointment": c.appointment}])));
         }
     }
     Ok(())
