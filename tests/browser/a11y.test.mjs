@@ -58,14 +58,15 @@ after(async () => {
 });
 
 // axe's WCAG 2 A/AA rules on the page as it is now; returns the violations in words.
-async function violations(page) {
+async function violations(page, within = null) {
   if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(AXE);
-  const found = await page.evaluate(() =>
-    window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }).then((r) => [
+  const found = await page.evaluate((within) =>
+    window.axe.run(within ? { include: [within] } : document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }).then((r) => [
       ...r.violations,
       // Contrast axe could not decide (text over a gradient or an image) counts too.
       ...r.incomplete.filter((v) => v.id === 'color-contrast'),
     ]),
+    within,
   );
   return found.flatMap((v) => v.nodes.map((n) => `${v.id}: ${n.target.join(' ')} — ${(n.failureSummary || n.any?.[0]?.message || '').replace(/\s+/g, ' ')}`));
 }
@@ -96,6 +97,14 @@ test('the login screen, the board, the booking form and a workflow dialog pass a
   await page.locator('dialog[data-dialog="create"]').waitFor();
   await page.locator('dialog[data-dialog="create"] button[type="submit"]').click();
   await page.locator('dialog[data-dialog="create"] .form-error:not([hidden])').waitFor();
+  // The error focuses the client box, whose suggestions open over the form: checked
+  // open, as a person sees them, and then the form under them with the list closed.
+  await page.locator('dialog[data-dialog="create"] .client-results:not([hidden])').waitFor();
+  assert.deepEqual(await violations(page, '.client-results'), [], 'the client suggestions');
+  const list = page.locator('dialog[data-dialog="create"] .client-results');
+  // Closed by a click on the form's title (the box loses the focus), as a person would.
+  await page.locator('dialog[data-dialog="create"] h2').first().click();
+  await list.waitFor({ state: 'hidden' });
   assert.deepEqual(await violations(page), [], 'booking form with its errors');
   await page.locator('dialog[data-dialog="create"] button[value="cancel"]').click();
 

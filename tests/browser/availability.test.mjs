@@ -95,7 +95,8 @@ test('availability shown in the booking form', async () => {
   await therapists.locator(`option[value="${ids.tess}"][data-available="true"]`).waitFor({ state: 'attached' });
 
   // Book the free therapist from the form.
-  await dlg.locator('select[name="client"]').selectOption(String(client.id));
+  await dlg.locator('input[role="combobox"]').fill('Maria');
+  await dlg.locator(`[role="option"][data-id="${client.id}"]`).click();
   await therapists.selectOption(String(ids.tess));
   const created = page.waitForResponse((r) => r.url().endsWith('/api/scheduling/appointments/') && r.request().method() === 'POST');
   await dlg.locator('button[type="submit"]').click();

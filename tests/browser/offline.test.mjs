@@ -175,9 +175,11 @@ test('the client box finds a client another operator added after the form was op
   await box.press('Enter');
   const d = page.locator('dialog[data-dialog="create"]');
   assert.equal(await d.locator('input[name="location"]').inputValue(), '5 Roxas Blvd', 'the address fills the place');
-  await d.locator('select[name="therapist"]').selectOption(String(ids.tina));
   await d.locator('input[name="start_time"]').fill('15:00');
   await d.locator('input[name="end_time"]').fill('16:00');
+  // Chosen once the form knows she is free then (the lists follow the times).
+  await d.locator(`select[name="therapist"] option[value="${ids.tina}"]:not([disabled])`).waitFor({ state: 'attached' });
+  await d.locator('select[name="therapist"]').selectOption(String(ids.tina));
   await d.locator('button[type="submit"]').click();
   await d.waitFor({ state: 'detached' });
   const list = (await srv.call('GET', `/api/scheduling/appointments/?client=${made.body.id}`, tokens.olga)).body;
@@ -198,9 +200,13 @@ test('a new client booked into a taken slot is not added', async () => {
   await d.getByRole('button', { name: 'Add as a new client' }).click();
   assert.equal(await d.locator('input[name="first_name"]').inputValue(), 'Zenaida');
   await d.locator('input[name="address"]').fill('9 Taft Ave');
-  await d.locator('select[name="therapist"]').selectOption(String(ids.tina));
   await d.locator('input[name="start_time"]').fill('17:30');
   await d.locator('input[name="end_time"]').fill('18:30');
+  // The form itself offers Tina as busy then; a list a moment out of date (another
+  // operator booked her just now) would still offer her, and the server refuses.
+  const busy = d.locator(`select[name="therapist"] option[value="${ids.tina}"][disabled]`);
+  await busy.waitFor({ state: 'attached' });
+  await busy.evaluate((o) => { o.disabled = false; o.selected = true; });
   await d.locator('button[type="submit"]').click();
   await d.locator('.form-error').waitFor();
   assert.match(await d.locator('.form-error').textContent(), /Double booking/);
@@ -209,6 +215,8 @@ test('a new client booked into a taken slot is not added', async () => {
   // A free time: the booking and its client are made together, at the client's address.
   await d.locator('input[name="start_time"]').fill('19:00');
   await d.locator('input[name="end_time"]').fill('20:00');
+  await d.locator(`select[name="therapist"] option[value="${ids.tina}"]:not([disabled])`).waitFor({ state: 'attached' });
+  await d.locator('select[name="therapist"]').selectOption(String(ids.tina));
   await d.locator('button[type="submit"]').click();
   await d.waitFor({ state: 'detached' });
   const made = (await srv.call('GET', '/api/scheduling/clients/?search=Zenaida', tokens.olga)).body;
