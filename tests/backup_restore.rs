@@ -186,3 +186,36 @@ fn a_second_server_on_one_database_is_refused_until_the_first_is_gone() {
     let again = Server::start_in(tempfile::tempdir().unwrap(), first.db.clone(), &[]);
     again.login("ana");
 }
+
+#[test]
+fn a_second_demo_server_does_not_replace_the_running_demos_database() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("royal-care-demo.db");
+    let demo = Server::start_in(tempfile::tempdir().unwrap(), db.clone(), &[("ROYAL_CARE_DEMO", "1")]);
+    let inode = std::fs::metadata(&db).unwrap().ino();
+    let mut cmd = std::process::Command::new(BIN);
+    base_env(&mut cmd).arg("--db").arg(&db).args(["serve", "--demo", "--addr", "127.0.0.1:0"]);
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("another royal-care is already serving"), "{err}");
+    // `--demo` re-creates the file; refused before that, the running demo keeps its own.
+    assert_eq!(std::fs::metadata(&db).unwrap().ino(), inode);
+    assert_eq!(demo.call("GET", "/health/", None, None).0, 200);
+}
+
+#[test]
+fn backups_and_restored_databases_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut srv = Server::start();
+    srv.add_user("ana", "operator");
+    let copy = srv.dir.path().join("copy.db");
+    let (ok, _, err) = srv.cli(&["backup", copy.to_str().unwrap()], "");
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777, 0o600);
+    srv.terminate();
+    std::fs::set_permissions(&srv.db, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let (ok, _, err) = srv.cli(&["restore", copy.to_str().unwrap()], "");
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::metadata(&srv.db).unwrap().permissions().mode() & 0o777, 0o640, "the old file's mode is kept");
+}

@@ -61,11 +61,39 @@ pub fn write_copy(src: &Path, dest: &Path, at: DateTime<Utc>) -> Result<(), Stri
         migrate::new_epoch(&copy).map_err(fail)?;
         record(&copy, &stamp).map_err(fail)?;
     }
+    // It holds password hashes: only the owner may read it, whatever the caller's umask.
+    private(&partial).map_err(|e| format!("cannot write the backup to {}: {e}", dest.display()))?;
     std::fs::rename(&partial, dest).map_err(|e| format!("cannot write the backup to {}: {e}", dest.display()))?;
     // The copy exists; recording it in the source is what `/health/` reports.
     record(&source, &stamp)
         .map_err(|e| format!("the backup is written, but recording it in {} failed: {e}", src.display()))
 }
+
+#[cfg(unix)]
+fn private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn private(_: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Gives `new` the owner and mode of `old`, so a restore run as root (by mistake, instead
+/// of as the service's user) leaves a database the service can still open. Best effort:
+/// an unprivileged caller cannot chown to someone else and owns both files anyway.
+#[cfg(unix)]
+fn same_owner(old: &Path, new: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(m) = std::fs::metadata(old) {
+        let _ = std::os::unix::fs::chown(new, Some(m.uid()), Some(m.gid()));
+        let _ = std::fs::set_permissions(new, m.permissions());
+    }
+}
+
+#[cfg(not(unix))]
+fn same_owner(_: &Path, _: &Path) {}
 
 fn record(c: &Connection, stamp: &str) -> rusqlite::Result<()> {
     c.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)", [LAST_BACKUP, stamp]).map(|_| ())
@@ -149,6 +177,8 @@ pub fn restore(file: &Path, db: &Path, at: DateTime<Utc>) -> Result<Option<PathB
         // Another history than the one clients followed, and maybe restored before.
         migrate::new_epoch(&copy).map_err(|e| fail("give the copy a new epoch", &e))?;
     }
+    let _ = private(&incoming);
+    same_owner(db, &incoming);
     let kept = if db.exists() {
         // Fold a WAL left by a killed server into the file, so the kept copy is whole.
         let old = Connection::open(db).map_err(|e| fail("open the current database", &e))?;
