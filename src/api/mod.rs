@@ -427,11 +427,15 @@ pub fn no_such_path() -> Response {
 
 /// 200 `healthy` while the server can read and write; 503 `unhealthy` with
 /// `"database": "disk_full"` after a write failed for want of disk space (until a write
-/// succeeds again), so a monitor notices before the staff do.
+/// succeeds again), so a monitor notices before the staff do. `last_backup_age_secs`:
+/// seconds since `royal-care backup` last copied this database (from any process), or
+/// null if it never did.
 fn health(app: &App) -> Result<Response, ApiError> {
-    let (epoch, seq) = app
-        .store
-        .read(|c| -> rusqlite::Result<_> { Ok((crate::store::migrate::epoch(c)?, crate::events::last_seq(c)?)) })?;
+    let (epoch, seq, last_backup) = app.store.read(|c| -> rusqlite::Result<_> {
+        Ok((crate::store::migrate::epoch(c)?, crate::events::last_seq(c)?, crate::store::backup::last_backup(c)?))
+    })?;
+    // Never negative: a clock set back after a backup reads as "just now".
+    let backup_age = last_backup.map(|t| (chrono::Utc::now() - t).num_seconds().max(0));
     let full = app.store.disk_full();
     let mut resp = Response::json(
         if full { 503 } else { 200 },
@@ -445,6 +449,8 @@ fn health(app: &App) -> Result<Response, ApiError> {
             "time": crate::time::now_iso(),
             // With `time`, what a board needs to count down a pending booking's minutes.
             "pending_timeout_secs": app.settings.pending_timeout(),
+            // A monitor alerts when this grows past a day or two (or stays null).
+            "last_backup_age_secs": backup_age,
         }),
     );
     if full {

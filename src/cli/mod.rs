@@ -1,4 +1,4 @@
-//! The command line: `serve`, `user …`, `backup`, `check`, `demo-db`, `import-django`. Each command
+//! The command line: `serve`, `user …`, `backup`, `restore`, `check`, `demo-db`, `import-django`. Each command
 //! returns `Result<(), String>`; `main` prints the error as one sentence on stderr and
 //! exits non-zero, never with a panic trace.
 
@@ -29,8 +29,17 @@ pub enum Command {
     /// Manage staff accounts.
     #[command(subcommand)]
     User(UserCommand),
-    /// Write a consistent copy of the database to FILE, also while the server runs.
-    Backup { file: PathBuf },
+    /// Write a consistent copy of the database, also while the server runs: into DEST as
+    /// royal-care-YYYYMMDD-HHMMSS.db (UTC) when DEST is a directory, else to the new file DEST.
+    Backup {
+        dest: PathBuf,
+        /// With a directory: keep only the newest N timestamped backups in it.
+        #[arg(long, value_name = "N")]
+        keep: Option<usize>,
+    },
+    /// Replace the database with the backup FILE (the server must be stopped); the old
+    /// database is kept as <db>.before-restore-<time>.
+    Restore { file: PathBuf },
     /// Check a running server end to end: log in, open the live socket, read the first message.
     Check {
         /// The server's address, e.g. http://127.0.0.1:8000
@@ -91,7 +100,8 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Serve(settings) => serve::run(db, settings),
         Command::User(cmd) => user::run(&db.unwrap_or_else(|| DEFAULT_DB.into()), cmd),
-        Command::Backup { file } => backup::run(&db.unwrap_or_else(|| DEFAULT_DB.into()), &file),
+        Command::Backup { dest, keep } => backup::run(&db.unwrap_or_else(|| DEFAULT_DB.into()), &dest, keep),
+        Command::Restore { file } => backup::restore(&db.unwrap_or_else(|| DEFAULT_DB.into()), &file),
         Command::Check { url, username } => check::run(&url, &username),
         Command::DemoDb { file } => crate::scheduling::demo::build(&file),
         Command::ImportDjango { source, token_ttl_secs } => {

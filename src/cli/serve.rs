@@ -1,4 +1,5 @@
-//! `royal-care serve`: check the settings, open (or, with `--demo`, re-create) the
+//! `royal-care serve`: check the settings, take the database's serving lock
+//! (`store::lock`), open (or, with `--demo`, re-create) the
 //! database, bind the address, and hand all three to `server::run`.
 
 use crate::config::Settings;
@@ -9,6 +10,8 @@ use std::path::PathBuf;
 pub fn run(db: Option<PathBuf>, settings: Settings) -> Result<(), String> {
     settings.validate()?;
     let db = db.unwrap_or_else(|| if settings.demo { super::DEFAULT_DEMO_DB.into() } else { super::DEFAULT_DB.into() });
+    // Before anything touches the file (even `--demo`'s re-creation): held until `serve` returns.
+    let _lock = crate::store::lock::ServingLock::for_serving(&db)?;
     if settings.demo {
         crate::scheduling::demo::install(&db)?;
     }

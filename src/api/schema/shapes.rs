@@ -464,7 +464,17 @@ fn workflow_table() -> Value {
 
 fn health() -> Value {
     object(
-        &["status", "version", "database", "epoch", "seq", "connections", "time", "pending_timeout_secs"],
+        &[
+            "status",
+            "version",
+            "database",
+            "epoch",
+            "seq",
+            "connections",
+            "time",
+            "pending_timeout_secs",
+            "last_backup_age_secs",
+        ],
         vec![
             ("status", json!({"type": "string", "examples": ["healthy"]})),
             ("version", string()),
@@ -476,6 +486,10 @@ fn health() -> Value {
             (
                 "pending_timeout_secs",
                 json!({"type": "integer", "minimum": 0, "description": "how long an appointment may stay pending before the server cancels it (from its pending_since)"}),
+            ),
+            (
+                "last_backup_age_secs",
+                json!({"type": ["integer", "null"], "minimum": 0, "description": "seconds since `royal-care backup` last copied this database; null if it never did"}),
             ),
         ],
     )
