@@ -34,7 +34,12 @@ pub struct Settings {
     /// Reverse proxies (addresses or CIDRs, comma-separated, e.g. 127.0.0.1 for Caddy on
     /// the same machine) whose X-Forwarded-For, -Proto and -Host are believed. Everyone
     /// else's X-Forwarded-* headers are ignored.
-    #[arg(long = "trusted-proxy", env = "ROYAL_CARE_TRUSTED_PROXIES", value_delimiter = ',', value_name = "ADDRESS[/BITS]")]
+    #[arg(
+        long = "trusted-proxy",
+        env = "ROYAL_CARE_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "ADDRESS[/BITS]"
+    )]
     pub trusted_proxies: Vec<ProxyNet>,
 
     /// How long a login token lives, in seconds (Knox TOKEN_TTL; default 10 hours).

@@ -9,7 +9,6 @@
 
 mod clinic;
 mod common;
-#[allow(dead_code)]
 mod ws_support;
 
 use clinic::{today, Clinic};
