@@ -286,3 +286,38 @@ fn the_throttle_counts_each_client_behind_caddy_and_ignores_a_direct_clients_for
     }
     assert!(throttled, "a direct client escaped the throttle by sending X-Forwarded-For");
 }
+
+/// Caddy keeps a pool of connections that carry every phone's requests, so the
+/// per-address cap must not refuse the trusted proxy; an untrusted address keeps its cap,
+/// and the total cap still bounds the proxy.
+#[test]
+fn the_per_address_cap_does_not_apply_to_the_trusted_proxy() {
+    let srv = common::Server::start_with(&[
+        ("ROYAL_CARE_TRUSTED_PROXIES", "127.0.0.1"),
+        ("ROYAL_CARE_MAX_CONNECTIONS_PER_ADDRESS", "3"),
+        ("ROYAL_CARE_MAX_CONNECTIONS", "10"),
+    ]);
+    let mut held = Vec::new();
+    // Each held connection has been answered once, so it is surely counted.
+    let mut health = |from: [u8; 4]| {
+        let mut s = common::connect_from(from, srv.addr);
+        s.write_all(b"GET /health/ HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let r = common::read_response(&mut s).unwrap();
+        held.push(s);
+        (r.status, r.json()["detail"].as_str().unwrap_or_default().to_string())
+    };
+    for _ in 0..6 {
+        assert_eq!(health([127, 0, 0, 1]).0, 200, "the proxy was capped per address");
+    }
+    for _ in 0..3 {
+        assert_eq!(health([127, 0, 0, 2]).0, 200);
+    }
+    let (status, detail) = health([127, 0, 0, 2]);
+    assert_eq!(
+        (status, detail.as_str()),
+        (503, "This address has too many connections open; close some, then try again.")
+    );
+    assert_eq!(health([127, 0, 0, 1]).0, 200, "the tenth connection");
+    let (status, detail) = health([127, 0, 0, 1]);
+    assert_eq!(status, 503, "the total cap bounds the proxy too: {detail}");
+}
