@@ -4,6 +4,9 @@
 //! `wss://` socket through `openssl s_client` carrying tungstenite's frames: both verify
 //! the certificate against that root, and neither needs a TLS crate in our build.
 //!
+//! The Caddyfile is the shipped deploy/Caddyfile with only test ports, storage and
+//! `tls internal` changed (`shipped_caddyfile`).
+//!
 //! Client addresses are told apart by connecting to Caddy from 127.0.0.2, 127.0.0.3…;
 //! Caddy replaces whatever X-Forwarded-For a client sends with the address it saw.
 
@@ -40,12 +43,7 @@ impl Caddy {
         let dir = tempfile::tempdir().unwrap();
         let (port, http_port) = (free_port(), free_port());
         let storage = dir.path().join("storage");
-        // The shipped file's site block, with test ports and storage (admin API off).
-        let conf = format!(
-            "{{\n\tadmin off\n\tskip_install_trust\n\thttp_port {http_port}\n\thttps_port {port}\n\tstorage file_system {{\n\t\troot {}\n\t}}\n}}\n\
-             localhost:{port} {{\n\tbind 127.0.0.1\n\ttls internal\n\treverse_proxy {upstream} {{\n\t\theader_up X-Forwarded-Host {{hostport}}\n\t}}\n}}\n",
-            storage.display()
-        );
+        let conf = shipped_caddyfile(port, http_port, &storage, upstream);
         let file = dir.path().join("Caddyfile");
         std::fs::write(&file, conf).unwrap();
         let child = Command::new("caddy")
@@ -101,6 +99,30 @@ impl Caddy {
         let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
         (code.trim().parse().unwrap_or(0), serde_json::from_str(body).unwrap_or(Value::Null))
     }
+}
+
+/// deploy/Caddyfile as shipped, changed only where a test must differ from a clinic:
+/// test ports, storage in a temp dir, admin API off, no system trust store, the LAN
+/// case's `tls internal` on, and the server's port. A shipped file that no longer has
+/// these lines fails here.
+fn shipped_caddyfile(port: u16, http_port: u16, storage: &Path, upstream: std::net::SocketAddr) -> String {
+    let shipped = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/Caddyfile")).unwrap();
+    let changes = [
+        (
+            "\tadmin localhost:2019\n".to_string(),
+            format!(
+                "\tadmin off\n\tskip_install_trust\n\thttp_port {http_port}\n\thttps_port {port}\n\tstorage file_system {{\n\t\troot {}\n\t}}\n",
+                storage.display()
+            ),
+        ),
+        ("care.example.ph {\n".to_string(), format!("localhost:{port} {{\n\tbind 127.0.0.1\n")),
+        ("\t# tls internal\n".to_string(), "\ttls internal\n".to_string()),
+        ("reverse_proxy 127.0.0.1:8000 {".to_string(), format!("reverse_proxy {upstream} {{")),
+    ];
+    changes.iter().fold(shipped, |conf, (from, to)| {
+        assert!(conf.contains(from.as_str()), "deploy/Caddyfile no longer has {from:?}");
+        conf.replacen(from.as_str(), to, 1)
+    })
 }
 
 impl Drop for Caddy {

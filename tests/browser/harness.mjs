@@ -238,7 +238,7 @@ export class Cable {
 }
 
 // The real Caddy (Debian's package) with `tls internal` in front of a server, as
-// deploy/Caddyfile puts it in front of the clinic's: https on a free port of 127.0.0.1,
+// deploy/Caddyfile (read from there) puts it in front of the clinic's: https on a free port of 127.0.0.1,
 // admin API off, its certificates in a temp dir. `url` is what a phone would open.
 export class Caddy {
   static async start(serverUrl) {
@@ -248,8 +248,17 @@ export class Caddy {
     const dir = mkdtempSync(join(tmpdir(), 'royal-care-caddy-'));
     const [port, httpPort] = [await freePort(), await freePort()];
     const upstream = new URL(serverUrl).host;
-    const conf = `{\n\tadmin off\n\tskip_install_trust\n\thttp_port ${httpPort}\n\thttps_port ${port}\n\tstorage file_system {\n\t\troot ${dir}/storage\n\t}\n}\n`
-      + `localhost:${port} {\n\tbind 127.0.0.1\n\ttls internal\n\treverse_proxy ${upstream} {\n\t\theader_up X-Forwarded-Host {hostport}\n\t}\n}\n`;
+    // deploy/Caddyfile as shipped, with test ports, storage and `tls internal` (as tests/proxy.rs).
+    let conf = readFileSync(join(HERE, '../../deploy/Caddyfile'), 'utf8');
+    for (const [from, to] of [
+      ['\tadmin localhost:2019\n', `\tadmin off\n\tskip_install_trust\n\thttp_port ${httpPort}\n\thttps_port ${port}\n\tstorage file_system {\n\t\troot ${dir}/storage\n\t}\n`],
+      ['care.example.ph {\n', `localhost:${port} {\n\tbind 127.0.0.1\n`],
+      ['\t# tls internal\n', '\ttls internal\n'],
+      ['reverse_proxy 127.0.0.1:8000 {', `reverse_proxy ${upstream} {`],
+    ]) {
+      if (!conf.includes(from)) throw new Error(`deploy/Caddyfile no longer has ${JSON.stringify(from)}`);
+      conf = conf.replace(from, to);
+    }
     writeFileSync(join(dir, 'Caddyfile'), conf);
     const env = { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') };
     const caddy = new Caddy();
