@@ -85,7 +85,8 @@ pub enum Refused {
 }
 
 /// One open connection; dropping it (however its thread ends) gives the place back.
-pub struct ConnSlot(Arc<App>, IpAddr);
+/// The address is `None` for a trusted proxy's connection (not counted per address).
+pub struct ConnSlot(Arc<App>, Option<IpAddr>);
 
 /// The key an address is counted under: IPv4 as it is, IPv6 by its /64, since one
 /// machine is usually given a whole /64 and could otherwise take every place.
@@ -109,11 +110,19 @@ impl Connections {
     }
 
     /// Takes a place for a new connection from `ip`, or says why there is none.
+    ///
+    /// A trusted proxy's connections count only toward the total: the proxy keeps a pool
+    /// of connections and sends any client's request on any of them, so a connection has
+    /// no one client to count it under (docs/OPERATIONS.md, "Phones over the internet").
     pub fn open(app: &Arc<App>, ip: IpAddr) -> Result<ConnSlot, Refused> {
         let key = address_key(ip);
         let mut open = app.connections.open.lock().unwrap_or_else(|p| p.into_inner());
         if open.total >= app.settings.max_connections {
             return Err(Refused::Full(open.total));
+        }
+        if crate::config::is_trusted_proxy(&app.settings.trusted_proxies, ip) {
+            open.total += 1;
+            return Ok(ConnSlot(app.clone(), None));
         }
         let mine = open.by_address.get(&key).copied().unwrap_or(0);
         if mine >= app.settings.max_connections_per_address {
@@ -121,7 +130,7 @@ impl Connections {
         }
         open.total += 1;
         open.by_address.insert(key, mine + 1);
-        Ok(ConnSlot(app.clone(), key))
+        Ok(ConnSlot(app.clone(), Some(key)))
     }
 
     /// Waits until no connection is open or `until` passes; true if none is open.
@@ -143,10 +152,12 @@ impl Drop for ConnSlot {
         let c = &self.0.connections;
         let mut open = c.open.lock().unwrap_or_else(|p| p.into_inner());
         open.total -= 1;
-        if let Some(n) = open.by_address.get_mut(&self.1) {
-            *n -= 1;
-            if *n == 0 {
-                open.by_address.remove(&self.1);
+        if let Some(key) = self.1 {
+            if let Some(n) = open.by_address.get_mut(&key) {
+                *n -= 1;
+                if *n == 0 {
+                    open.by_address.remove(&key);
+                }
             }
         }
         if open.total == 0 {

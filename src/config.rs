@@ -7,6 +7,8 @@
 
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args};
+use std::net::IpAddr;
+use std::str::FromStr;
 use std::time::Duration;
 
 /// The lowest PBKDF2 iteration count for new password hashes in a real install
@@ -29,6 +31,17 @@ pub struct Settings {
     #[arg(long, env = "ROYAL_CARE_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Reverse proxies (addresses or CIDRs, comma-separated, e.g. 127.0.0.1 for Caddy on
+    /// the same machine) whose X-Forwarded-For, -Proto and -Host are believed. Everyone
+    /// else's X-Forwarded-* headers are ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "ROYAL_CARE_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "ADDRESS[/BITS]"
+    )]
+    pub trusted_proxies: Vec<ProxyNet>,
+
     /// How long a login token lives, in seconds (Knox TOKEN_TTL; default 10 hours).
     #[arg(long, env = "ROYAL_CARE_TOKEN_TTL_SECS", default_value_t = 36_000)]
     pub token_ttl_secs: u64,
@@ -42,8 +55,9 @@ pub struct Settings {
     pub max_connections: usize,
 
     /// Most connections one client address may hold open at once (IPv6: one /64), so a
-    /// single machine cannot take every place; more get 503 and are closed. Behind a
-    /// reverse proxy on the same machine every client shares the proxy's address.
+    /// single machine cannot take every place; more get 503 and are closed. A trusted
+    /// proxy's connections are bounded only by ROYAL_CARE_MAX_CONNECTIONS (the proxy
+    /// carries many clients' requests on each of them).
     #[arg(long, env = "ROYAL_CARE_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 250)]
     pub max_connections_per_address: usize,
 
@@ -161,6 +175,60 @@ impl Settings {
     }
 }
 
+/// One `--trusted-proxy` entry: an address (`127.0.0.1`, `::1`) or a network in CIDR
+/// form (`10.0.0.0/8`). IPv4-mapped IPv6 addresses match their IPv4 form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl ProxyNet {
+    /// True when `ip` is this address or inside this network.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, ip.to_canonical()) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl FromStr for ProxyNet {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("trusted proxy {s:?} must be an address like 127.0.0.1 or a network like 10.0.0.0/8");
+        let (addr, prefix) = match s.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s.trim(), None),
+        };
+        let addr = IpAddr::from_str(addr).map_err(|_| bad())?.to_canonical();
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(bad)?,
+        };
+        Ok(ProxyNet { addr, prefix })
+    }
+}
+
+impl std::fmt::Display for ProxyNet {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
+    }
+}
+
+/// True when `ip` is one of the trusted proxies.
+pub fn is_trusted_proxy(trusted: &[ProxyNet], ip: IpAddr) -> bool {
+    trusted.iter().any(|n| n.contains(ip))
+}
+
 impl Default for Settings {
     /// The defaults of the table above, for tests and tools that embed the server.
     fn default() -> Self {
@@ -170,5 +238,34 @@ impl Default for Settings {
             s: Settings,
         }
         <Wrap as clap::Parser>::parse_from(["royal-care"]).s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let one: ProxyNet = "127.0.0.1".parse().unwrap();
+        assert!(one.contains(ip("127.0.0.1")));
+        assert!(one.contains(ip("::ffff:127.0.0.1")));
+        assert!(!one.contains(ip("127.0.0.2")));
+        let lan: ProxyNet = "192.168.1.0/24".parse().unwrap();
+        assert!(lan.contains(ip("192.168.1.77")));
+        assert!(!lan.contains(ip("192.168.2.1")));
+        let all: ProxyNet = "0.0.0.0/0".parse().unwrap();
+        assert!(all.contains(ip("8.8.8.8")));
+        assert!(!all.contains(ip("2001:db8::1")));
+        let v6: ProxyNet = "fd00::/8".parse().unwrap();
+        assert!(v6.contains(ip("fd12::1")));
+        assert!(!v6.contains(ip("fe80::1")));
+        for bad in ["", "localhost", "10.0.0.0/33", "::1/129", "10.0.0.1/x"] {
+            assert!(bad.parse::<ProxyNet>().is_err(), "{bad}");
+        }
     }
 }

@@ -171,6 +171,10 @@ fn log_startup(app: &App, db: &Path, local: SocketAddr) {
         s.max_sockets_per_user,
         if s.allowed_origins.is_empty() { String::new() } else { format!(", {}", s.allowed_origins.join(", ")) }
     );
+    if !s.trusted_proxies.is_empty() {
+        let list: Vec<String> = s.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        log::info!("trusted proxies (X-Forwarded-* believed): {}", list.join(", "));
+    }
     if s.hashing.password_iterations < crate::config::MIN_PASSWORD_ITERATIONS {
         log::warn!("password hashing is weakened for tests ({} iterations)", s.hashing.password_iterations);
     }

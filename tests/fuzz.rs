@@ -562,7 +562,7 @@ fn peer() -> std::net::SocketAddr {
 }
 
 fn request_from(head: Head, body: Vec<u8>) -> Request {
-    Request { head, body, peer: peer() }
+    Request::new(head, body, peer(), &[])
 }
 
 fn head_with(method: &str, target: &str, headers: Vec<(String, String)>) -> Head {
@@ -985,4 +985,67 @@ fn fuzz_json_bodies() {
     );
     corpus.push(format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)).into_bytes());
     fuzz("json bodies", corpus, json_bytes(), |b| check_json(&db, b));
+}
+
+// ---------------------------------------------------------------------------------------
+// (f) Forwarded headers: who the client is (`http::client`).
+
+/// One X-Forwarded-For entry: trusted, untrusted, ports and brackets, or junk.
+fn hop() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("127.0.0.1".to_string()),
+        Just("10.1.2.3".to_string()),
+        Just("203.0.113.7".to_string()),
+        Just("[2001:db8::1]:443".to_string()),
+        Just("198.51.100.9:5000".to_string()),
+        Just("::ffff:10.0.0.9".to_string()),
+        "[ -~]{0,12}",
+    ]
+}
+
+type Forwarded = (bool, Vec<Vec<String>>, Option<String>, Option<String>);
+
+fn check_forwarded((from_proxy, lists, proto, host): Forwarded) -> Result<(), TestCaseError> {
+    let mut headers: Vec<(String, String)> = vec![("host".into(), "clinic:8000".into())];
+    for l in &lists {
+        headers.push(("x-forwarded-for".into(), l.join(", ")));
+    }
+    headers.extend(proto.map(|p| ("x-forwarded-proto".to_string(), p)));
+    headers.extend(host.map(|h| ("x-forwarded-host".to_string(), h)));
+    let peer: std::net::SocketAddr = if from_proxy { "127.0.0.1:40000" } else { "192.0.2.50:40000" }.parse().unwrap();
+    let trusted: Vec<royal_care::config::ProxyNet> = vec!["127.0.0.1".parse().unwrap(), "10.0.0.0/8".parse().unwrap()];
+    let req = Request::new(head_with("GET", "/", headers), Vec::new(), peer, &trusted);
+    let c = req.client();
+    prop_assert!(c.scheme == "http" || c.scheme == "https");
+    prop_assert!(!c.host.is_empty() && !c.host.contains([' ', '/', ',']), "host {:?}", c.host);
+    if !from_proxy {
+        // Nothing a direct client sends changes who it is.
+        prop_assert_eq!(c.ip, peer.ip());
+        prop_assert_eq!((c.scheme, c.host.as_str()), ("http", "clinic:8000"));
+        return Ok(());
+    }
+    // Through the proxy, the client is the proxy or an address the headers name.
+    let parse = |h: &str| {
+        let h = h.trim();
+        h.parse::<std::net::IpAddr>().ok().or_else(|| h.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+    };
+    let named = lists.iter().flatten().flat_map(|h| h.split(',')).filter_map(parse).any(|ip| ip.to_canonical() == c.ip);
+    prop_assert!(c.ip == peer.ip() || named, "{} from {:?}", c.ip, lists);
+    Ok(())
+}
+
+#[test]
+fn fuzz_forwarded_headers() {
+    let corpus: Vec<Forwarded> = vec![
+        (true, vec![vec!["203.0.113.7".into()]], Some("https".into()), Some("care.example.ph".into())),
+        (false, vec![vec!["203.0.113.7".into()]], Some("https".into()), Some("evil".into())),
+        (true, vec![vec!["junk".into(), "10.1.2.3".into()]], None, Some("a b".into())),
+    ];
+    let strategy = (
+        any::<bool>(),
+        proptest::collection::vec(proptest::collection::vec(hop(), 0..4), 0..3),
+        proptest::option::of(prop_oneof![Just("https".to_string()), Just("http, https".to_string()), "[ -~]{0,8}"]),
+        proptest::option::of("[ -~]{0,16}"),
+    );
+    fuzz("forwarded headers", corpus, strategy, check_forwarded);
 }

@@ -52,7 +52,7 @@ pub fn required_strings<'a>(body: &'a Map<String, Value>, names: &[&str]) -> Res
 pub fn login(app: &App, req: &Request) -> Result<Response, ApiError> {
     let body = req.json_object()?;
     let v = required_strings(&body, &["username", "password"])?;
-    let grant = app.auth().login(v[0], v[1], req.peer.ip())?;
+    let grant = app.auth().login(v[0], v[1], req.client().ip)?;
     Ok(Response::json(200, &json!({"token": grant.token, "expiry": grant.expiry, "user": grant.user.to_json()}))
         .header("Cache-Control", "no-store"))
 }
@@ -60,6 +60,6 @@ pub fn login(app: &App, req: &Request) -> Result<Response, ApiError> {
 pub fn change_password(app: &App, req: &Request, who: &Principal) -> Result<Response, ApiError> {
     let body = req.json_object()?;
     let v = required_strings(&body, &["current_password", "new_password"])?;
-    app.auth().change_password(who, v[0], v[1], req.peer.ip())?;
+    app.auth().change_password(who, v[0], v[1], req.client().ip)?;
     Ok(Response::json(200, &json!({"detail": "Password changed; your other sessions were logged out."})))
 }

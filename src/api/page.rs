@@ -207,9 +207,11 @@ impl Page {
             q.push(("page".into(), n.to_string()));
             let qs: Vec<String> = q.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect();
             // Absolute, as DRF writes them, so a client on another origin can follow them.
-            let host = req.header("host").unwrap_or("localhost");
-            let scheme = if req.header("x-forwarded-proto") == Some("https") { "https" } else { "http" };
-            format!("{scheme}://{host}{}?{}", req.path(), qs.join("&"))
+            // Scheme and host as the client used them: through a trusted proxy, its
+            // X-Forwarded-Proto/-Host; nobody else's (`http::client`).
+            let c = req.client();
+            let host = if c.host.is_empty() { "localhost" } else { &c.host };
+            format!("{}://{host}{}?{}", c.scheme, req.path(), qs.join("&"))
         };
         let answer = PageAnswer {
             count,

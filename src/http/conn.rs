@@ -134,7 +134,9 @@ fn next_request<'s>(
         Framing::Chunked => read_chunked(stream, rest, limit, deadline),
     };
     match read {
-        Ok(Some((body, leftover))) => Next::Request(Box::new(Request { head, body, peer }), leftover, permit),
+        Ok(Some((body, leftover))) => {
+            Next::Request(Box::new(Request::new(head, body, peer, &s.trusted_proxies)), leftover, permit)
+        }
         Ok(None) => Next::Close,
         Err(e) => fail(stream, e),
     }
@@ -272,7 +274,7 @@ pub struct AccessLine {
 impl AccessLine {
     fn of(req: &Request, started: Instant) -> Self {
         AccessLine {
-            peer: req.peer.ip(),
+            peer: req.client().ip,
             method: req.method().to_string(),
             target: super::parse::redact_target(&req.head.target),
             started,

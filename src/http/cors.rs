@@ -16,10 +16,17 @@ fn is_allowed(allowed: &[String], req: &Request, origin: &str) -> bool {
     if allowed.iter().any(|o| o.eq_ignore_ascii_case(origin)) {
         return true;
     }
-    // Same origin: the Origin's host:port is the Host the browser connected to.
-    let host = req.header("host").unwrap_or("");
+    // Same origin: the Origin's host:port is the host the browser asked for — behind a
+    // trusted proxy its X-Forwarded-Host, and then the scheme must match too (`http::client`).
+    let client = req.client();
+    if client.host.is_empty() {
+        return false;
+    }
+    if client.via_proxy {
+        return origin.eq_ignore_ascii_case(&client.origin());
+    }
     let stripped = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
-    matches!(stripped, Some(h) if !host.is_empty() && h.eq_ignore_ascii_case(host))
+    matches!(stripped, Some(h) if h.eq_ignore_ascii_case(&client.host))
 }
 
 /// The request headers an allowed origin may send: ours (`If-Match`) and every one the

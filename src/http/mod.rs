@@ -6,9 +6,11 @@
 //!
 //! `parse` turns bytes into a request head (a pure function, fuzzed); `conn` runs one
 //! keep-alive connection; `budget` bounds the body bytes all connections hold at once;
-//! `request`/`response` are the values handlers see; `cors` decides which origins may call.
+//! `request`/`response` are the values handlers see; `client` is who asked, as seen
+//! through a trusted proxy; `cors` decides which origins may call.
 
 pub mod budget;
+pub mod client;
 pub mod conn;
 pub mod cors;
 pub mod parse;

@@ -1,7 +1,9 @@
 //! A parsed request as handlers see it: head, whole body, peer address, and helpers to
 //! read query parameters and JSON bodies with the API's error shapes.
 
+use super::client::{self, Client};
 use super::parse::{query_pairs, Head};
+use crate::config::ProxyNet;
 use crate::error::ApiError;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -11,10 +13,23 @@ use std::net::SocketAddr;
 pub struct Request {
     pub head: Head,
     pub body: Vec<u8>,
+    /// The TCP peer; use `client()` for who asked (it may be a trusted proxy).
     pub peer: SocketAddr,
+    client: Client,
 }
 
 impl Request {
+    /// A request from TCP `peer`; `trusted` are the proxies whose forwarded headers count.
+    pub fn new(head: Head, body: Vec<u8>, peer: SocketAddr, trusted: &[ProxyNet]) -> Request {
+        let client = client::client(&head, peer, trusted);
+        Request { head, body, peer, client }
+    }
+
+    /// The client as seen: address, scheme and host, through trusted proxies (`http::client`).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     pub fn method(&self) -> &str {
         &self.head.method
     }
@@ -155,7 +170,7 @@ mod tests {
 
     fn req(body: &str) -> Request {
         let head = crate::http::parse::parse_head(b"POST / HTTP/1.1\r\n\r\n").unwrap().unwrap().0;
-        Request { head, body: body.as_bytes().to_vec(), peer: "127.0.0.1:1".parse().unwrap() }
+        Request::new(head, body.as_bytes().to_vec(), "127.0.0.1:1".parse().unwrap(), &[])
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub fn serve(
         }
     };
     if !cors::origin_allowed(&app.settings.allowed_origins, &req) {
-        log::warn!("refused a WebSocket from {} with a foreign Origin", req.peer.ip());
+        log::warn!("refused a WebSocket from {} with a foreign Origin", req.client().ip);
         let e = ApiError::forbidden(
             "This web origin may not open live updates; ask the administrator to add it to ROYAL_CARE_ALLOWED_ORIGINS.",
         );

@@ -108,7 +108,7 @@ pub fn route(req: &Request) -> Result<Response, ApiError> {
         .header("Cache-Control", "no-cache")
         .header("Referrer-Policy", "no-referrer")
         .header("X-Frame-Options", "DENY");
-    Ok(if asset.path == "/" { resp.header("Content-Security-Policy", &csp(req.header("host"))) } else { resp })
+    Ok(if asset.path == "/" { resp.header("Content-Security-Policy", &csp(Some(&req.client().host))) } else { resp })
 }
 
 /// `If-None-Match` may list several tags or `*`; a weak `W/` prefix still matches (RFC 9110
@@ -122,7 +122,8 @@ fn etag_matches(header: &str, etag: &str) -> bool {
 /// host's `ws:`/`wss:` for the live socket (older browsers do not count those as `'self'`).
 pub fn csp(host: Option<&str>) -> String {
     let mut connect = String::from("'self'");
-    // The Host header comes from the client; use it only when it is a plain host[:port].
+    // The host the client asked for (`Request::client`: Host, or a trusted proxy's
+    // X-Forwarded-Host) comes from outside; use it only when it is a plain host[:port].
     if let Some(h) = host.filter(|h| !h.is_empty() && h.len() <= 255 && h.bytes().all(is_host_byte)) {
         connect.push_str(&format!(" ws://{h} wss://{h}"));
     }

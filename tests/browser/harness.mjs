@@ -4,7 +4,8 @@
 
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync, readFileSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -234,4 +235,71 @@ export class Cable {
     this.cut();
     await new Promise((resolve) => this.server.close(resolve));
   }
+}
+
+// The real Caddy (Debian's package) with `tls internal` in front of a server, as
+// deploy/Caddyfile (read from there) puts it in front of the clinic's: https on a free port of 127.0.0.1,
+// admin API off, its certificates in a temp dir. `url` is what a phone would open.
+export class Caddy {
+  static async start(serverUrl) {
+    if (spawnSync('caddy', ['version']).error) {
+      throw new Error('Caddy is not installed; install it with `sudo apt-get install -y caddy`.');
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'royal-care-caddy-'));
+    const [port, httpPort] = [await freePort(), await freePort()];
+    const upstream = new URL(serverUrl).host;
+    // deploy/Caddyfile as shipped, with test ports, storage and `tls internal` (as tests/proxy.rs).
+    let conf = readFileSync(join(HERE, '../../deploy/Caddyfile'), 'utf8');
+    for (const [from, to] of [
+      ['\tadmin localhost:2019\n', `\tadmin off\n\tskip_install_trust\n\thttp_port ${httpPort}\n\thttps_port ${port}\n\tstorage file_system {\n\t\troot ${dir}/storage\n\t}\n`],
+      ['care.example.ph {\n', `localhost:${port} {\n\tbind 127.0.0.1\n`],
+      ['\t# tls internal\n', '\ttls internal\n'],
+      ['reverse_proxy 127.0.0.1:8000 {', `reverse_proxy ${upstream} {`],
+    ]) {
+      if (!conf.includes(from)) throw new Error(`deploy/Caddyfile no longer has ${JSON.stringify(from)}`);
+      conf = conf.replace(from, to);
+    }
+    writeFileSync(join(dir, 'Caddyfile'), conf);
+    const env = { ...process.env, HOME: dir, XDG_DATA_HOME: join(dir, 'data'), XDG_CONFIG_HOME: join(dir, 'config') };
+    const caddy = new Caddy();
+    caddy.dir = dir;
+    caddy.url = `https://localhost:${port}`;
+    caddy.proc = spawn('caddy', ['run', '--adapter', 'caddyfile', '--config', join(dir, 'Caddyfile')], { env, stdio: 'ignore' });
+    // Ready when /health/ answers through it over TLS checked against Caddy's own root.
+    const root = join(dir, 'storage/pki/authorities/local/root.crt');
+    const until = Date.now() + 30000;
+    for (;;) {
+      if (existsSync(root) && (await healthOver(caddy.url, readFileSync(root)))) return caddy;
+      if (Date.now() > until || caddy.proc.exitCode !== null) throw new Error(`Caddy did not serve ${caddy.url} within 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async stop() {
+    if (this.proc.exitCode === null) {
+      const exited = new Promise((resolve) => this.proc.once('exit', resolve));
+      this.proc.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function healthOver(url, ca) {
+  return new Promise((resolve) => {
+    const req = https.get(`${url}/health/`, { ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+  });
 }
