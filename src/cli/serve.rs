@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 pub fn run(db: Option<PathBuf>, settings: Settings) -> Result<(), String> {
     settings.validate()?;
+    // Before anything asks for "today" (the demo's day, then every request).
+    crate::time::set_zone(settings.zone()?);
     let db = db.unwrap_or_else(|| if settings.demo { super::DEFAULT_DEMO_DB.into() } else { super::DEFAULT_DB.into() });
     if settings.demo {
         crate::scheduling::demo::install(&db)?;
