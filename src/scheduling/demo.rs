@@ -379,7 +379,13 @@ mod tests {
         build(&ex).unwrap();
         // Pretend the example was built three days ago.
         let c = Connection::open(&ex).unwrap();
-        c.execute_batch("UPDATE appointments SET date = date(date, '-3 days'); UPDATE meta SET value = date(value, '-3 days') WHERE key = 'base_date';").unwrap();
+        shift_everything(&c, -3, -3 * 86_400).unwrap();
+        c.execute_batch(
+            "UPDATE meta SET value = date(value, '-3 days') WHERE key = 'base_date';
+             UPDATE meta SET value = strftime('%Y-%m-%dT%H:%M:%S', value, '-3 days') || substr(value, 20) WHERE key = 'base_midnight';",
+        )
+        .unwrap();
+        let built: String = c.query_row("SELECT created_at FROM appointments WHERE id = 1", [], |r| r.get(0)).unwrap();
         let old_epoch = migrate::epoch(&c).unwrap();
         drop(c);
         let bytes = std::fs::read(&ex).unwrap();
@@ -391,6 +397,10 @@ mod tests {
         let on_today: i64 =
             c.query_row("SELECT COUNT(*) FROM appointments WHERE date = ?1", [&today], |r| r.get(0)).unwrap();
         assert_eq!(on_today, APPOINTMENTS.iter().filter(|a| a.0 == 0).count() as i64);
+        // The timestamps moved by the same three days, the fraction and `Z` kept.
+        let moved: String = c.query_row("SELECT created_at FROM appointments WHERE id = 1", [], |r| r.get(0)).unwrap();
+        let back = crate::time::parse_iso(&moved).unwrap() - crate::time::parse_iso(&built).unwrap();
+        assert_eq!((back.num_seconds(), moved.len()), (3 * 86_400, built.len()));
         assert_ne!(migrate::epoch(&c).unwrap(), old_epoch);
         // A real database is never replaced.
         let real = dir.path().join("real.db");
