@@ -103,8 +103,11 @@ fn serve_demo_refuses_to_replace_a_real_database() {
     assert!(ok && users.contains("maria"), "the real database is untouched");
 }
 
+/// (`table.column`, value) pairs.
+type Found = Vec<(String, String)>;
+
 /// Every ISO timestamp and every date in every column of every table of `db` but `meta`.
-fn dated_values(db: &std::path::Path) -> (Vec<(String, String)>, Vec<(String, String)>) {
+fn dated_values(db: &std::path::Path) -> (Found, Found) {
     let c = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
     let tables: Vec<String> = c
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'meta'")
@@ -161,7 +164,8 @@ fn serve_demo_moves_every_timestamp_to_the_clinics_today_and_keeps_pending_ones_
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
-    let clock = |v: &str| chrono::DateTime::parse_from_rfc3339(v).unwrap().with_timezone(&tz).format("%H:%M").to_string();
+    let clock =
+        |v: &str| chrono::DateTime::parse_from_rfc3339(v).unwrap().with_timezone(&tz).format("%H:%M").to_string();
     assert_eq!((clock(&started), clock(&paid)), ("09:30".into(), "11:05".into()));
     // Pending bookings wait 12 hours in a demo (a day of showing it), their clock from start.
     let (_, health) = srv.call("GET", "/health/", None, None);
@@ -174,7 +178,10 @@ fn serve_demo_moves_every_timestamp_to_the_clinics_today_and_keeps_pending_ones_
         .map(Result::unwrap)
         .collect();
     let started_at = chrono::Utc::now() - chrono::Duration::minutes(1);
-    assert!(since.len() >= 3 && since.iter().all(|s| chrono::DateTime::parse_from_rfc3339(s).unwrap() > started_at), "{since:?}");
+    assert!(
+        since.len() >= 3 && since.iter().all(|s| chrono::DateTime::parse_from_rfc3339(s).unwrap() > started_at),
+        "{since:?}"
+    );
     // A timeout the presenter sets is kept.
     let set = Server::start_with(&[("ROYAL_CARE_DEMO", "1"), ("ROYAL_CARE_PENDING_TIMEOUT_MINS", "45")]);
     let (_, health) = set.call("GET", "/health/", None, None);

@@ -44,7 +44,10 @@ fn today_and_the_board_follow_the_clinic_zone_not_the_machine() {
             let yesterday = today.pred_opt().unwrap();
             let (s, health) = k.srv.call("GET", "/health/", None, None);
             assert_eq!(s, 200);
-            assert_eq!((health["today"].as_str(), health["time_zone"].as_str()), (Some(iso(today).as_str()), Some(name)));
+            assert_eq!(
+                (health["today"].as_str(), health["time_zone"].as_str()),
+                (Some(iso(today).as_str()), Some(name))
+            );
             // One booking on the zone's today, one finished on its yesterday.
             let now = k.book(&k.booking(&iso(today), "10:00", "11:00"))["id"].as_i64().unwrap();
             let before = k.book(&k.booking(&iso(yesterday), "10:00", "11:00"))["id"].as_i64().unwrap();

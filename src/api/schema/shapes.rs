@@ -464,7 +464,18 @@ fn workflow_table() -> Value {
 
 fn health() -> Value {
     object(
-        &["status", "version", "database", "epoch", "seq", "connections", "time", "today", "time_zone", "pending_timeout_secs"],
+        &[
+            "status",
+            "version",
+            "database",
+            "epoch",
+            "seq",
+            "connections",
+            "time",
+            "today",
+            "time_zone",
+            "pending_timeout_secs",
+        ],
         vec![
             ("status", json!({"type": "string", "examples": ["healthy"]})),
             ("version", string()),
@@ -473,8 +484,14 @@ fn health() -> Value {
             ("seq", json!({"type": "integer", "minimum": 0})),
             ("connections", json!({"type": "integer", "minimum": 0})),
             ("time", timestamp()),
-            ("today", json!({"type": "string", "format": "date", "description": "the clinic's date now, in its time zone"})),
-            ("time_zone", json!({"type": "string", "examples": ["Asia/Manila"], "description": "the clinic's IANA time zone (--time-zone; the machine's own when unset)"})),
+            (
+                "today",
+                json!({"type": "string", "format": "date", "description": "the clinic's date now, in its time zone"}),
+            ),
+            (
+                "time_zone",
+                json!({"type": "string", "examples": ["Asia/Manila"], "description": "the clinic's IANA time zone (--time-zone; the machine's own when unset)"}),
+            ),
             (
                 "pending_timeout_secs",
                 json!({"type": "integer", "minimum": 0, "description": "how long an appointment may stay pending before the server cancels it (from its pending_since)"}),
