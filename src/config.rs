@@ -11,6 +11,13 @@ use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+/// Minutes a booking may stay pending by default.
+pub const PENDING_TIMEOUT_MINS: u64 = 30;
+
+/// The demo's pending timeout when none is set: 12 hours, so a demo's pending bookings
+/// wait for a therapist's answer through a day of showing it (docs/CONFIG.md).
+pub const DEMO_PENDING_TIMEOUT_MINS: u64 = 720;
+
 /// The lowest PBKDF2 iteration count for new password hashes in a real install
 /// (OWASP 2023 advice for PBKDF2-HMAC-SHA256).
 pub const MIN_PASSWORD_ITERATIONS: u32 = 600_000;
@@ -85,10 +92,15 @@ pub struct Settings {
     #[arg(long, env = "ROYAL_CARE_WS_IDLE_SECS", default_value_t = 60)]
     pub ws_idle_secs: u64,
 
+    /// The clinic's time zone, an IANA name such as Asia/Manila: "today" for boards, lists,
+    /// summaries, availability and the demo. Default: the machine's local zone.
+    #[arg(long, env = "ROYAL_CARE_TIME_ZONE")]
+    pub time_zone: Option<String>,
+
     /// Minutes an appointment may stay `pending` without a therapist's answer before the
-    /// server cancels it (`auto_cancelled`).
-    #[arg(long, env = "ROYAL_CARE_PENDING_TIMEOUT_MINS", default_value_t = 30)]
-    pub pending_timeout_mins: u64,
+    /// server cancels it (`auto_cancelled`). Default 30; with --demo, 720 (a day's demo).
+    #[arg(long, env = "ROYAL_CARE_PENDING_TIMEOUT_MINS")]
+    pub pending_timeout_mins: Option<u64>,
 
     /// The same timeout in seconds, overriding the minutes. For test suites only.
     #[arg(long, env = "ROYAL_CARE_PENDING_TIMEOUT_SECS", hide = true)]
@@ -135,13 +147,22 @@ impl PasswordPolicy {
 impl Settings {
     /// Seconds an appointment may stay `pending` (the seconds override, else the minutes):
     /// the one reading of the two settings, for the auto-cancel and for `/health/`.
+    /// Unset, it is 30 minutes, or 12 hours in demo mode.
     pub fn pending_timeout(&self) -> u64 {
-        self.pending_timeout_secs.unwrap_or(self.pending_timeout_mins.saturating_mul(60))
+        let default = if self.demo { DEMO_PENDING_TIMEOUT_MINS } else { PENDING_TIMEOUT_MINS };
+        self.pending_timeout_secs.unwrap_or(self.pending_timeout_mins.unwrap_or(default).saturating_mul(60))
+    }
+
+    /// The clinic's zone (`None`: the machine's local zone); an unknown name is refused
+    /// with one sentence saying where to find the names.
+    pub fn zone(&self) -> Result<Option<chrono_tz::Tz>, String> {
+        self.time_zone.as_deref().map(crate::time::parse_zone).transpose()
     }
 
     /// Cross-checks clap cannot express; the error is one sentence for the operator.
     pub fn validate(&self) -> Result<(), String> {
         self.hashing.validate()?;
+        self.zone()?;
         if self.max_connections == 0
             || self.max_connections_per_address == 0
             || self.max_body_bytes == 0

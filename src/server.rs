@@ -160,6 +160,7 @@ fn log_startup(app: &App, db: &Path, local: SocketAddr) {
     let s = &app.settings;
     log::info!("royal-care {}", env!("CARGO_PKG_VERSION"));
     log::info!("database: {}", db.display());
+    log::info!("time zone: {} (today is {})", crate::time::zone_name(), crate::time::today());
     if s.demo {
         log::warn!("DEMO MODE: this database is a fresh copy of the example, with demo accounts whose passwords are public (see README). Do not enter real client data.");
     }

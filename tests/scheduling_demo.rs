@@ -102,3 +102,88 @@ fn serve_demo_refuses_to_replace_a_real_database() {
     let (ok, users, _) = srv.cli(&["user", "list"], "");
     assert!(ok && users.contains("maria"), "the real database is untouched");
 }
+
+/// (`table.column`, value) pairs.
+type Found = Vec<(String, String)>;
+
+/// Every ISO timestamp and every date in every column of every table of `db` but `meta`.
+fn dated_values(db: &std::path::Path) -> (Found, Found) {
+    let c = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'meta'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let (mut stamps, mut dates) = (Vec::new(), Vec::new());
+    for t in tables {
+        let mut st = c.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+        let names: Vec<String> = st.column_names().into_iter().map(String::from).collect();
+        let mut rows = st.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for (i, n) in names.iter().enumerate() {
+                if let Ok(Some(v)) = row.get::<_, Option<String>>(i) {
+                    let at = format!("{t}.{n}");
+                    if v.len() == 27 && v.ends_with('Z') && v.as_bytes()[10] == b'T' {
+                        stamps.push((at, v));
+                    } else if v.len() == 10 && chrono::NaiveDate::parse_from_str(&v, "%Y-%m-%d").is_ok() {
+                        dates.push((at, v));
+                    }
+                }
+            }
+        }
+    }
+    (stamps, dates)
+}
+
+#[test]
+fn serve_demo_moves_every_timestamp_to_the_clinics_today_and_keeps_pending_ones_alive() {
+    // A zone far from the machine's, so a shift by whole days alone would not do.
+    let zone = "Pacific/Kiritimati";
+    let tz: chrono_tz::Tz = zone.parse().unwrap();
+    let srv = Server::start_with(&[("ROYAL_CARE_DEMO", "1"), ("ROYAL_CARE_TIME_ZONE", zone)]);
+    let today = chrono::Utc::now().with_timezone(&tz).date_naive();
+    let (stamps, dates) = dated_values(&srv.db);
+    assert!(stamps.len() > 50, "{stamps:?}");
+    for (at, v) in &stamps {
+        let local = chrono::DateTime::parse_from_rfc3339(v).unwrap().with_timezone(&tz);
+        assert_eq!(local.date_naive(), today, "{at} = {v} is on the clinic's today");
+    }
+    let tomorrow = today.succ_opt().unwrap();
+    for (at, v) in &dates {
+        assert!(*v == today.to_string() || *v == tomorrow.to_string(), "{at} = {v}");
+    }
+    // The stamps read as the day went: the 09:30-11:00 booking was paid at 11:05 clinic time,
+    // after its session started at 09:30.
+    let c = Connection::open_with_flags(&srv.db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let (started, paid): (String, String) = c
+        .query_row(
+            "SELECT session_started_at, payment_received_at FROM appointments WHERE start_time = '09:30:00'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let clock =
+        |v: &str| chrono::DateTime::parse_from_rfc3339(v).unwrap().with_timezone(&tz).format("%H:%M").to_string();
+    assert_eq!((clock(&started), clock(&paid)), ("09:30".into(), "11:05".into()));
+    // Pending bookings wait 12 hours in a demo (a day of showing it), their clock from start.
+    let (_, health) = srv.call("GET", "/health/", None, None);
+    assert_eq!(health["pending_timeout_secs"], 12 * 3600, "{health}");
+    let since: Vec<String> = c
+        .prepare("SELECT pending_since FROM appointments WHERE status = 'pending'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let started_at = chrono::Utc::now() - chrono::Duration::minutes(1);
+    assert!(
+        since.len() >= 3 && since.iter().all(|s| chrono::DateTime::parse_from_rfc3339(s).unwrap() > started_at),
+        "{since:?}"
+    );
+    // A timeout the presenter sets is kept.
+    let set = Server::start_with(&[("ROYAL_CARE_DEMO", "1"), ("ROYAL_CARE_PENDING_TIMEOUT_MINS", "45")]);
+    let (_, health) = set.call("GET", "/health/", None, None);
+    assert_eq!(health["pending_timeout_secs"], 45 * 60);
+}

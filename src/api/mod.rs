@@ -447,6 +447,10 @@ fn health(app: &App) -> Result<Response, ApiError> {
             "seq": seq,
             "connections": app.connections.count(),
             "time": crate::time::now_iso(),
+            // The clinic's day and zone (--time-zone): a browser elsewhere, or on a phone
+            // set to another zone, shows the clinic's "Today", not its own.
+            "today": crate::time::today().format("%Y-%m-%d").to_string(),
+            "time_zone": crate::time::zone_name(),
             // With `time`, what a board needs to count down a pending booking's minutes.
             "pending_timeout_secs": app.settings.pending_timeout(),
             // A monitor alerts when this grows past a day or two (or stays null).

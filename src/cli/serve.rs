@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 pub fn run(db: Option<PathBuf>, settings: Settings) -> Result<(), String> {
     settings.validate()?;
+    // Before anything asks for "today" (the demo's day, then every request).
+    crate::time::set_zone(settings.zone()?);
     let db = db.unwrap_or_else(|| if settings.demo { super::DEFAULT_DEMO_DB.into() } else { super::DEFAULT_DB.into() });
     // Before anything touches the file (even `--demo`'s re-creation): held until `serve` returns.
     let _lock = crate::store::lock::ServingLock::for_serving(&db)?;

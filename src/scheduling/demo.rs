@@ -4,12 +4,17 @@
 //! docs/API.md); `install` puts a fresh copy at the `serve --demo` database, with the
 //! appointments moved so that the day is today. The file is marked `demo` in `meta`, and
 //! `install` refuses to overwrite any database that is not.
+//!
+//! Every stamp is a plausible clinic time of the example's day (booked an hour before,
+//! paid five minutes after the end, ...); `install` moves every date and timestamp in the
+//! file by one offset, so the day reads the same today. Pending bookings get their
+//! auto-cancel clock restarted at install, and the demo's timeout is 12 hours unless set.
 
 use super::workflow;
 use crate::auth::password;
 use crate::store::users::{self, NewUser};
 use crate::store::{migrate, Store};
-use chrono::NaiveDate;
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::path::Path;
 
@@ -93,13 +98,17 @@ pub fn build(file: &Path) -> Result<(), String> {
     }
     let store = Store::open(file)?;
     let today = crate::time::today();
+    let at = |date: NaiveDate, hms: &str| {
+        crate::time::at_clinic(date, NaiveTime::parse_from_str(hms, "%H:%M:%S").expect("demo times are valid"))
+    };
     let fail = |e: rusqlite::Error| format!("cannot build the demo database: {e}");
     // One hash for all: the password is the same and public, and each hash costs 600,000
     // iterations (as a real install's would).
     let hash = password::hash(DEMO_PASSWORD, crate::config::MIN_PASSWORD_ITERATIONS);
     store
         .write(|tx| -> rusqlite::Result<()> {
-            let now = crate::time::now_iso();
+            // The clinic opened its books at 06:00 on the example's day.
+            let now = crate::time::iso(at(today, "06:00:00"));
             for (username, role, first, last, spec) in STAFF {
                 let u = NewUser {
                     username: (*username).into(),
@@ -110,7 +119,8 @@ pub fn build(file: &Path) -> Result<(), String> {
                     specialization: (*spec).into(),
                     ..Default::default()
                 };
-                users::insert(tx, &u, &hash)?;
+                let id = users::insert(tx, &u, &hash)?;
+                tx.execute("UPDATE users SET date_joined = ?2 WHERE id = ?1", params![id, now])?;
             }
             // Their usual weeks, so the booking form has something to say (weekdays, not
             // dates: nothing to move when the day is moved to today).
@@ -143,10 +153,16 @@ pub fn build(file: &Path) -> Result<(), String> {
                 };
                 let paid = matches!(*status, "completed" | "pickup_requested" | "driver_assigned_pickup" | "return_journey" | "transport_completed");
                 let total: i64 = svcs.iter().map(|s| SERVICES[(*s - 1) as usize].3).sum();
+                let (start_at, end_at) = (at(today + Duration::days(*offset), start), at(today + Duration::days(*offset), end));
+                // Booked an hour before today's, at noon for a later day's.
+                let booked = if *offset == 0 { start_at - Duration::hours(1) } else { at(today, "12:00:00") };
+                let stamps = stamps_up_to(status);
+                let last = stamps.iter().map(|s| stamp_time(s, booked, start_at, end_at)).max().unwrap_or(booked);
+                let (booked_iso, last_iso) = (crate::time::iso(booked), crate::time::iso(last));
                 tx.execute(
                     "INSERT INTO appointments (client_id, therapist_id, driver_id, operator_id, date, start_time, end_time, status, payment_status,
                         payment_amount_cents, payment_method, location, pending_since, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, (SELECT address FROM clients WHERE id = ?1), ?12, ?12, ?12)",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, (SELECT address FROM clients WHERE id = ?1), ?12, ?12, ?13)",
                     params![
                         client,
                         lead,
@@ -159,26 +175,32 @@ pub fn build(file: &Path) -> Result<(), String> {
                         if paid { "paid" } else { "pending" },
                         paid.then_some(total),
                         if paid { "cash" } else { "" },
-                        now
+                        booked_iso,
+                        last_iso
                     ],
                 )?;
                 let id = tx.last_insert_rowid();
-                let confirmed = *status != "pending";
+                let confirmed = (*status != "pending")
+                    .then(|| crate::time::iso(stamp_time("therapist_confirmed_at", booked, start_at, end_at)));
                 for t in therapists.iter() {
                     tx.execute(
                         "INSERT INTO appointment_therapists (appointment_id, therapist_id, confirmed_at) VALUES (?1, ?2, ?3)",
-                        params![id, uid(tx, t)?, confirmed.then_some(&now)],
+                        params![id, uid(tx, t)?, confirmed],
                     )?;
                 }
                 for s in svcs.iter() {
                     tx.execute("INSERT INTO appointment_services (appointment_id, service_id) VALUES (?1, ?2)", params![id, s])?;
                 }
-                for stamp in stamps_up_to(status) {
-                    tx.execute(&format!("UPDATE appointments SET {stamp} = ?2 WHERE id = ?1"), params![id, now])?;
+                for stamp in stamps {
+                    let t = crate::time::iso(stamp_time(stamp, booked, start_at, end_at));
+                    tx.execute(&format!("UPDATE appointments SET {stamp} = ?2 WHERE id = ?1"), params![id, t])?;
                 }
             }
             tx.execute("INSERT INTO meta (key, value) VALUES ('demo', '1')", [])?;
             tx.execute("INSERT INTO meta (key, value) VALUES ('base_date', ?1)", [today.format("%Y-%m-%d").to_string()])?;
+            // The instant the example's day began where it was built: `install` moves every
+            // timestamp by (today's start here) - (this), so wall-clock times carry over.
+            tx.execute("INSERT INTO meta (key, value) VALUES ('base_midnight', ?1)", [crate::time::iso(at(today, "00:00:00"))])?;
             // The example starts with an empty event log: its rows are its initial state.
             tx.execute("DELETE FROM events", [])?;
             tx.execute("DELETE FROM sqlite_sequence WHERE name = 'events'", [])?;
@@ -199,6 +221,28 @@ pub fn build(file: &Path) -> Result<(), String> {
         APPOINTMENTS.len()
     );
     Ok(())
+}
+
+/// When the example's booking reached `stamp`: the confirmations soon after booking, the
+/// trip before `start`, the session at `start`, payment and the way home after `end`.
+fn stamp_time(stamp: &str, booked: DateTime<Utc>, start: DateTime<Utc>, end: DateTime<Utc>) -> DateTime<Utc> {
+    let m = Duration::minutes;
+    match stamp {
+        "therapist_confirmed_at" => booked + m(5),
+        "driver_confirmed_at" => booked + m(10),
+        "cancelled_at" | "rejected_at" => booked + m(30),
+        "started_at" => start - m(40),
+        "journey_started_at" => start - m(35),
+        "arrived_at" => start - m(5),
+        "dropped_off_at" => start - m(2),
+        "session_started_at" => start,
+        "awaiting_payment_at" => end,
+        "payment_received_at" => end + m(5),
+        "pickup_requested_at" => end + m(10),
+        "pickup_assigned_at" => end + m(12),
+        "return_journey_at" => end + m(20),
+        _ => end + m(50), // transport_completed_at, the last step
+    }
 }
 
 /// The workflow stamps an appointment that reached `status` along the happy path has.
@@ -265,20 +309,62 @@ fn install_from(example: &[u8], db: &Path) -> Result<(), String> {
     std::fs::write(db, example).map_err(|e| format!("cannot write the demo database to {}: {e}", db.display()))?;
     let fail = |e: rusqlite::Error| format!("cannot prepare the demo database at {}: {e}", db.display());
     let c = Connection::open(db).map_err(fail)?;
-    let base: String = c.query_row("SELECT value FROM meta WHERE key = 'base_date'", [], |r| r.get(0)).map_err(fail)?;
-    let base = NaiveDate::parse_from_str(&base, "%Y-%m-%d")
+    let meta = |key: &str| -> Result<String, String> {
+        c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .map_err(|e| format!("the example database lacks its {key}; rebuild it with `royal-care demo-db` ({e})."))
+    };
+    let base = NaiveDate::parse_from_str(&meta("base_date")?, "%Y-%m-%d")
         .map_err(|e| format!("the example database's base date is broken: {e}"))?;
-    let shift = (crate::time::today() - base).num_days();
-    let now = crate::time::now_iso();
-    c.execute("UPDATE appointments SET date = date(date, ?1 || ' days')", [format!("{shift:+}")]).map_err(fail)?;
-    // Pending ones wait for an answer from now on, so the demo is not cancelled at start.
-    c.execute("UPDATE appointments SET pending_since = ?1 WHERE status = 'pending'", [&now]).map_err(fail)?;
+    let base_midnight = crate::time::parse_iso(&meta("base_midnight")?)
+        .ok_or("the example database's base_midnight is broken; rebuild it with `royal-care demo-db`.")?;
+    let today = crate::time::today();
+    let days = (today - base).num_days();
+    let secs = (crate::time::at_clinic(today, NaiveTime::MIN) - base_midnight).num_seconds();
+    shift_everything(&c, days, secs).map_err(fail)?;
+    // Pending ones wait for an answer from now on (their clock restarted), so the demo is
+    // not cancelled under the presenter; `Settings::pending_timeout` gives them 12 hours.
+    c.execute("UPDATE appointments SET pending_since = ?1 WHERE status = 'pending'", [crate::time::now_iso()])
+        .map_err(fail)?;
+    c.execute("UPDATE meta SET value = ?1 WHERE key = 'base_date'", [today.format("%Y-%m-%d").to_string()])
+        .map_err(fail)?;
     c.execute(
-        "UPDATE meta SET value = ?1 WHERE key = 'base_date'",
-        [crate::time::today().format("%Y-%m-%d").to_string()],
+        "UPDATE meta SET value = ?1 WHERE key = 'base_midnight'",
+        [crate::time::iso(crate::time::at_clinic(today, NaiveTime::MIN))],
     )
     .map_err(fail)?;
     migrate::new_epoch(&c).map_err(fail)?;
+    Ok(())
+}
+
+/// Moves every date (`YYYY-MM-DD`) by `days` and every stored timestamp by `secs`, in
+/// every column of every table but `meta`: found by their shape rather than listed, so a
+/// column added later moves too. Times of day (`09:30:00`) and weekdays stay.
+fn shift_everything(c: &Connection, days: i64, secs: i64) -> rusqlite::Result<()> {
+    const DATE: &str = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]";
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'meta'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for table in tables {
+        let columns: Vec<String> = c
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for col in columns {
+            c.execute(
+                &format!("UPDATE \"{table}\" SET \"{col}\" = date(\"{col}\", ?1) WHERE \"{col}\" GLOB '{DATE}'"),
+                [format!("{days:+} days")],
+            )?;
+            // strftime keeps whole seconds; the fraction and `Z` are carried over as text.
+            c.execute(
+                &format!(
+                    "UPDATE \"{table}\" SET \"{col}\" = strftime('%Y-%m-%dT%H:%M:%S', \"{col}\", ?1) || substr(\"{col}\", 20)
+                     WHERE \"{col}\" GLOB '{DATE}T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*Z'"
+                ),
+                [format!("{secs:+} seconds")],
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -293,7 +379,13 @@ mod tests {
         build(&ex).unwrap();
         // Pretend the example was built three days ago.
         let c = Connection::open(&ex).unwrap();
-        c.execute_batch("UPDATE appointments SET date = date(date, '-3 days'); UPDATE meta SET value = date(value, '-3 days') WHERE key = 'base_date';").unwrap();
+        shift_everything(&c, -3, -3 * 86_400).unwrap();
+        c.execute_batch(
+            "UPDATE meta SET value = date(value, '-3 days') WHERE key = 'base_date';
+             UPDATE meta SET value = strftime('%Y-%m-%dT%H:%M:%S', value, '-3 days') || substr(value, 20) WHERE key = 'base_midnight';",
+        )
+        .unwrap();
+        let built: String = c.query_row("SELECT created_at FROM appointments WHERE id = 1", [], |r| r.get(0)).unwrap();
         let old_epoch = migrate::epoch(&c).unwrap();
         drop(c);
         let bytes = std::fs::read(&ex).unwrap();
@@ -305,6 +397,10 @@ mod tests {
         let on_today: i64 =
             c.query_row("SELECT COUNT(*) FROM appointments WHERE date = ?1", [&today], |r| r.get(0)).unwrap();
         assert_eq!(on_today, APPOINTMENTS.iter().filter(|a| a.0 == 0).count() as i64);
+        // The timestamps moved by the same three days, the fraction and `Z` kept.
+        let moved: String = c.query_row("SELECT created_at FROM appointments WHERE id = 1", [], |r| r.get(0)).unwrap();
+        let back = crate::time::parse_iso(&moved).unwrap() - crate::time::parse_iso(&built).unwrap();
+        assert_eq!((back.num_seconds(), moved.len()), (3 * 86_400, built.len()));
         assert_ne!(migrate::epoch(&c).unwrap(), old_epoch);
         // A real database is never replaced.
         let real = dir.path().join("real.db");

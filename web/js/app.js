@@ -8,6 +8,7 @@ import { Board } from './board.js';
 import { Mine } from './mine.js';
 import { Bell } from './bell.js';
 import { h, personName } from './ui.js';
+import { loadClock } from './attention.js';
 import { loadWorkflow, roleLabel } from './workflow.js';
 import { registerServiceWorker, noteConnection, clearSchedule } from './offline.js';
 import { onLiveMessage as onAvailabilityChange } from './availability.js';
@@ -78,7 +79,8 @@ async function start(session) {
   document.body.dataset.screen = me.role;
   who.replaceChildren(h('strong', {}, personName(me)));
   try {
-    await loadWorkflow();
+    // The clinic's zone and clock with it, so the board opens on the clinic's today.
+    await Promise.all([loadWorkflow(), loadClock()]);
   } catch (err) {
     if (ending || loadSession()?.token !== session.token) return;
     const retry = h('button', { type: 'button', class: 'btn', onclick: () => start(session) }, 'Try again');

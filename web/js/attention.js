@@ -7,7 +7,7 @@
 // the browser does not change what it shows.
 
 import { api } from './api.js';
-import { h, clientName, hm } from './ui.js';
+import { h, clientName, hm, setClinicClock } from './ui.js';
 import { statusInfo, isFinished } from './workflow.js';
 import { reconcile } from './keyed.js';
 
@@ -22,6 +22,7 @@ export function loadClock() {
       const t = Date.parse(health.time);
       if (!Number.isNaN(t)) skew = t - Date.now();
       if (Number.isFinite(health.pending_timeout_secs)) timeoutSecs = health.pending_timeout_secs;
+      if (typeof health.time_zone === 'string') setClinicClock(health.time_zone, skew);
     })
     .catch(() => {
       loading = null;

@@ -8,7 +8,7 @@
 // counting here or from localStorage.
 
 import { api } from './api.js';
-import { h, clock, isoDate, toast } from './ui.js';
+import { h, clock, clinicDate, clinicZoneOption, toast } from './ui.js';
 
 const PATH = '/api/scheduling/notifications/';
 const PAGE_SIZE = 50;
@@ -32,7 +32,7 @@ function bellIcon() {
 function when(ts) {
   const d = new Date(ts);
   if (Number.isNaN(d.getTime())) return '';
-  const day = isoDate(d) === isoDate() ? '' : `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })} `;
+  const day = clinicDate(d) === clinicDate() ? '' : `${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', ...clinicZoneOption() })} `;
   return day + clock(ts);
 }
 

@@ -6,7 +6,7 @@
 // card (`keyed.js`) and is announced in one short sentence, not by re-reading the board.
 
 import { listAll } from './api.js';
-import { h, card, allowedActions, actionLabel, isoDate, addDays, longDate, toast, clientName, hm } from './ui.js';
+import { h, card, allowedActions, actionLabel, clinicDate, addDays, longDate, toast, clientName, hm } from './ui.js';
 import { appointmentDialog } from './forms.js';
 import { LiveList } from './store.js';
 import { actionInfo, awaitsTherapist, isFinished, statusInfo } from './workflow.js';
@@ -22,7 +22,7 @@ export class Board {
   constructor(root, me) {
     this.root = root;
     this.me = me;
-    this.date = isoDate();
+    this.date = clinicDate();
     // The day's appointments; one moved to another day leaves the board.
     this.store = new LiveList({
       keep: (a) => a.date === this.date,
@@ -44,7 +44,7 @@ export class Board {
   }
 
   mount() {
-    this.dateInput = h('input', { type: 'date', value: this.date, 'aria-label': 'Day shown', onchange: () => this.setDate(this.dateInput.value || isoDate()) });
+    this.dateInput = h('input', { type: 'date', value: this.date, 'aria-label': 'Day shown', onchange: () => this.setDate(this.dateInput.value || clinicDate()) });
     this.heading = h('h1', { class: 'day-title' });
     this.summary = h('p', { class: 'day-summary muted' });
     this.savedBox = h('div', { class: 'saved-box' });
@@ -64,7 +64,7 @@ export class Board {
           h('button', { type: 'button', class: 'btn', 'aria-label': 'Previous day', onclick: () => this.setDate(addDays(this.date, -1)) }, '‹'),
           this.dateInput,
           h('button', { type: 'button', class: 'btn', 'aria-label': 'Next day', onclick: () => this.setDate(addDays(this.date, 1)) }, '›'),
-          h('button', { type: 'button', class: 'btn', onclick: () => this.setDate(isoDate()) }, 'Today'),
+          h('button', { type: 'button', class: 'btn', onclick: () => this.setDate(clinicDate()) }, 'Today'),
         ),
         h('button', { type: 'button', class: 'btn btn-primary', id: 'new-appointment', onclick: () => this.create() }, '+ New appointment'),
       ),
@@ -200,7 +200,7 @@ export class Board {
 
   render() {
     if (!this.list) return;
-    this.heading.textContent = longDate(this.date) + (this.date === isoDate() ? ' · Today' : '');
+    this.heading.textContent = longDate(this.date) + (this.date === clinicDate() ? ' · Today' : '');
     const all = this.store.values().sort((x, y) => (x.start_time || '').localeCompare(y.start_time || '') || x.id - y.id);
     const active = all.filter((a) => !isFinished(a.status));
     const waiting = all.filter((a) => awaitsTherapist(a.status)).length;

@@ -3,7 +3,7 @@
 // The live socket's `initial_data` is the list; events keep it current (`LiveList`).
 
 import { listAll } from './api.js';
-import { h, card, allowedActions, actionLabel, isoDate } from './ui.js';
+import { h, card, allowedActions, actionLabel, clinicDate } from './ui.js';
 import { LiveList } from './store.js';
 import { actionInfo, isFinished } from './workflow.js';
 import { loadSchedule, saveSchedule, savedNote } from './offline.js';
@@ -61,7 +61,7 @@ export class Mine {
 
   render() {
     if (!this.list) return;
-    const today = isoDate();
+    const today = clinicDate();
     const byTime = (x, y) => (x.date || '').localeCompare(y.date || '') || (x.start_time || '').localeCompare(y.start_time || '') || x.id - y.id;
     const all = this.store.values();
     const active = all.filter((a) => !isFinished(a.status)).sort(byTime);

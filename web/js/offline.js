@@ -4,7 +4,7 @@
 // never in the service worker's cache (which holds only files any visitor may fetch),
 // tagged with the user's id so nobody else's copy is ever shown, and deleted on logout.
 
-import { h, clock, isoDate } from './ui.js';
+import { h, clock, clinicDate, clinicZoneOption } from './ui.js';
 
 const KEY = 'royal-care.schedule';
 
@@ -75,7 +75,7 @@ export function clearSchedule() {
 // "as of 14:05" (with the day when it is not today).
 export function asOf(savedAt) {
   const d = new Date(savedAt);
-  const day = isoDate(d) === isoDate() ? '' : ` on ${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short' })}`;
+  const day = clinicDate(d) === clinicDate() ? '' : ` on ${d.toLocaleDateString(undefined, { day: 'numeric', month: 'short', ...clinicZoneOption() })}`;
   return `as of ${clock(savedAt)}${day}`;
 }
 

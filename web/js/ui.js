@@ -43,7 +43,36 @@ export function timeRange(a) {
   return `${hm(a.start_time)}–${hm(a.end_time)}`;
 }
 
-// YYYY-MM-DD of a Date in the browser's time zone (the clinic's day).
+// The clinic's time zone and clock (the server's --time-zone and time, from /health/,
+// see attention.js): "today" is the clinic's date, not the browser's, so a phone set to
+// another zone, or a wrong clock, still shows the clinic's day. Until /health/ answers
+// (or if this browser does not know the zone), the browser's own.
+let clinicZone = null;
+let clinicSkew = 0;
+export function setClinicClock(zone, skewMs) {
+  clinicSkew = Number.isFinite(skewMs) ? skewMs : 0;
+  try {
+    new Intl.DateTimeFormat('en-CA', { timeZone: zone });
+    clinicZone = zone;
+  } catch {
+    clinicZone = null;
+  }
+}
+
+// `{ timeZone }` for toLocale*String when the clinic's zone is known.
+export function clinicZoneOption() {
+  return clinicZone ? { timeZone: clinicZone } : {};
+}
+
+// YYYY-MM-DD of instant `d` in the clinic's zone; without `d`, the clinic's today.
+export function clinicDate(d = new Date(Date.now() + clinicSkew)) {
+  if (!clinicZone) return isoDate(d);
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: clinicZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(d);
+  const part = (type) => parts.find((p) => p.type === type).value;
+  return `${part('year')}-${part('month')}-${part('day')}`;
+}
+
+// YYYY-MM-DD of a Date in the browser's time zone (calendar arithmetic; for "today" use clinicDate).
 export function isoDate(d = new Date()) {
   const p = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
@@ -60,18 +89,18 @@ export function longDate(iso) {
 }
 
 export function shortDate(iso) {
-  if (iso === isoDate()) return 'Today';
-  if (iso === addDays(isoDate(), 1)) return 'Tomorrow';
+  if (iso === clinicDate()) return 'Today';
+  if (iso === addDays(clinicDate(), 1)) return 'Tomorrow';
   const [y, m, d] = iso.split('-').map(Number);
   return new Date(y, m - 1, d).toLocaleDateString(undefined, { weekday: 'short', day: 'numeric', month: 'short' });
 }
 
-// Local clock time of an ISO-8601 timestamp, e.g. "14:05".
+// The clinic's clock time of an ISO-8601 timestamp, e.g. "14:05" (as the appointments' times are).
 export function clock(ts) {
   if (!ts) return '';
   const d = new Date(ts);
   if (Number.isNaN(d.getTime())) return '';
-  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false });
+  return d.toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', hour12: false, ...clinicZoneOption() });
 }
 
 export function personName(p) {

@@ -472,6 +472,8 @@ fn health() -> Value {
             "seq",
             "connections",
             "time",
+            "today",
+            "time_zone",
             "pending_timeout_secs",
             "last_backup_age_secs",
         ],
@@ -483,6 +485,14 @@ fn health() -> Value {
             ("seq", json!({"type": "integer", "minimum": 0})),
             ("connections", json!({"type": "integer", "minimum": 0})),
             ("time", timestamp()),
+            (
+                "today",
+                json!({"type": "string", "format": "date", "description": "the clinic's date now, in its time zone"}),
+            ),
+            (
+                "time_zone",
+                json!({"type": "string", "examples": ["Asia/Manila"], "description": "the clinic's IANA time zone (--time-zone; the machine's own when unset)"}),
+            ),
             (
                 "pending_timeout_secs",
                 json!({"type": "integer", "minimum": 0, "description": "how long an appointment may stay pending before the server cancels it (from its pending_since)"}),
