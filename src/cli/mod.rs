@@ -8,7 +8,8 @@ mod serve;
 mod user;
 
 use crate::config::{PasswordPolicy, Settings};
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -75,7 +76,10 @@ pub enum UserCommand {
         hashing: PasswordPolicy,
     },
     /// Deactivate USERNAME: they can no longer log in, and their open sessions and sockets end.
+    /// The last active operator cannot be deactivated.
     Deactivate { username: String },
+    /// Activate USERNAME again: they can log in with their old password.
+    Activate { username: String },
     /// List staff accounts.
     List,
 }
@@ -85,7 +89,10 @@ pub const DEFAULT_DEMO_DB: &str = "royal-care-demo.db";
 
 /// Parses the command line, runs the command, and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match parse(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     init_logging();
     let db = cli.db.clone();
     let result = match cli.command {
@@ -108,6 +115,49 @@ pub fn main() -> i32 {
     }
 }
 
+/// Parses the command line. `--help` and `--version` print as clap prints them; a usage
+/// error is one sentence on stderr (SPEC §3), not clap's usage block, and the exit code
+/// is clap's (2).
+fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, i32> {
+    let parsed = Cli::command().try_get_matches_from(args).and_then(|m| {
+        crate::config::remember_sources(&m);
+        Cli::from_arg_matches(&m)
+    });
+    parsed.map_err(|e| {
+        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+            let _ = e.print();
+            return 0;
+        }
+        eprintln!("{}", usage_error(&e.render().to_string(), e.kind()));
+        e.exit_code()
+    })
+}
+
+/// Clap's rendered error (a sentence, a tip, a usage block) as one sentence naming the
+/// command whose `--help` to read.
+fn usage_error(rendered: &str, kind: ErrorKind) -> String {
+    // "Usage: royal-care user add [OPTIONS] --username <USERNAME>" → "royal-care user add".
+    let command = rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .map(|u| {
+            let words: Vec<&str> = u
+                .split_whitespace()
+                .take_while(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !w.starts_with('-'))
+                .collect();
+            words.join(" ")
+        })
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "royal-care".into());
+    let what = if kind == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        "a command is missing".to_string()
+    } else {
+        let first = rendered.lines().next().unwrap_or("").trim();
+        first.strip_prefix("error: ").unwrap_or(first).trim_end_matches('.').to_string()
+    };
+    format!("error: {what}; see `{command} --help`.")
+}
+
 fn init_logging() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_timestamp_millis()
@@ -122,8 +172,9 @@ fn init_logging() {
 pub(crate) fn open_existing(db: &std::path::Path) -> Result<crate::store::Store, String> {
     if !db.exists() {
         return Err(format!(
-            "there is no database at {}; give the right --db (or ROYAL_CARE_DB), or start the server once to create it.",
-            db.display()
+            "there is no database at {}; give the right {}, or start the server once to create it.",
+            db.display(),
+            crate::config::named("db")
         ));
     }
     crate::store::Store::open(db)

@@ -1,20 +1,41 @@
-//! `royal-care serve`: check the settings, open (or, with `--demo`, re-create) the
-//! database, bind the address, and hand all three to `server::run`.
+//! `royal-care serve`: check the settings, bind the address, then open (or, with
+//! `--demo`, re-create) the database, and hand them to `server::run`. Binding comes
+//! first so that a second `serve` that cannot listen changes no file: it creates no
+//! database and never replaces the database of a demo that is running.
 
-use crate::config::Settings;
+use crate::config::{named, Settings};
 use crate::store::Store;
+use std::io::ErrorKind;
 use std::net::TcpListener;
 use std::path::PathBuf;
 
 pub fn run(db: Option<PathBuf>, settings: Settings) -> Result<(), String> {
     settings.validate()?;
     let db = db.unwrap_or_else(|| if settings.demo { super::DEFAULT_DEMO_DB.into() } else { super::DEFAULT_DB.into() });
+    let listener = TcpListener::bind(&settings.addr).map_err(|e| bind_error(&settings.addr, &e))?;
     if settings.demo {
         crate::scheduling::demo::install(&db)?;
     }
     let store = Store::open(&db)?;
-    let listener = TcpListener::bind(&settings.addr).map_err(|e| {
-        format!("cannot listen on {}: {e}; stop the other program using it or choose another --addr.", settings.addr)
-    })?;
     crate::server::run(settings, store, listener, &db)
+}
+
+/// Why `addr` cannot be listened on, with what to do about that cause (and only that).
+fn bind_error(addr: &str, e: &std::io::Error) -> String {
+    let flag = named("addr");
+    match e.kind() {
+        ErrorKind::AddrInUse => format!(
+            "cannot listen on {addr}: another program is using it; stop the other program or choose another {flag}."
+        ),
+        ErrorKind::PermissionDenied => format!(
+            "cannot listen on {addr}: permission denied; use a port above 1024, or run as a service with the capability to bind low ports (docs/OPERATIONS.md)."
+        ),
+        ErrorKind::AddrNotAvailable => format!(
+            "cannot listen on {addr}: this machine has no such address; use one of its own addresses, or 0.0.0.0 for all of them, in {flag}."
+        ),
+        _ if addr.parse::<std::net::SocketAddr>().is_err() => format!(
+            "{flag} {addr:?} is not an address to listen on; give an IP address and a port, e.g. 0.0.0.0:8000."
+        ),
+        _ => format!("cannot listen on {addr}: {e}; check {flag}."),
+    }
 }
