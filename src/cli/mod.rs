@@ -119,7 +119,8 @@ pub fn main() -> i32 {
 /// error is one sentence on stderr (SPEC §3), not clap's usage block, and the exit code
 /// is clap's (2).
 fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, i32> {
-    let parsed = Cli::command().try_get_matches_from(args).and_then(|m| {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    let parsed = Cli::command().try_get_matches_from(&args).and_then(|m| {
         crate::config::remember_sources(&m);
         Cli::from_arg_matches(&m)
     });
@@ -128,27 +129,28 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, i32>
             let _ = e.print();
             return 0;
         }
-        eprintln!("{}", usage_error(&e.render().to_string(), e.kind()));
+        eprintln!("{}", usage_error(&e.render().to_string(), e.kind(), &command_path(&args)));
         e.exit_code()
     })
 }
 
-/// Clap's rendered error (a sentence, a tip, a usage block) as one sentence naming the
-/// command whose `--help` to read.
-fn usage_error(rendered: &str, kind: ErrorKind) -> String {
-    // "Usage: royal-care user add [OPTIONS] --username <USERNAME>" → "royal-care user add".
-    let command = rendered
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Usage: "))
-        .map(|u| {
-            let words: Vec<&str> = u
-                .split_whitespace()
-                .take_while(|w| w.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !w.starts_with('-'))
-                .collect();
-            words.join(" ")
-        })
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| "royal-care".into());
+/// The (sub)command the arguments name, e.g. "royal-care user add", for its `--help`.
+fn command_path(args: &[std::ffi::OsString]) -> String {
+    let mut cmd = Cli::command();
+    let mut path = vec!["royal-care".to_string()];
+    for arg in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        // Flags and their values are skipped: `--db x user add` is `royal-care user add`.
+        if let Some(sub) = cmd.find_subcommand(arg).cloned() {
+            path.push(arg.to_string());
+            cmd = sub;
+        }
+    }
+    path.join(" ")
+}
+
+/// Clap's rendered error (a sentence, a tip, a usage block) as one sentence pointing to
+/// the `--help` of `command`.
+fn usage_error(rendered: &str, kind: ErrorKind, command: &str) -> String {
     let what = if kind == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         "a command is missing".to_string()
     } else {

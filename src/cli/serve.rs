@@ -39,3 +39,25 @@ fn bind_error(addr: &str, e: &std::io::Error) -> String {
         _ => format!("cannot listen on {addr}: {e}; check {flag}."),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::bind_error;
+    use std::io::{Error, ErrorKind};
+
+    /// Each cause gets its own advice; only a port in use mentions another program.
+    /// (Permission denied cannot be provoked in tests that run as root, so it is here.)
+    #[test]
+    fn each_bind_failure_has_its_own_sentence() {
+        let denied = bind_error("0.0.0.0:80", &Error::from(ErrorKind::PermissionDenied));
+        assert_eq!(
+            denied,
+            "cannot listen on 0.0.0.0:80: permission denied; use a port above 1024, or run as a service with the capability to bind low ports (docs/OPERATIONS.md)."
+        );
+        let in_use = bind_error("0.0.0.0:8000", &Error::from(ErrorKind::AddrInUse));
+        assert!(in_use.contains("stop the other program or choose another --addr"), "{in_use}");
+        for e in [ErrorKind::PermissionDenied, ErrorKind::AddrNotAvailable, ErrorKind::InvalidInput] {
+            assert!(!bind_error("x", &Error::from(e)).contains("other program"), "{e:?}");
+        }
+    }
+}

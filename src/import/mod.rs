@@ -58,7 +58,7 @@ pub fn run(source: &Path, db: &Path, token_ttl_secs: u64) -> Result<Summary, Str
         ));
     }
     if token_ttl_secs == 0 {
-        return Err("ROYAL_CARE_TOKEN_TTL_SECS must be above zero.".into());
+        return Err(format!("{} must be above zero.", crate::config::named("token_ttl_secs")));
     }
     let src = source::read(source)?;
     let tmp = temp_beside(db)?;
