@@ -272,7 +272,7 @@ pub fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
 
 /// Creates the database file, if there is none, with mode 0600 (see `Store::open`); says
 /// so in one sentence when its folder is missing, rather than SQLite's "unable to open".
-fn create_private(path: &Path) -> Result<(), String> {
+pub(crate) fn create_private(path: &Path) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt;
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(folder) = folder.filter(|f| !f.is_dir()) {
