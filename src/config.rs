@@ -6,9 +6,11 @@
 //! next to the code they bound, with a comment saying why that number.
 
 use clap::builder::BoolishValueParser;
-use clap::{ArgAction, Args};
+use clap::parser::ValueSource;
+use clap::{ArgAction, ArgMatches, Args};
 use std::net::IpAddr;
 use std::str::FromStr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// Minutes a booking may stay pending by default.
@@ -17,6 +19,37 @@ pub const PENDING_TIMEOUT_MINS: u64 = 30;
 /// The demo's pending timeout when none is set: 12 hours, so a demo's pending bookings
 /// wait for a therapist's answer through a day of showing it (docs/CONFIG.md).
 pub const DEMO_PENDING_TIMEOUT_MINS: u64 = 720;
+
+/// The settings this run took from `ROYAL_CARE_*` environment variables rather than flags
+/// (their clap ids), recorded once by `remember_sources` after parsing.
+static FROM_ENV: OnceLock<Vec<String>> = OnceLock::new();
+
+/// Records which settings came from the environment, so that errors name what the person
+/// actually wrote (`named`). Walks the command and its subcommands.
+pub fn remember_sources(matches: &ArgMatches) {
+    let mut ids = Vec::new();
+    let mut m = Some(matches);
+    while let Some(level) = m {
+        for id in level.ids() {
+            if level.value_source(id.as_str()) == Some(ValueSource::EnvVariable) {
+                ids.push(id.to_string());
+            }
+        }
+        m = level.subcommand().map(|(_, sub)| sub);
+    }
+    let _ = FROM_ENV.set(ids);
+}
+
+/// How an error names setting `id` (a field of the table below, or `db`): its
+/// environment variable if that is where the value came from, else its flag — every
+/// variable is `ROYAL_CARE_` and the flag's name in capitals.
+pub fn named(id: &str) -> String {
+    if FROM_ENV.get().is_some_and(|ids| ids.iter().any(|i| i == id)) {
+        format!("ROYAL_CARE_{}", id.to_uppercase())
+    } else {
+        format!("--{}", id.replace('_', "-"))
+    }
+}
 
 /// The lowest PBKDF2 iteration count for new password hashes in a real install
 /// (OWASP 2023 advice for PBKDF2-HMAC-SHA256).
@@ -134,11 +167,12 @@ impl PasswordPolicy {
     pub fn validate(&self) -> Result<(), String> {
         if self.password_iterations < MIN_PASSWORD_ITERATIONS && !self.insecure_fast_hashes_for_tests {
             return Err(format!(
-                "ROYAL_CARE_PASSWORD_ITERATIONS must be at least {MIN_PASSWORD_ITERATIONS}; raise it or unset it."
+                "{} must be at least {MIN_PASSWORD_ITERATIONS}; raise it or leave it out.",
+                named("password_iterations")
             ));
         }
         if self.password_iterations == 0 {
-            return Err("ROYAL_CARE_PASSWORD_ITERATIONS must be above zero.".into());
+            return Err(format!("{} must be above zero.", named("password_iterations")));
         }
         Ok(())
     }
@@ -171,13 +205,13 @@ impl Settings {
             return Err("connection, body and socket limits must be above zero.".into());
         }
         if self.notifications_per_user == 0 {
-            return Err("ROYAL_CARE_NOTIFICATIONS_PER_USER must be above zero.".into());
+            return Err(format!("{} must be above zero.", named("notifications_per_user")));
         }
         if self.token_ttl_secs == 0 {
-            return Err("ROYAL_CARE_TOKEN_TTL_SECS must be above zero.".into());
+            return Err(format!("{} must be above zero.", named("token_ttl_secs")));
         }
         if self.ws_ping_secs == 0 || self.ws_idle_secs <= self.ws_ping_secs {
-            return Err("ROYAL_CARE_WS_IDLE_SECS must be longer than ROYAL_CARE_WS_PING_SECS.".into());
+            return Err(format!("{} must be longer than {}.", named("ws_idle_secs"), named("ws_ping_secs")));
         }
         for o in &self.allowed_origins {
             if !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/') {

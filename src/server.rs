@@ -2,7 +2,8 @@
 //! thread each, at most `max_connections`, small stacks), routes each request — a CORS
 //! preflight, the live socket's upgrade (`live`), an API route (`api`), or a file of the
 //! built-in UI (`web`) — and stops cleanly: stop accepting, close live sockets with 1001,
-//! wait for the connections in flight, then stop and join the maintenance and hub threads.
+//! wait for the connections in flight, then stop and join the maintenance and hub threads,
+//! and checkpoint the database so its `-wal` is empty.
 //!
 //! A connection over the bound gets a 503 and is closed at once, so a flood cannot make
 //! the server spawn without limit.
@@ -53,6 +54,11 @@ pub fn run(settings: Settings, store: Store, listener: TcpListener, db: &Path) -
         log::warn!("stopping with {} connection(s) still open", app.connections.count());
     }
     maintenance.stop();
+    // Nothing of ours writes any more: move the -wal into the .db, so a copy of the .db
+    // file alone (the way people back up) has every commit.
+    if let Err(e) = app.store.checkpoint() {
+        log::warn!("{e}; the -wal file still holds recent changes, keep it with the database");
+    }
     log::info!("stopped");
     Ok(())
 }

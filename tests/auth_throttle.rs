@@ -5,10 +5,9 @@
 
 mod common;
 
-use common::{base_env, read_response, HttpResponse, Server, BIN, PASSWORD};
+use common::{read_response, run_cli_env, HttpResponse, Server, PASSWORD};
 use serde_json::json;
 use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -20,21 +19,10 @@ const FLOOD: usize = 300;
 /// Adds a user whose stored hash is slow to check (100,000 iterations), so that hundreds
 /// of guesses really are in flight at once, as against a real 600,000-iteration hash.
 fn add_slow_user(srv: &Server, username: &str) {
-    let mut cmd = Command::new(BIN);
-    base_env(&mut cmd).env("ROYAL_CARE_PASSWORD_ITERATIONS", "100000").arg("--db").arg(&srv.db).args([
-        "user",
-        "add",
-        "--username",
-        username,
-        "--role",
-        "operator",
-        "--email",
-        &format!("{username}@example.org"),
-    ]);
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "user add failed: {}", String::from_utf8_lossy(&out.stderr));
+    let email = format!("{username}@example.org");
+    let args = ["user", "add", "--username", username, "--role", "operator", "--email", &email];
+    let (ok, _, err) = run_cli_env(&srv.db, &args, PASSWORD, &[("ROYAL_CARE_PASSWORD_ITERATIONS", "100000")]);
+    assert!(ok, "user add failed: {err}");
 }
 
 fn request(srv: &Server, method: &str, path: &str, token: Option<&str>, body: &serde_json::Value) -> Vec<u8> {

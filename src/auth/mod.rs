@@ -301,10 +301,25 @@ pub fn revoke(tx: &mut Tx, user_id: i64, digests: Option<Vec<String>>) -> rusqli
     Ok(())
 }
 
-/// Deactivates a user and ends all their sessions, in `tx` (staff API and CLI).
-pub fn deactivate(tx: &mut Tx, user_id: i64) -> rusqlite::Result<()> {
+/// Deactivates a user and ends all their sessions, in `tx` (staff API and CLI). The
+/// last active operator is refused (an `is_active` field error): without one, nobody
+/// could book, assign or reactivate anyone from the app. Checked in the same
+/// transaction as the change, so two deactivations at once cannot both pass.
+pub fn deactivate(tx: &mut Tx, user_id: i64) -> Result<(), ApiError> {
+    let (is_active_operator, others): (bool, i64) = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1 AND role = 'operator' AND is_active = 1),
+                (SELECT COUNT(*) FROM users WHERE role = 'operator' AND is_active = 1 AND id <> ?1)",
+        [user_id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if is_active_operator && others == 0 {
+        return Err(ApiError::field(
+            "is_active",
+            "This is the last active operator; activate or add another operator first.",
+        ));
+    }
     users::set_active(tx, user_id, false)?;
-    revoke(tx, user_id, None)
+    Ok(revoke(tx, user_id, None)?)
 }
 
 /// Django's basic password rules, as a field error on `field`.

@@ -8,7 +8,8 @@ mod serve;
 mod user;
 
 use crate::config::{PasswordPolicy, Settings};
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
@@ -84,7 +85,10 @@ pub enum UserCommand {
         hashing: PasswordPolicy,
     },
     /// Deactivate USERNAME: they can no longer log in, and their open sessions and sockets end.
+    /// The last active operator cannot be deactivated.
     Deactivate { username: String },
+    /// Activate USERNAME again: they can log in with their old password.
+    Activate { username: String },
     /// List staff accounts.
     List,
 }
@@ -94,7 +98,10 @@ pub const DEFAULT_DEMO_DB: &str = "royal-care-demo.db";
 
 /// Parses the command line, runs the command, and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = match parse(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     init_logging();
     let db = cli.db.clone();
     let result = match cli.command {
@@ -118,6 +125,51 @@ pub fn main() -> i32 {
     }
 }
 
+/// Parses the command line. `--help` and `--version` print as clap prints them; a usage
+/// error is one sentence on stderr (SPEC §3), not clap's usage block, and the exit code
+/// is clap's (2).
+fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, i32> {
+    let args: Vec<std::ffi::OsString> = args.into_iter().collect();
+    let parsed = Cli::command().try_get_matches_from(&args).and_then(|m| {
+        crate::config::remember_sources(&m);
+        Cli::from_arg_matches(&m)
+    });
+    parsed.map_err(|e| {
+        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+            let _ = e.print();
+            return 0;
+        }
+        eprintln!("{}", usage_error(&e.render().to_string(), e.kind(), &command_path(&args)));
+        e.exit_code()
+    })
+}
+
+/// The (sub)command the arguments name, e.g. "royal-care user add", for its `--help`.
+fn command_path(args: &[std::ffi::OsString]) -> String {
+    let mut cmd = Cli::command();
+    let mut path = vec!["royal-care".to_string()];
+    for arg in args.iter().skip(1).filter_map(|a| a.to_str()) {
+        // Flags and their values are skipped: `--db x user add` is `royal-care user add`.
+        if let Some(sub) = cmd.find_subcommand(arg).cloned() {
+            path.push(arg.to_string());
+            cmd = sub;
+        }
+    }
+    path.join(" ")
+}
+
+/// Clap's rendered error (a sentence, a tip, a usage block) as one sentence pointing to
+/// the `--help` of `command`.
+fn usage_error(rendered: &str, kind: ErrorKind, command: &str) -> String {
+    let what = if kind == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        "a command is missing".to_string()
+    } else {
+        let first = rendered.lines().next().unwrap_or("").trim();
+        first.strip_prefix("error: ").unwrap_or(first).trim_end_matches('.').to_string()
+    };
+    format!("error: {what}; see `{command} --help`.")
+}
+
 fn init_logging() {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_timestamp_millis()
@@ -132,8 +184,9 @@ fn init_logging() {
 pub(crate) fn open_existing(db: &std::path::Path) -> Result<crate::store::Store, String> {
     if !db.exists() {
         return Err(format!(
-            "there is no database at {}; give the right --db (or ROYAL_CARE_DB), or start the server once to create it.",
-            db.display()
+            "there is no database at {}; give the right {}, or start the server once to create it.",
+            db.display(),
+            crate::config::named("db")
         ));
     }
     crate::store::Store::open(db)

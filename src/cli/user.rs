@@ -1,4 +1,4 @@
-//! `royal-care user add|passwd|deactivate|list`: staff accounts from the command line,
+//! `royal-care user add|passwd|deactivate|activate|list`: staff accounts from the command line,
 //! also while the server runs (the server sees a deactivation through the event log and
 //! closes that user's sockets). Passwords come from a prompt (asked twice) or, when stdin
 //! is not a terminal, one line of stdin — never from the command line, where `ps` shows it.
@@ -59,8 +59,27 @@ pub fn run(db: &Path, cmd: UserCommand) -> Result<(), String> {
                         |tx| auth::deactivate(tx, user.id),
                     )
                 })
-                .map_err(db_err)?;
+                .map_err(|e| refused(&username, e))?;
             println!("Deactivated {username}; their sessions were ended.");
+            Ok(())
+        }
+        UserCommand::Activate { username } => {
+            let store = super::open_existing(db)?;
+            let user = find(&store, &username)?;
+            if user.is_active {
+                println!("{username} is already active.");
+                return Ok(());
+            }
+            store
+                .write(|tx| {
+                    crate::scheduling::details::with_details_events(
+                        tx,
+                        crate::scheduling::details::Shown::Staff(user.id),
+                        |tx| users::set_active(tx, user.id, true),
+                    )
+                })
+                .map_err(db_err)?;
+            println!("Activated {username}; they can log in with their password.");
             Ok(())
         }
         UserCommand::List => {
@@ -81,6 +100,19 @@ pub fn run(db: &Path, cmd: UserCommand) -> Result<(), String> {
             }
             Ok(())
         }
+    }
+}
+
+/// A deactivation the rules refuse (the last active operator) as one sentence.
+fn refused(username: &str, e: crate::error::ApiError) -> String {
+    let why = e.fields.as_ref().and_then(|f| f.values().next()).and_then(|v| v[0].as_str()).map(String::from);
+    match why {
+        Some(why) => {
+            let mut chars = why.chars();
+            let first = chars.next().map(|c| c.to_lowercase().collect::<String>()).unwrap_or_default();
+            format!("cannot deactivate {username}: {first}{}", chars.as_str())
+        }
+        None => format!("the database could not be updated: {}", e.detail),
     }
 }
 

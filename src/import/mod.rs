@@ -58,7 +58,7 @@ pub fn run(source: &Path, db: &Path, token_ttl_secs: u64) -> Result<Summary, Str
         ));
     }
     if token_ttl_secs == 0 {
-        return Err("ROYAL_CARE_TOKEN_TTL_SECS must be above zero.".into());
+        return Err(format!("{} must be above zero.", crate::config::named("token_ttl_secs")));
     }
     let src = source::read(source)?;
     let tmp = temp_beside(db)?;
@@ -84,6 +84,8 @@ fn temp_beside(db: &Path) -> Result<PathBuf, String> {
 
 fn build(src: &source::Source, tmp: &Path, token_ttl_secs: u64) -> Result<Summary, String> {
     let fail = |e: rusqlite::Error| format!("cannot write the new database {}: {e}", tmp.display());
+    // Owner-only, like every database royal-care creates (store::create_private).
+    crate::store::create_private(tmp)?;
     let mut conn = Connection::open(tmp).map_err(fail)?;
     crate::store::migrate::migrate(&mut conn)
         .map_err(|e| format!("cannot prepare the new database {}: {e}", tmp.display()))?;
@@ -188,6 +190,8 @@ mod tests {
         ] {
             assert!(notes.contains(line), "missing {line:?} in:\n{notes}");
         }
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o600, "owner-only");
         let c = Connection::open(&db).unwrap();
         let row: (Option<i64>, String, String, Option<i64>, String) = c
             .query_row(

@@ -215,3 +215,28 @@ pub fn update_own(tx: &mut Tx, me: &User, body: &Map<String, Value>) -> Result<U
     )?;
     users::get(tx, u.id)?.ok_or_else(ApiError::not_found)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduling::booking::fixture::user;
+    use crate::store::Store;
+    use serde_json::json;
+
+    /// The staff PATCH goes through `auth::deactivate`'s rule: when the editing operator
+    /// was deactivated by someone else just after their request was authenticated, the
+    /// other, last active operator is not deactivated.
+    #[test]
+    fn a_patch_cannot_deactivate_the_last_active_operator() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let ana = user(&store, "ana", "operator");
+        let ben = user(&store, "ben", "operator");
+        store.write(|tx| users::set_active(tx, ben.id, false)).unwrap();
+        let body = json!({"is_active": false});
+        let e = store.write(|tx| update(tx, &ben, ana.id, body.as_object().unwrap())).unwrap_err();
+        let why = &e.fields.as_ref().unwrap()["is_active"][0];
+        assert!(why.as_str().unwrap().contains("last active operator"), "{why}");
+        assert!(store.read(|c| users::get(c, ana.id)).unwrap().unwrap().is_active);
+    }
+}

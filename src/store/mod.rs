@@ -124,9 +124,14 @@ impl Tx<'_> {
 
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
+    /// A new file is created readable by its owner only (0600; SQLite gives its `-wal`
+    /// and `-shm` the same mode): it holds password hashes and clients' addresses. A
+    /// file that is another program's database is refused before anything is written.
     pub fn open(path: &Path) -> Result<Store, String> {
         let ctx = |e: rusqlite::Error| format!("cannot open the database at {}: {e}", path.display());
+        create_private(path)?;
         let mut writer = Connection::open(path).map_err(ctx)?;
+        migrate::check_ours(&writer, path)?;
         configure(&writer).map_err(ctx)?;
         migrate::migrate(&mut writer).map_err(|e| format!("cannot prepare the database at {}: {e}", path.display()))?;
         Ok(Store {
@@ -137,6 +142,19 @@ impl Store {
             commits: AtomicU64::new(0),
             disk_full: AtomicBool::new(false),
         })
+    }
+
+    /// Copies everything in the `-wal` into the database file and empties the `-wal`
+    /// (clean shutdown), so that the `.db` file alone holds every commit.
+    pub fn checkpoint(&self) -> Result<(), String> {
+        let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let busy: i64 = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+            .map_err(|e| format!("cannot checkpoint the database: {e}"))?;
+        if busy != 0 {
+            return Err("cannot checkpoint the database: another process is reading it".into());
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -242,6 +260,25 @@ impl Store {
 pub fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
     let parts: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
     format!("[{}]", parts.join(","))
+}
+
+/// Creates the database file, if there is none, with mode 0600 (see `Store::open`); says
+/// so in one sentence when its folder is missing, rather than SQLite's "unable to open".
+pub(crate) fn create_private(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(folder) = folder.filter(|f| !f.is_dir()) {
+        return Err(format!(
+            "the folder {} does not exist; create it or choose another {}.",
+            folder.display(),
+            crate::config::named("db")
+        ));
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("cannot create the database at {}: {e}", path.display())),
+    }
 }
 
 /// The per-connection settings every connection gets (see module doc for why).

@@ -225,14 +225,32 @@ fn unsafe_kill(pid: u32, sig: &str) {
 }
 
 pub fn run_cli(db: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    run_cli_env(db, args, stdin, &[])
+}
+
+/// As `run_cli`, with extra environment variables. `stdin` (plus a newline) is written
+/// while the command runs; a command may exit before it reads stdin (a refused setting,
+/// a user who already exists), and then the write fails with a broken pipe: that is not
+/// the test's failure, the command's exit status and stderr (returned) say what happened.
+/// Any other write error fails the test.
+pub fn run_cli_env(db: &Path, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> (bool, String, String) {
     let mut cmd = Command::new(BIN);
     base_env(&mut cmd).arg("--db").arg(db).args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
     let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
     let line = format!("{stdin}\n");
-    let _ = input.write_all(line.as_bytes());
-    drop(input);
+    // Written on its own thread: a large input must not block reading the command's
+    // output (wait_with_output below drains stdout and stderr).
+    let writer = std::thread::spawn(move || match input.write_all(line.as_bytes()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => panic!("cannot write the command's stdin: {e}"),
+    });
     let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
 }
 
