@@ -63,6 +63,9 @@ fn demo_db_builds_an_example_like_the_committed_one() {
 fn serve_demo_serves_todays_appointments_to_the_demo_operator() {
     let srv = Server::start_with(&[("ROYAL_CARE_DEMO", "1")]);
     assert!(srv.log().contains("DEMO MODE"));
+    // The demo's copy is the owner's alone, like every database file.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&srv.db).unwrap().permissions().mode() & 0o777, 0o600);
     let (s, login) =
         srv.call("POST", "/api/auth/login/", None, Some(&json!({"username": "operator", "password": "demo-pass-1"})));
     assert_eq!(s, 200, "{login}");

@@ -72,10 +72,8 @@ pub fn run(source: &Path, db: &Path, token_ttl_secs: u64) -> Result<Summary, Str
 
 /// A fresh name in `db`'s folder (same file system, so the final link is atomic).
 fn temp_beside(db: &Path) -> Result<PathBuf, String> {
+    crate::store::check_folder(db)?;
     let dir = db.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    if !dir.is_dir() {
-        return Err(format!("the folder {} does not exist; create it or give another --db.", dir.display()));
-    }
     let name = db.file_name().and_then(|n| n.to_str()).unwrap_or("royal-care.db");
     let tmp = dir.join(format!(".{name}.import-{}.tmp", std::process::id()));
     remove_db_files(&tmp);

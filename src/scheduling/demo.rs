@@ -306,6 +306,8 @@ fn install_from(example: &[u8], db: &Path) -> Result<(), String> {
             Err(e) => return Err(format!("cannot remove the old demo file {}: {e}", p.display())),
         }
     }
+    // Owner-only like every database file (`store::create_private`), then the example's bytes.
+    crate::store::create_private(db)?;
     std::fs::write(db, example).map_err(|e| format!("cannot write the demo database to {}: {e}", db.display()))?;
     let fail = |e: rusqlite::Error| format!("cannot prepare the demo database at {}: {e}", db.display());
     let c = Connection::open(db).map_err(fail)?;

@@ -60,6 +60,7 @@ impl ServingLock {
 
     /// `try_acquire` for `serve`, with the refusal as the one sentence a person sees.
     pub fn for_serving(db: &Path) -> Result<ServingLock, String> {
+        super::check_folder(db)?;
         Self::try_acquire(db).map_err(|e| match e {
             LockError::Held(pid) => format!(
                 "another royal-care is already serving {}{}; stop it first or choose another --db.",

@@ -262,18 +262,25 @@ pub fn id_list(ids: impl IntoIterator<Item = i64>) -> String {
     format!("[{}]", parts.join(","))
 }
 
-/// Creates the database file, if there is none, with mode 0600 (see `Store::open`); says
-/// so in one sentence when its folder is missing, rather than SQLite's "unable to open".
-pub(crate) fn create_private(path: &Path) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt;
+/// One sentence when the folder of the database at `path` is missing, rather than
+/// SQLite's "unable to open" or a lock file's "No such file or directory".
+pub(crate) fn check_folder(path: &Path) -> Result<(), String> {
     let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
-    if let Some(folder) = folder.filter(|f| !f.is_dir()) {
-        return Err(format!(
+    match folder.filter(|f| !f.is_dir()) {
+        Some(folder) => Err(format!(
             "the folder {} does not exist; create it or choose another {}.",
             folder.display(),
             crate::config::named("db")
-        ));
+        )),
+        None => Ok(()),
     }
+}
+
+/// Creates the database file, if there is none, with mode 0600 (see `Store::open`); says
+/// so in one sentence when its folder is missing (`check_folder`).
+pub(crate) fn create_private(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    check_folder(path)?;
     match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
