@@ -10,17 +10,15 @@ import { Server, launch, newPage, logIn, today, shot } from './harness.mjs';
 
 let srv;
 let browser;
-const tokens = {};
-const ids = {};
+let tokens = {};
+let ids = {};
 let client;
 
 before(async () => {
   srv = await Server.start();
   srv.addTeam();
   srv.addUser('tess', 'therapist', 'Tess', 'Ramos');
-  for (const u of ['olga', 'tina', 'dan', 'tess']) tokens[u] = (await srv.login(u)).token;
-  const staff = (await srv.call('GET', '/api/scheduling/staff/?page_size=200', tokens.olga)).body;
-  for (const u of staff.results) ids[u.username] = u.id;
+  ({ tokens, ids } = await srv.signIn(['olga', 'tina', 'dan', 'tess']));
   // Everyone works every day 07:00–21:00, whatever day the test runs on.
   const week = { hours: [0, 1, 2, 3, 4, 5, 6].map((weekday) => ({ weekday, start_time: '07:00', end_time: '21:00' })) };
   for (const u of ['tina', 'tess', 'dan']) {

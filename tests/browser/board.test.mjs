@@ -10,8 +10,8 @@ import { Server, launch, newPage, logIn, shot, today } from './harness.mjs';
 
 let srv;
 let browser;
-const tokens = {};
-const ids = {};
+let tokens = {};
+let ids = {};
 let client;
 let service;
 
@@ -19,9 +19,7 @@ before(async () => {
   srv = await Server.start();
   srv.addTeam();
   srv.addUser('rosa', 'therapist', 'Rosa', 'Diaz');
-  for (const u of ['olga', 'tina', 'dan', 'rosa']) tokens[u] = (await srv.login(u)).token;
-  const staff = (await srv.call('GET', '/api/scheduling/staff/?page_size=200', tokens.olga)).body;
-  for (const u of Array.isArray(staff) ? staff : staff.results) ids[u.username] = u.id;
+  ({ tokens, ids } = await srv.signIn(['olga', 'tina', 'dan', 'rosa']));
   client = (await srv.call('POST', '/api/scheduling/clients/', tokens.olga, { first_name: 'Ana', last_name: 'Santos', phone_number: '0917', address: '12 Mabini St' })).body;
   service = (await srv.call('POST', '/api/scheduling/services/', tokens.olga, { name: 'Swedish massage', duration: 60, price: '1500.00' })).body;
   browser = await launch();
@@ -279,8 +277,7 @@ test('a pending booking near its auto-cancel is in the needs-attention strip wit
   try {
     short.addTeam();
     const op = (await short.login('olga')).token;
-    const staff = (await short.call('GET', '/api/scheduling/staff/?page_size=200', op)).body;
-    const tina = (Array.isArray(staff) ? staff : staff.results).find((u) => u.username === 'tina').id;
+    const tina = (await short.staffIds(op)).tina;
     const c = (await short.call('POST', '/api/scheduling/clients/', op, { first_name: 'Ana', last_name: 'Santos' })).body;
     const r = await short.call('POST', '/api/scheduling/appointments/', op, { client: c.id, therapist: tina, date: today(), start_time: '10:00', end_time: '11:00' });
     assert.equal(r.status, 201, JSON.stringify(r.body));

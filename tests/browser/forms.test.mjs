@@ -17,9 +17,7 @@ let service;
 before(async () => {
   srv = await Server.start();
   srv.addTeam();
-  for (const u of ['olga', 'tina', 'dan']) tokens[u] = (await srv.login(u)).token;
-  const staff = (await srv.call('GET', '/api/scheduling/staff/?page_size=200', tokens.olga)).body;
-  for (const u of Array.isArray(staff) ? staff : staff.results) ids[u.username] = u.id;
+  ({ tokens, ids } = await srv.signIn(['olga', 'tina', 'dan']));
   client = (await srv.call('POST', '/api/scheduling/clients/', tokens.olga, { first_name: 'Ana', last_name: 'Santos', phone_number: '0917', address: '12 Mabini St' })).body;
   service = (await srv.call('POST', '/api/scheduling/services/', tokens.olga, { name: 'Swedish massage', duration: 60, price: '1500.00' })).body;
   browser = await launch();

@@ -95,6 +95,20 @@ export class Server {
     return r.body;
   }
 
+  // Logs `usernames` in (the first an operator): their tokens, and every staff member's
+  // id by username.
+  async signIn(usernames) {
+    const tokens = {};
+    for (const u of usernames) tokens[u] = (await this.login(u)).token;
+    return { tokens, ids: await this.staffIds(tokens[usernames[0]]) };
+  }
+
+  // Every staff member's id by username, as the operator with `token` lists them.
+  async staffIds(token) {
+    const staff = (await this.call('GET', '/api/scheduling/staff/?page_size=200', token)).body;
+    return Object.fromEntries(staff.results.map((u) => [u.username, u.id]));
+  }
+
   async stop() {
     if (this.proc.exitCode === null) {
       const exited = new Promise((resolve) => this.proc.once('exit', resolve));

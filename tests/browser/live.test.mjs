@@ -42,11 +42,7 @@ after(async () => {
   await srv?.stop();
 });
 
-const staffId = async (username) => {
-  const r = await srv.call('GET', '/api/scheduling/staff/?page_size=200', opToken);
-  const list = Array.isArray(r.body) ? r.body : r.body.results;
-  return list.find((u) => u.username === username).id;
-};
+const staffId = async (username) => (await srv.staffIds(opToken))[username];
 
 // Books through the operator's dialog; resolves to the created appointment.
 async function bookInUi(page, { start, therapist, driver }) {

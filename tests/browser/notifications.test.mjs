@@ -21,9 +21,8 @@ before(async () => {
   assert.equal(c.status, 201, JSON.stringify(c.body));
   const s = await srv.call('POST', '/api/scheduling/services/', opToken, { name: 'Swedish massage', duration: 60, price: '1500.00' });
   assert.equal(s.status, 201, JSON.stringify(s.body));
-  const staff = await srv.call('GET', '/api/scheduling/staff/?page_size=200', opToken);
-  const tina = staff.body.results.find((u) => u.username === 'tina');
-  booking = (date, start, end) => ({ client: c.body.id, services: [s.body.id], therapist: tina.id, date, start_time: start, end_time: end, location: '12 Mabini St' });
+  const tina = (await srv.staffIds(opToken)).tina;
+  booking = (date, start, end) => ({ client: c.body.id, services: [s.body.id], therapist: tina, date, start_time: start, end_time: end, location: '12 Mabini St' });
   browser = await launch();
 });
 

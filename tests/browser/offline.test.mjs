@@ -11,17 +11,15 @@ import { Server, launch, newPage, logIn, shot, today, watchSockets } from './har
 
 let srv;
 let browser;
-const tokens = {};
-const ids = {};
+let tokens = {};
+let ids = {};
 let client;
 
 before(async () => {
   srv = await Server.start();
   srv.addTeam();
   srv.addUser('omar', 'operator', 'Omar', 'Cruz');
-  for (const u of ['olga', 'omar', 'tina', 'dan']) tokens[u] = (await srv.login(u)).token;
-  const staff = (await srv.call('GET', '/api/scheduling/staff/?page_size=200', tokens.olga)).body;
-  for (const u of Array.isArray(staff) ? staff : staff.results) ids[u.username] = u.id;
+  ({ tokens, ids } = await srv.signIn(['olga', 'omar', 'tina', 'dan']));
   client = (await srv.call('POST', '/api/scheduling/clients/', tokens.olga, { first_name: 'Ana', last_name: 'Santos', phone_number: '0917', address: '12 Mabini St' })).body;
   browser = await launch();
 });
