@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Server, launch, newPage, logIn, shot, today } from './harness.mjs';
+import { Server, launch, newPage, logIn, shot, today, UNTIL_PAYMENT } from './harness.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -30,19 +30,14 @@ before(async () => {
     assert.equal(r.status, 201, JSON.stringify(r.body));
     return r.body;
   };
-  const step = async (who, id, action, body = {}) => {
-    const r = await srv.call('POST', `/api/scheduling/appointments/${id}/${action}/`, tokens[who], body);
-    assert.equal(r.status, 200, `${action}: ${JSON.stringify(r.body)}`);
-  };
+  const step = (who, id, action, body = {}) => srv.step(tokens[who], id, action, body);
   await book('08:00', '09:00');
   const confirmed = await book('09:00', '10:00');
   await step('tina', confirmed.id, 'therapist_confirm');
   const rejected = await book('10:00', '11:00');
   await step('tina', rejected.id, 'reject', { rejection_reason: 'Sick' });
   const paid = await book('12:00', '13:00');
-  for (const [who, action] of [['tina', 'therapist_confirm'], ['dan', 'driver_confirm'], ['olga', 'start_appointment'], ['dan', 'start_journey'], ['dan', 'arrive_at_location'], ['dan', 'drop_off_therapist'], ['tina', 'start_session'], ['tina', 'mark_awaiting_payment']]) {
-    await step(who, paid.id, action);
-  }
+  for (const [who, action] of UNTIL_PAYMENT) await step(who, paid.id, action);
   await step('olga', paid.id, 'mark_payment_received', { payment_method: 'cash', payment_amount: '1500.00' });
   const cancelled = await book('14:00', '15:00');
   await step('olga', cancelled.id, 'cancel');

@@ -6,7 +6,7 @@
 
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launch, newPage, logIn, shot, today } from './harness.mjs';
+import { Server, launch, newPage, logIn, shot, today, UNTIL_PAYMENT } from './harness.mjs';
 
 let srv;
 let browser;
@@ -45,11 +45,7 @@ async function book(start, end, { therapist = 'tina', driver = 'dan', location =
   return r.body;
 }
 
-async function step(who, id, action, body = {}) {
-  const r = await srv.call('POST', `/api/scheduling/appointments/${id}/${action}/`, tokens[who], body);
-  assert.equal(r.status, 200, `${action}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
+const step = (who, id, action, body = {}) => srv.step(tokens[who], id, action, body);
 
 // Each test starts from a free day.
 afterEach(() => cancelAll());
@@ -242,18 +238,7 @@ test('toasts never cover a button, on a wide screen or a phone', async () => {
 
 test('the day summary panel shows the day in numbers', async () => {
   const a = await book('09:00', '10:00');
-  for (const [who, action] of [
-    ['tina', 'therapist_confirm'],
-    ['dan', 'driver_confirm'],
-    ['olga', 'start_appointment'],
-    ['dan', 'start_journey'],
-    ['dan', 'arrive_at_location'],
-    ['dan', 'drop_off_therapist'],
-    ['tina', 'start_session'],
-    ['tina', 'mark_awaiting_payment'],
-  ]) {
-    await step(who, a.id, action);
-  }
+  for (const [who, action] of UNTIL_PAYMENT) await step(who, a.id, action);
   const op = await newPage(browser);
   await logIn(op.page, srv, 'olga');
   await op.page.locator('#day-summary > summary').click();

@@ -5,7 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launch, newPage, logIn, today } from './harness.mjs';
+import { Server, launch, newPage, logIn, today, UNTIL_PAYMENT } from './harness.mjs';
 
 let srv;
 let browser;
@@ -42,11 +42,7 @@ async function book(start, end) {
   return r.body;
 }
 
-async function step(who, id, action, body = {}) {
-  const r = await srv.call('POST', `/api/scheduling/appointments/${id}/${action}/`, tokens[who], body);
-  assert.equal(r.status, 200, `${action}: ${JSON.stringify(r.body)}`);
-  return r.body;
-}
+const step = (who, id, action, body = {}) => srv.step(tokens[who], id, action, body);
 
 test('the payment dialog offers the payment methods of the server table', async () => {
   const table = (await srv.call('GET', '/api/scheduling/workflow/')).body;
@@ -55,18 +51,7 @@ test('the payment dialog offers the payment methods of the server table', async 
   assert.ok(methods.length >= 6);
 
   const a = await book('08:00', '09:00');
-  for (const [who, action] of [
-    ['tina', 'therapist_confirm'],
-    ['dan', 'driver_confirm'],
-    ['olga', 'start_appointment'],
-    ['dan', 'start_journey'],
-    ['dan', 'arrive_at_location'],
-    ['dan', 'drop_off_therapist'],
-    ['tina', 'start_session'],
-    ['tina', 'mark_awaiting_payment'],
-  ]) {
-    await step(who, a.id, action);
-  }
+  for (const [who, action] of UNTIL_PAYMENT) await step(who, a.id, action);
 
   const op = await newPage(browser);
   await logIn(op.page, srv, 'olga');

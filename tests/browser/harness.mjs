@@ -27,6 +27,18 @@ const TEST_ENV = {
 };
 delete TEST_ENV.ROYAL_CARE_DB;
 
+// The usual team's steps (`addTeam`) from a new booking to awaiting_payment: [who, action].
+export const UNTIL_PAYMENT = [
+  ['tina', 'therapist_confirm'],
+  ['dan', 'driver_confirm'],
+  ['olga', 'start_appointment'],
+  ['dan', 'start_journey'],
+  ['dan', 'arrive_at_location'],
+  ['dan', 'drop_off_therapist'],
+  ['tina', 'start_session'],
+  ['tina', 'mark_awaiting_payment'],
+];
+
 export class Server {
   // `env`: extra settings for this server (e.g. a short pending timeout).
   static async start({ env = {} } = {}) {
@@ -92,6 +104,13 @@ export class Server {
   async login(username) {
     const r = await this.call('POST', '/api/auth/login/', null, { username, password: PASSWORD });
     if (r.status !== 200) throw new Error(`login ${username} failed: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  }
+
+  // One workflow step through the API, as `token`'s user; throws unless it is taken.
+  async step(token, id, action, body = {}) {
+    const r = await this.call('POST', `/api/scheduling/appointments/${id}/${action}/`, token, body);
+    if (r.status !== 200) throw new Error(`${action}: ${r.status} ${JSON.stringify(r.body)}`);
     return r.body;
   }
 
