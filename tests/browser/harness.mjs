@@ -197,12 +197,32 @@ export async function logIn(page, via, username) {
 export function watchSockets(page) {
   const sockets = [];
   page.on('websocket', (ws) => {
-    const entry = { ws, frames: [], closed: false };
+    const waiting = [];
+    const entry = {
+      ws,
+      frames: [],
+      closed: false,
+      // The first frame of `type` this socket received, waiting for it if need be.
+      frame(type, timeout = 5000) {
+        const seen = entry.frames.find((f) => f.type === type);
+        if (seen) return Promise.resolve(seen);
+        return new Promise((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no ${type} frame within ${timeout} ms`)), timeout);
+          waiting.push({ type, resolve: (f) => (clearTimeout(timer), resolve(f)) });
+        });
+      },
+    };
     ws.on('framereceived', (f) => {
+      let msg;
       try {
-        entry.frames.push(JSON.parse(f.payload));
+        msg = JSON.parse(f.payload);
       } catch {
-        // not JSON
+        return; // not JSON
+      }
+      entry.frames.push(msg);
+      for (const w of waiting.splice(0)) {
+        if (w.type === msg.type) w.resolve(msg);
+        else waiting.push(w);
       }
     });
     ws.on('close', () => (entry.closed = true));

@@ -129,8 +129,8 @@ test('online after 3 s offline opens a new socket within 1 s', async () => {
   const sockets = watchSockets(page);
   await logIn(page, srv, 'dan');
   await page.waitForSelector('#conn[data-state="live"]');
-  const first = sockets[0].frames.find((f) => f.type === 'initial_data');
-  assert.ok(first, 'initial_data on connect');
+  const first = await sockets[0].frame('initial_data');
+  assert.equal(first.type, 'initial_data', 'initial_data on connect');
   const before = sockets.length;
 
   await context.setOffline(true);
