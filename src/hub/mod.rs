@@ -14,16 +14,22 @@
 //! expired, looking only at tokens whose expiry has passed (`expiry::Expiries`), each once.
 //! It also keeps the operators' `initial_data` board (`OperatorSnapshot`).
 //!
-//! What this module does not do: touch sockets. `live::session` owns them; a subscriber
-//! is just a bounded queue plus a "please close" slot that the session's writer obeys. Of
-//! the WebSocket code it uses only the transport below it (`ws::frame`, `ws::CloseCode`).
+//!
+//! Delivery wakes no per-socket thread in the common case: the dispatcher writes each
+//! frame to each recipient's socket itself, without waiting (`outbox`), and only a
+//! socket whose kernel buffer is full gets a writer thread, which the live session
+//! supplies (`StartWriter`). What this module does not do: read sockets, write them with
+//! deadlines, or perform closes; `live::session` does. Of the WebSocket code it uses
+//! only the transport below it (`ws::frame`, `ws::CloseCode`).
 
 mod expiry;
+mod outbox;
 mod snapshot;
 mod subscriber;
 
+pub use outbox::{Next, Outbox, StartWriter, MAX_LAG, QUEUE_BYTES, QUEUE_FRAMES};
 pub use snapshot::{OperatorSnapshot, SnapshotKey};
-pub use subscriber::{Close, Out, Queue, Subscriber, Subscription, QUEUE_BYTES, QUEUE_FRAMES};
+pub use subscriber::{Close, Subscriber};
 
 use crate::config::Settings;
 use crate::events::{Event, Rendering, SESSION_REVOKED};
@@ -53,7 +59,7 @@ pub enum Refused {
 }
 
 /// The live subscribers. Behind a plain `Mutex`: every critical section is a map
-/// operation or a loop of non-blocking `try_send`s, nothing that waits.
+/// operation or a loop over the map, nothing that waits or writes.
 #[derive(Default)]
 pub(crate) struct Registry {
     by_id: HashMap<u64, Arc<Subscriber>>,
@@ -107,15 +113,19 @@ impl Hub {
         }))
     }
 
-    /// Registers a socket of `user`; its events start queueing at once. The returned
-    /// `Subscription` unregisters it when dropped. `digest` and `expiry` are its token's.
+    /// Registers a socket of `user`; its events start queueing at once, and the caller
+    /// holds its wire (to send the start) until it releases it (`Outbox::next`). The
+    /// returned `Subscription` unregisters it when dropped. `digest` and `expiry` are its
+    /// token's; `stream` is a handle of the socket for sending, `start_writer` how to
+    /// start a writer thread for it.
     pub fn subscribe(
         self: &Arc<Self>,
         user_id: i64,
         is_operator: bool,
-        digest: String,
-        expiry: String,
-    ) -> Result<(Subscription, Queue), Refused> {
+        (digest, expiry): (String, String),
+        stream: std::net::TcpStream,
+        start_writer: StartWriter,
+    ) -> Result<Subscription, Refused> {
         if self.shared.shutting_down.load(Ordering::SeqCst) {
             return Err(Refused::ShuttingDown);
         }
@@ -127,10 +137,10 @@ impl Hub {
         }
         *n += 1;
         reg.expiries.add(&digest, &expiry, id);
-        let (sub, rx) = Subscriber::new(id, user_id, is_operator, digest);
+        let sub = Subscriber::new(id, user_id, is_operator, digest, stream, start_writer);
         reg.by_id.insert(id, sub.clone());
         drop(reg);
-        Ok((Subscription { shared: self.shared.clone(), sub }, rx))
+        Ok(Subscription { shared: self.shared.clone(), sub })
     }
 
     /// The operators' `initial_data` board cache.
@@ -184,7 +194,7 @@ impl Shared {
         self.lock().by_id.values().cloned().collect()
     }
 
-    pub(crate) fn remove(&self, sub: &Subscriber) {
+    fn remove(&self, sub: &Subscriber) {
         let mut reg = self.lock();
         if reg.by_id.remove(&sub.id).is_some() {
             reg.expiries.remove(&sub.digest, sub.id);
@@ -195,6 +205,18 @@ impl Shared {
                 }
             }
         }
+    }
+}
+
+/// A registered subscriber; unregisters it when dropped.
+pub struct Subscription {
+    shared: Arc<Shared>,
+    pub sub: Arc<Subscriber>,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.shared.remove(&self.sub);
     }
 }
 
@@ -276,14 +298,20 @@ impl Dispatcher {
         let r = ev.renderings();
         let frames: Vec<(Rendering, Arc<[u8]>)> =
             r.keys().into_iter().map(|k| (k, frame::text(r.message(k).as_bytes()).into())).collect();
-        let reg = self.shared.lock();
-        for sub in reg.by_id.values() {
-            if ev.audience.includes(sub.user_id, sub.is_operator) {
-                let key = r.key(sub.user_id, sub.is_operator);
-                if let Some((_, f)) = frames.iter().find(|(k, _)| *k == key) {
-                    sub.deliver(ev.seq, f);
-                }
-            }
+        // The recipients are picked under the lock; the writes happen after it, so
+        // sockets come and go meanwhile.
+        let to: Vec<(Arc<Subscriber>, usize)> = {
+            let reg = self.shared.lock();
+            let audience = reg.by_id.values().filter(|s| ev.audience.includes(s.user_id, s.is_operator));
+            audience
+                .filter_map(|s| {
+                    let key = r.key(s.user_id, s.is_operator);
+                    frames.iter().position(|(k, _)| *k == key).map(|i| (s.clone(), i))
+                })
+                .collect()
+        };
+        for (sub, i) in to {
+            sub.deliver(ev.seq, &frames[i].1);
         }
     }
 
@@ -339,13 +367,35 @@ mod tests {
     use super::*;
     use crate::events::{Audience, EventDraft, APPOINTMENT_UPDATED};
 
-    fn recv_event(q: &Queue) -> (i64, Arc<[u8]>) {
-        loop {
-            match q.recv_timeout(Duration::from_secs(5)).expect("no event") {
-                Out::Event { seq, frame, .. } => return (seq, frame),
-                _ => continue,
-            }
+    /// A subscriber on a real socket whose wire the test keeps holding, so what the
+    /// hub sends it stays in its queue to be looked at. The peer end is returned too.
+    struct Sock {
+        sub: Subscription,
+        _peer: std::net::TcpStream,
+    }
+
+    fn no_writer(_: Arc<Subscriber>) {
+        panic!("no writer is started while the test holds the wire");
+    }
+
+    fn subscribe(hub: &Arc<Hub>, user: i64, operator: bool, digest: &str, expiry: &str) -> Result<Sock, Refused> {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let peer = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        let server = l.accept().unwrap().0;
+        let sub = hub.subscribe(user, operator, (digest.into(), expiry.into()), server, no_writer)?;
+        Ok(Sock { sub, _peer: peer })
+    }
+
+    /// The next event frame queued for `s`, waiting up to 5 s.
+    fn recv_event(s: &Sock) -> Arc<[u8]> {
+        match s.sub.sub.outbox().next(Duration::from_secs(5)) {
+            Next::Write(chunk) => chunk.shared().expect("an event frame"),
+            _ => panic!("no event"),
         }
+    }
+
+    fn nothing_queued(s: &Sock, within: Duration) -> bool {
+        matches!(s.sub.sub.outbox().next(within), Next::Released)
     }
 
     /// One frame per event, shared by every recipient; others get nothing.
@@ -354,9 +404,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
         let hub = Hub::new(&Settings::default(), store.clone()).unwrap();
-        let (_a, qa) = hub.subscribe(1, true, "da".into(), "9999".into()).unwrap();
-        let (_b, qb) = hub.subscribe(2, false, "db".into(), "9999".into()).unwrap();
-        let (_c, qc) = hub.subscribe(3, false, "dc".into(), "9999".into()).unwrap();
+        let a = subscribe(&hub, 1, true, "da", "9999").unwrap();
+        let b = subscribe(&hub, 2, false, "db", "9999").unwrap();
+        let c = subscribe(&hub, 3, false, "dc", "9999").unwrap();
         let draft = EventDraft {
             kind: APPOINTMENT_UPDATED,
             appointment_id: Some(7),
@@ -364,11 +414,10 @@ mod tests {
             payload: serde_json::json!({"appointment": {"id": 7}, "updated_fields": []}),
         };
         let seq = store.write(|tx| tx.emit(draft)).unwrap();
-        let (sa, fa) = recv_event(&qa);
-        let (sb, fb) = recv_event(&qb);
-        assert_eq!((sa, sb), (seq, seq));
+        let (fa, fb) = (recv_event(&a), recv_event(&b));
+        assert!(String::from_utf8_lossy(&fa).contains(&format!("\"seq\":{seq}")));
         assert!(Arc::ptr_eq(&fa, &fb), "each recipient must get the same bytes");
-        assert!(matches!(qc.recv_timeout(Duration::from_millis(300)), Err(RecvTimeoutError::Timeout)));
+        assert!(nothing_queued(&c, Duration::from_millis(300)));
     }
 
     #[test]
@@ -377,14 +426,14 @@ mod tests {
         let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
         let settings = Settings { max_sockets_per_user: 2, ..Settings::default() };
         let hub = Hub::new(&settings, store).unwrap();
-        let a = hub.subscribe(1, false, "d".into(), "x".into()).unwrap();
-        let _b = hub.subscribe(1, false, "d".into(), "x".into()).unwrap();
-        assert_eq!(hub.subscribe(1, false, "d".into(), "x".into()).err(), Some(Refused::TooManyForUser));
-        assert!(hub.subscribe(2, false, "d".into(), "x".into()).is_ok());
+        let a = subscribe(&hub, 1, false, "d", "x").unwrap();
+        let _b = subscribe(&hub, 1, false, "d", "x").unwrap();
+        assert_eq!(subscribe(&hub, 1, false, "d", "x").err(), Some(Refused::TooManyForUser));
+        assert!(subscribe(&hub, 2, false, "d", "x").is_ok());
         drop(a);
-        assert!(hub.subscribe(1, false, "d".into(), "x".into()).is_ok());
+        assert!(subscribe(&hub, 1, false, "d", "x").is_ok());
         hub.shutdown();
-        assert_eq!(hub.subscribe(3, false, "d".into(), "x".into()).err(), Some(Refused::ShuttingDown));
+        assert_eq!(subscribe(&hub, 3, false, "d", "x").err(), Some(Refused::ShuttingDown));
     }
 
     /// Operators share one frame with their `allowed_actions`; each assigned staff
@@ -394,10 +443,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
         let hub = Hub::new(&Settings::default(), store.clone()).unwrap();
-        let (_a, qa) = hub.subscribe(1, true, "da".into(), "9999".into()).unwrap();
-        let (_b, qb) = hub.subscribe(2, true, "db".into(), "9999".into()).unwrap();
-        let (_c, qc) = hub.subscribe(3, false, "dc".into(), "9999".into()).unwrap();
-        let (_d, qd) = hub.subscribe(4, false, "dd".into(), "9999".into()).unwrap();
+        let a = subscribe(&hub, 1, true, "da", "9999").unwrap();
+        let b = subscribe(&hub, 2, true, "db", "9999").unwrap();
+        let c = subscribe(&hub, 3, false, "dc", "9999").unwrap();
+        let d = subscribe(&hub, 4, false, "dd", "9999").unwrap();
         let draft = EventDraft {
             kind: APPOINTMENT_UPDATED,
             appointment_id: Some(7),
@@ -406,10 +455,7 @@ mod tests {
                 "allowed_actions_for": {"operators": ["cancel"], "3": ["reject"], "4": []}}),
         };
         store.write(|tx| tx.emit(draft)).unwrap();
-        let (_, fa) = recv_event(&qa);
-        let (_, fb) = recv_event(&qb);
-        let (_, fc) = recv_event(&qc);
-        let (_, fd) = recv_event(&qd);
+        let (fa, fb, fc, fd) = (recv_event(&a), recv_event(&b), recv_event(&c), recv_event(&d));
         assert!(Arc::ptr_eq(&fa, &fb), "operators share one frame");
         let actions = |f: &[u8]| -> serde_json::Value {
             let text = std::str::from_utf8(&f[if f[1] == 126 { 4 } else { 2 }..]).unwrap();
@@ -422,15 +468,12 @@ mod tests {
         assert_eq!(actions(&fd), serde_json::json!([]));
     }
 
-    fn close_code(q: &Queue, sub: &Subscriber, within: Duration) -> Option<CloseCode> {
-        let until = Instant::now() + within;
-        while Instant::now() < until {
-            if let Some(c) = sub.closing() {
-                return Some(c.code);
-            }
-            let _ = q.recv_timeout(Duration::from_millis(50));
+    /// The close asked of `s` within `within`.
+    fn close_code(s: &Sock, within: Duration) -> Option<CloseCode> {
+        match s.sub.sub.outbox().next(within) {
+            Next::Close { why, .. } => Some(why.code),
+            _ => None,
         }
-        sub.closing().map(|c| c.code)
     }
 
     /// Every socket of an expired token is closed with 4001; a later-expiring token's
@@ -444,14 +487,13 @@ mod tests {
         let hub = Hub::new(&settings, store).unwrap();
         // Not in the tokens table: re-reading their expiry finds nothing, so they end.
         let expired: Vec<_> =
-            (0..40).map(|_| hub.subscribe(1, false, "old".into(), "2000-01-01T00:00:00Z".into()).unwrap()).collect();
-        let later: Vec<_> =
-            (0..5).map(|_| hub.subscribe(1, false, "new".into(), "2999-01-01T00:00:00Z".into()).unwrap()).collect();
-        for (s, q) in &expired {
-            assert_eq!(close_code(q, &s.sub, Duration::from_secs(5)), Some(CloseCode::Auth));
+            (0..40).map(|_| subscribe(&hub, 1, false, "old", "2000-01-01T00:00:00Z").unwrap()).collect();
+        let later: Vec<_> = (0..5).map(|_| subscribe(&hub, 1, false, "new", "2999-01-01T00:00:00Z").unwrap()).collect();
+        for s in &expired {
+            assert_eq!(close_code(s, Duration::from_secs(5)), Some(CloseCode::Auth));
         }
-        for (s, q) in &later {
-            assert_eq!(close_code(q, &s.sub, Duration::from_millis(10)), None);
+        for s in &later {
+            assert_eq!(close_code(s, Duration::from_millis(10)), None);
         }
         assert_eq!(hub.len(), 45, "closing is the session's job; the hub only asks");
         drop(expired);
@@ -465,10 +507,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(&dir.path().join("t.db")).unwrap());
         let hub = Hub::new(&Settings::default(), store.clone()).unwrap();
-        let (s, q) = hub.subscribe(1, true, "d".into(), "2999".into()).unwrap();
+        let s = subscribe(&hub, 1, true, "d", "2999").unwrap();
         hub.shutdown();
         assert!(hub.dispatcher.lock().unwrap().is_none());
-        assert_eq!(close_code(&q, &s.sub, Duration::from_millis(10)), Some(CloseCode::GoingAway));
+        assert_eq!(close_code(&s, Duration::from_millis(10)), Some(CloseCode::GoingAway));
         assert!(Hub::new(&Settings::default(), store).is_err(), "the store's feed is handed out once");
     }
 }

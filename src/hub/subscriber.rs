@@ -1,55 +1,13 @@
 //! One live socket as the hub sees it: who it belongs to (for the audience check and
-//! revocation), its outbound queue bounded in frames and bytes, and a "close with this
-//! code" slot that the socket's writer thread obeys before sending anything else.
+//! revocation) and its outgoing side (`outbox`: written directly when it can be, queued
+//! for a writer thread when not, bounded, with the close request that the writer obeys
+//! before sending anything else).
 
-use super::Shared;
+use super::outbox::{Outbox, StartWriter, Started};
 use crate::ws::CloseCode;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-/// Frames waiting to be written to one socket.
-///
-/// Bound and slow-subscriber policy: at most `QUEUE_FRAMES` frames and `QUEUE_BYTES`
-/// bytes wait per socket (a frame is an `Arc` of shared bytes, so the bytes are mostly
-/// those every recipient shares, but a slow socket keeps them alive after the others
-/// have written them). When either bound is reached the client is not keeping up: the
-/// hub never waits for it, it marks the socket to close with 4008, queues nothing more
-/// for it, and the client recovers by reconnecting with `?since=`. So one slow socket
-/// never delays the dispatcher or anyone else's events. 1024 frames (~2 MB of typical
-/// ~2 KB events) cover a burst of a whole day's bookings or one details edit
-/// (`scheduling::details::DETAILS_EVENTS_MAX`). The writer adds the time bounds: a frame
-/// that waited `MAX_LAG` (`live::session`) or a write past its deadline (`live::wire`)
-/// also means 4008.
-///
-/// The bound is a counter beside an unbounded `mpsc::channel` rather than a
-/// `sync_channel(1024)`: the latter allocates all 1024 slots up front (~40 KiB per socket,
-/// 200 MB for 5,000 sockets), the former grows in small blocks only while frames wait.
-pub const QUEUE_FRAMES: usize = 1024;
-pub const QUEUE_BYTES: usize = 2 * 1024 * 1024;
-
-/// What a socket's writer thread is handed.
-pub enum Out {
-    /// A change event's frame (shared by all its recipients), its `seq`, so a writer
-    /// can skip what it already sent in `initial_data` or a replay, and when it was
-    /// queued, so the writer can tell how far behind the client is.
-    Event { seq: i64, frame: Arc<[u8]>, queued: Instant },
-    /// A frame for this socket alone (heartbeat answer, error, pong).
-    Frame(Vec<u8>),
-    /// Nothing to send: look at the close slot.
-    Wake,
-}
-
-impl Out {
-    fn bytes(&self) -> usize {
-        match self {
-            Out::Event { frame, .. } => frame.len(),
-            Out::Frame(f) => f.len(),
-            Out::Wake => 0,
-        }
-    }
-}
+use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// How a socket should close. `CloseCode::Gone` means "the connection is gone": send no frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,137 +27,98 @@ impl Close {
     }
 }
 
-/// Frames and bytes in a socket's queue now (see `QUEUE_FRAMES`).
-#[derive(Default)]
-struct Counts {
-    frames: AtomicUsize,
-    bytes: AtomicUsize,
-}
-
 pub struct Subscriber {
     pub id: u64,
     pub user_id: i64,
     pub is_operator: bool,
     /// The token's stored digest (never the token), to match `session_revoked`.
     pub digest: String,
-    queue: Sender<Out>,
-    queued: Arc<Counts>,
-    /// Set once; the first reason to close wins.
-    closing: Mutex<Option<Close>>,
-    /// `closing` is set: a cheap check for the hub's hot path.
+    outbox: Outbox,
+    start_writer: StartWriter,
+    /// A close was asked for: a cheap check for the hub's hot path.
     closed: AtomicBool,
-    /// Events up to this seq are not queued: the socket's start (snapshot or replay)
-    /// covers them. Saves the queue when the hub is catching up on a burst.
-    covered: AtomicI64,
 }
 
 impl Subscriber {
-    pub(super) fn new(id: u64, user_id: i64, is_operator: bool, digest: String) -> (Arc<Subscriber>, Queue) {
-        let (queue, rx) = mpsc::channel();
-        let queued = Arc::new(Counts::default());
-        let s = Subscriber {
-            id,
-            user_id,
-            is_operator,
-            digest,
-            queue,
-            queued: queued.clone(),
-            closing: Mutex::new(None),
-            closed: AtomicBool::new(false),
-            covered: AtomicI64::new(0),
-        };
-        (Arc::new(s), Queue { rx, queued })
+    /// The caller holds the wire (to send the socket's start) until `Outbox::next`
+    /// releases it.
+    pub(super) fn new(
+        id: u64,
+        user_id: i64,
+        is_operator: bool,
+        digest: String,
+        stream: TcpStream,
+        start_writer: StartWriter,
+    ) -> Arc<Subscriber> {
+        let outbox = Outbox::new(stream);
+        Arc::new(Subscriber { id, user_id, is_operator, digest, outbox, start_writer, closed: AtomicBool::new(false) })
     }
 
-    /// Queues an event frame, or closes the socket with 4008 if its queue is full.
-    pub fn deliver(&self, seq: i64, frame: &Arc<[u8]>) {
-        if seq <= self.covered.load(Ordering::Acquire) {
-            return;
-        }
-        self.send(Out::Event { seq, frame: frame.clone(), queued: Instant::now() });
-    }
-
-    /// Queues a frame for this socket alone (same bounds and policy as events). A
-    /// closing socket takes nothing more: it will not be written.
-    pub fn send(&self, out: Out) {
-        if self.closed.load(Ordering::Acquire) {
-            return;
-        }
-        let n = out.bytes();
-        let frames = self.queued.frames.fetch_add(1, Ordering::AcqRel);
-        let bytes = self.queued.bytes.fetch_add(n, Ordering::AcqRel);
-        if frames >= QUEUE_FRAMES || bytes + n > QUEUE_BYTES {
-            self.queued.frames.fetch_sub(1, Ordering::AcqRel);
-            self.queued.bytes.fetch_sub(n, Ordering::AcqRel);
-            self.close(Close::slow());
-        } else if self.queue.send(out).is_err() {
-            // The writer is gone.
-            self.queued.frames.fetch_sub(1, Ordering::AcqRel);
-            self.queued.bytes.fetch_sub(n, Ordering::AcqRel);
+    /// Sends an event frame now, or queues it; closes the socket with 4008 if its queue
+    /// is full.
+    pub fn deliver(self: &Arc<Self>, seq: i64, frame: &Arc<[u8]>) {
+        if !self.closed.load(Ordering::Acquire) {
+            let started = self.outbox.deliver(seq, frame);
+            self.started(started);
         }
     }
 
-    /// Asks the socket to close (the first request wins) and wakes its writer.
-    pub fn close(&self, why: Close) {
-        {
-            let mut c = self.closing.lock().unwrap_or_else(|p| p.into_inner());
-            if c.is_some() {
-                return;
+    /// Sends a frame for this socket alone (same bounds and policy as events).
+    pub fn send(self: &Arc<Self>, frame: Vec<u8>) {
+        if !self.closed.load(Ordering::Acquire) {
+            let started = self.outbox.send(frame);
+            self.started(started);
+        }
+    }
+
+    /// Asks the socket to close (the first request wins).
+    pub fn close(self: &Arc<Self>, why: Close) {
+        self.closed.store(true, Ordering::Release);
+        let started = self.outbox.close(why);
+        self.started(started);
+    }
+
+    fn started(self: &Arc<Self>, s: Started) {
+        if let Started::Writer = s {
+            if self.outbox.closing().is_some() {
+                self.closed.store(true, Ordering::Release);
             }
-            *c = Some(why);
-            self.closed.store(true, Ordering::Release);
-        }
-        // Not counted against the bound: at most one per socket, and it must get through.
-        self.queued.frames.fetch_add(1, Ordering::AcqRel);
-        if self.queue.send(Out::Wake).is_err() {
-            self.queued.frames.fetch_sub(1, Ordering::AcqRel);
+            (self.start_writer)(self.clone());
         }
     }
 
-    /// The socket's start covers the events up to `seq`: do not queue them.
+    /// The socket's outgoing side, for the session's threads.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// The socket's start covers the events up to `seq`: do not send them.
     pub fn covered_through(&self, seq: i64) {
-        self.covered.fetch_max(seq, Ordering::AcqRel);
+        self.outbox.covered_through(seq);
     }
 
     /// The close request, if any.
     pub fn closing(&self) -> Option<Close> {
-        if !self.closed.load(Ordering::Acquire) {
-            return None;
-        }
-        self.closing.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-}
-
-/// The receiving end of a subscriber's queue, owned by the socket's writer.
-pub struct Queue {
-    rx: Receiver<Out>,
-    queued: Arc<Counts>,
-}
-
-impl Queue {
-    pub fn recv_timeout(&self, wait: Duration) -> Result<Out, RecvTimeoutError> {
-        let out = self.rx.recv_timeout(wait)?;
-        self.queued.frames.fetch_sub(1, Ordering::AcqRel);
-        self.queued.bytes.fetch_sub(out.bytes(), Ordering::AcqRel);
-        Ok(out)
-    }
-}
-
-/// A registered subscriber; unregisters it when dropped.
-pub struct Subscription {
-    pub(super) shared: Arc<Shared>,
-    pub sub: Arc<Subscriber>,
-}
-
-impl Drop for Subscription {
-    fn drop(&mut self) {
-        self.shared.remove(&self.sub);
+        self.outbox.closing()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::outbox::{Next, QUEUE_BYTES};
     use super::*;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    fn pair() -> (TcpStream, TcpStream) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
+        (l.accept().unwrap().0, c)
+    }
+
+    fn no_writer(_: Arc<Subscriber>) {
+        panic!("no writer is started while the test holds the wire");
+    }
 
     fn frame(len: usize) -> Arc<[u8]> {
         vec![b'x'; len].into()
@@ -209,7 +128,8 @@ mod tests {
     /// more is queued for a closing socket.
     #[test]
     fn the_queue_is_bounded_in_bytes_too() {
-        let (s, q) = Subscriber::new(1, 1, true, "d".into());
+        let (server, _peer) = pair();
+        let s = Subscriber::new(1, 1, true, "d".into(), server, no_writer);
         let big = frame(64 * 1024);
         let fits = QUEUE_BYTES / big.len();
         for seq in 0..fits as i64 {
@@ -219,26 +139,26 @@ mod tests {
         s.deliver(fits as i64 + 1, &big);
         assert_eq!(s.closing().map(|c| c.code), Some(CloseCode::Slow));
         s.deliver(fits as i64 + 2, &frame(10));
-        let mut got = 0;
-        while let Ok(out) = q.recv_timeout(Duration::from_millis(10)) {
-            got += matches!(out, Out::Event { .. }) as usize;
-        }
-        assert_eq!(got, fits, "nothing was queued after the close");
-        assert_eq!((s.queued.frames.load(Ordering::Acquire), s.queued.bytes.load(Ordering::Acquire)), (0, 0));
+        assert_eq!(s.outbox.queued(), (fits, fits * big.len()), "nothing was queued after the close");
     }
 
-    /// Events the socket's start covers are not queued at all.
+    /// Events the socket's start covers are not sent at all, also those queued before
+    /// the start knew what it covers.
     #[test]
-    fn covered_events_are_not_queued() {
-        let (s, q) = Subscriber::new(1, 1, true, "d".into());
-        s.covered_through(5);
-        for seq in 1..=6 {
+    fn covered_events_are_not_sent() {
+        let (server, _peer) = pair();
+        let s = Subscriber::new(1, 1, true, "d".into(), server, no_writer);
+        for seq in 1..=3 {
             s.deliver(seq, &frame(10));
         }
-        match q.recv_timeout(Duration::from_millis(10)) {
-            Ok(Out::Event { seq, .. }) => assert_eq!(seq, 6),
-            _ => panic!("no event 6"),
+        s.covered_through(5);
+        for seq in 4..=6 {
+            s.deliver(seq, &frame(10));
         }
-        assert!(q.recv_timeout(Duration::from_millis(10)).is_err());
+        assert_eq!(s.outbox.queued().0, 4, "1-3 queued before the start was known, 6 after");
+        let Next::Write(chunk) = s.outbox.next(Duration::ZERO) else { panic!("nothing to write") };
+        assert_eq!(chunk.len(), 10);
+        assert!(matches!(s.outbox.next(Duration::ZERO), Next::Released));
+        assert_eq!(s.outbox.queued(), (0, 0));
     }
 }

@@ -1,17 +1,20 @@
 //! One authenticated socket, from subscription to close.
 //!
-//! Two threads, and every byte on the wire is written by one of them at a time:
-//! - this (the connection's) thread subscribes, sends the start (`initial_data`, or the
-//!   replay of a resume) itself, then starts the writer and becomes the **reader**: it
-//!   owns a tungstenite `WebSocket` over a read-only handle, and turns what it reads
-//!   (heartbeats, pings, a close, an over-size message, a flood) into queued frames or a
-//!   close request — it never writes;
-//! - the **writer** owns the writing handle: it drains the subscriber's bounded queue
-//!   (shared event frames and this socket's own frames), pings, enforces the idle
-//!   timeout, and performs the close the hub or the reader asked for.
+//! Every byte on the wire is written by one thread at a time, whichever holds it
+//! (`hub::Outbox`):
+//! - this (the connection's) thread subscribes, holds the wire to send the start
+//!   (`initial_data`, or the replay of a resume) and what queued meanwhile, releases it,
+//!   and becomes the **reader**: it owns a tungstenite `WebSocket` over a read-only
+//!   handle, answers heartbeats and pings, pings the client and ends a silent one, and
+//!   turns a close, an over-size message or a flood into a close;
+//! - with the wire free, the hub's dispatcher writes each event straight into the socket
+//!   without waiting, and the reader its own frames; no other thread is woken;
+//! - a **writer** thread (`start_writer`) is started only when the kernel did not take a
+//!   whole frame, or to perform a close the hub asked for; it writes what queued and
+//!   ends once the queue has stayed empty for `LINGER`.
 //!
-//! Both write through `wire::Wire` (a small kernel send buffer, a deadline per frame or
-//! batch): a client that does not read is closed with 4008 within the deadline
+//! Blocking writes go through `wire::Wire` (a small kernel send buffer, a deadline per
+//! frame or batch): a client that does not read is closed with 4008 within the deadline
 //! (`wire::WRITE_DEADLINE`), its close frame still queued behind what it has not read.
 //! A replay is read and written in batches (`REPLAY_BATCH` events, `REPLAY_FLUSH`
 //! bytes), so a resumer holds one batch, however far back it resumes.
@@ -22,22 +25,19 @@
 //! (`since`, S] batch by batch (logged events never change and their seqs have no
 //! holes; only pruning removes them, so a seq that does not follow the previous one by
 //! one means pruning overtook the replay, and a fresh `initial_data` with `resync`
-//! follows). The writer then skips queued events with seq <= S (or the fresh
-//! snapshot's seq).
+//! follows). Queued events with seq <= S (or the fresh snapshot's seq) are then skipped.
 
 use super::wire::{deadline_for, Stall, Wire};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::events;
-use crate::hub::{Close, Out, Queue, Refused, Subscriber, Subscription};
+use crate::hub::{Close, Next, Refused, Subscriber};
 use crate::store::users::User;
 use crate::ws::{frame, CloseCode};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tungstenite::error::ProtocolError;
@@ -59,15 +59,16 @@ const MAX_REPLAY: i64 = 10_000;
 const REPLAY_BATCH: usize = 64;
 /// Replay frames are written once this many bytes have been framed.
 const REPLAY_FLUSH: usize = 64 * 1024;
-/// An event that waited this long in a socket's queue: its client is that far behind,
-/// and is closed with 4008 (see `hub::QUEUE_FRAMES` for the other bounds).
-const MAX_LAG: Duration = Duration::from_secs(10);
 /// The reader's buffer: clients send only small heartbeats, and tungstenite zero-fills
 /// the whole buffer, so a small one keeps 5,000 idle sockets cheap (it grows for a
 /// larger message, up to `MAX_INBOUND`).
 const READ_BUFFER: usize = 512;
 /// The writer thread's stack: it only moves bytes.
-const WRITER_STACK: usize = 128 * 1024;
+const WRITER_STACK: usize = 64 * 1024;
+/// A writer thread whose queue stays empty this long ends; the wire is free again.
+const LINGER: Duration = Duration::from_secs(1);
+/// The reader waits at most this long for a writer thread to perform a close.
+const ENDED_WAIT: Duration = Duration::from_secs(10);
 /// How long a closing socket waits for the client's close reply.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
@@ -75,18 +76,21 @@ const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// `resume` is the `since` and `epoch` query parameters, if given.
 pub fn run(app: &Arc<App>, stream: TcpStream, resume: Resume, who: Principal, leftover: Vec<u8>) {
     let user = &who.user;
-    let (subscription, rx) =
-        match app.hub.subscribe(user.id, user.is_operator(), who.digest.clone(), who.expiry.clone()) {
-            Ok(s) => s,
-            Err(Refused::TooManyForUser) => {
-                log::warn!("refused a socket of user {}: over the per-user limit", user.username);
-                let reason = "too many live connections for this user; close other tabs";
-                return super::close_now(stream, CloseCode::Policy, reason);
-            }
-            Err(Refused::ShuttingDown) => {
-                return super::close_now(stream, CloseCode::GoingAway, "server shutting down; reconnect shortly")
-            }
-        };
+    let (Ok(send_handle), Ok(read_stream)) = (stream.try_clone(), stream.try_clone()) else {
+        return super::close_now(stream, CloseCode::TryAgain, "server busy; try again");
+    };
+    let token = (who.digest.clone(), who.expiry.clone());
+    let subscription = match app.hub.subscribe(user.id, user.is_operator(), token, send_handle, start_writer) {
+        Ok(s) => s,
+        Err(Refused::TooManyForUser) => {
+            log::warn!("refused a socket of user {}: over the per-user limit", user.username);
+            let reason = "too many live connections for this user; close other tabs";
+            return super::close_now(stream, CloseCode::Policy, reason);
+        }
+        Err(Refused::ShuttingDown) => {
+            return super::close_now(stream, CloseCode::GoingAway, "server shutting down; reconnect shortly")
+        }
+    };
     let sub = subscription.sub.clone();
     let start = match plan(app, user, sub.id, resume.since, resume.epoch) {
         Ok(s) => s,
@@ -97,35 +101,16 @@ pub fn run(app: &Arc<App>, stream: TcpStream, resume: Resume, who: Principal, le
     };
     sub.covered_through(start.covers());
     log::info!("ws {} open: {} ({}), {}", sub.id, user.username, user.role, start.describe());
-    let (writer_stream, read_stream) = match (stream.try_clone(), stream.try_clone()) {
-        (Ok(w), Ok(r)) => (w, r),
-        _ => return,
-    };
-    let mut wire = Wire::new(writer_stream);
-    let sent = match send_start(app, user, &sub, &mut wire, start) {
-        Ok(seq) => seq,
+    // This thread holds the wire: the start, then what queued meanwhile, then release.
+    let mut wire = Wire::new(stream);
+    let started = send_start(app, user, &sub, &mut wire, start).map(|seq| sub.covered_through(seq));
+    if let Some(ended) = started.err().or_else(|| write_queued(&mut wire, &sub, Duration::ZERO)) {
         // No reader runs yet: drain here what the client still sends.
-        Err(ended) => return end(&mut wire, &sub, ended, || drain(&read_stream, CLOSE_GRACE)),
-    };
-    let link = Arc::new(Link { started: Instant::now(), last_heard_ms: AtomicU64::new(0) });
-    let (done_tx, done_rx) = mpsc::channel::<()>();
-    let writer = Writer {
-        wire,
-        rx,
-        subscription,
-        link: link.clone(),
-        done: done_rx,
-        sent,
-        ping_every: Duration::from_secs(app.settings.ws_ping_secs),
-        idle: Duration::from_secs(app.settings.ws_idle_secs),
-    };
-    if let Err(e) =
-        std::thread::Builder::new().name("ws-writer".into()).stack_size(WRITER_STACK).spawn(move || writer.run())
-    {
-        log::warn!("could not start a socket writer: {e}");
-        return super::close_now(stream, CloseCode::TryAgain, "server busy; try again");
+        return end(&mut wire, &sub, ended, || drain(&read_stream, CLOSE_GRACE));
     }
-    let _ = read_stream.set_read_timeout(Some(Duration::from_secs(app.settings.ws_idle_secs)));
+    drop(wire);
+    let ping_every = Duration::from_secs(app.settings.ws_ping_secs);
+    let _ = read_stream.set_read_timeout(Some(ping_every));
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
@@ -136,12 +121,77 @@ pub fn run(app: &Arc<App>, stream: TcpStream, resume: Resume, who: Principal, le
     // What the HTTP layer read past the upgrade request is the first client frames.
     let flooded = half.count(&leftover).is_err();
     let mut ws = WebSocket::from_partially_read(half, leftover, Role::Server, Some(config));
-    if flooded {
-        close_and_drain(&mut ws, &sub, CloseCode::Policy, FLOOD_REASON);
+    let why = if flooded {
+        Close::new(CloseCode::Policy, FLOOD_REASON)
     } else {
-        read_loop(&mut ws, &sub, &link);
+        let mut link = Link { last_heard: Instant::now(), next_ping: Instant::now() + ping_every, ping_every };
+        read_loop(&mut ws, &sub, &mut link, Duration::from_secs(app.settings.ws_idle_secs))
+    };
+    finish(&sub, &ws.get_ref().stream, why);
+    // Only now, with the close performed, does the socket leave the hub.
+    drop(subscription);
+}
+
+/// Starts a writer thread for `sub` (the `hub::StartWriter` of live sockets): it holds
+/// the wire, writes what is queued, and performs a close if one is asked for.
+fn start_writer(sub: Arc<Subscriber>) {
+    let sub2 = sub.clone();
+    let spawned = std::thread::Builder::new().name("ws-writer".into()).stack_size(WRITER_STACK).spawn(move || {
+        let sub = sub2;
+        let Ok(stream) = sub.outbox().stream().try_clone() else {
+            return abandon(&sub);
+        };
+        let mut wire = Wire::new(stream);
+        if let Some(ended) = write_queued(&mut wire, &sub, LINGER) {
+            // The reader collects the client's close reply meanwhile.
+            end(&mut wire, &sub, ended, || sub.outbox().wait_reader_done(CLOSE_GRACE));
+        }
+    });
+    if let Err(e) = spawned {
+        log::warn!("could not start a socket writer: {e}");
+        abandon(&sub);
     }
-    drop(done_tx);
+}
+
+/// No writer could be had for a socket whose wire is held for one: drop the connection
+/// (its reader then ends, and the client reconnects with `since`).
+fn abandon(sub: &Subscriber) {
+    let _ = sub.outbox().stream().shutdown(Shutdown::Both);
+    sub.outbox().set_ended();
+}
+
+/// Writes what is queued until a close is due (returned: how to end) or the queue has
+/// stayed empty for `linger` (`None`: the wire is released).
+fn write_queued(wire: &mut Wire, sub: &Arc<Subscriber>, linger: Duration) -> Option<Ended> {
+    loop {
+        match sub.outbox().next(linger) {
+            Next::Write(chunk) => {
+                if let Err(e) = write_from(wire, sub, &chunk, chunk.starts_a_frame()) {
+                    return Some(e);
+                }
+            }
+            Next::Close { why, rest } => return Some(Ended { why, rest }),
+            Next::Released => return None,
+        }
+    }
+}
+
+/// The reader has stopped (`why`, unless a close was asked for first). If no writer
+/// holds the wire, this thread performs the close, reading the client's reply; else it
+/// reads for a moment (so the close does not reset the connection under unread bytes,
+/// which could lose the close frame), tells the writer, and waits for it to finish.
+fn finish(sub: &Arc<Subscriber>, stream: &TcpStream, why: Close) {
+    if sub.outbox().close_and_hold(why) {
+        let ended = Ended::now(sub.closing().unwrap_or_else(gone));
+        match stream.try_clone() {
+            Ok(s) => end(&mut Wire::new(s), sub, ended, || drain(stream, CLOSE_GRACE)),
+            Err(_) => abandon(sub),
+        }
+        return;
+    }
+    drain(stream, CLOSE_GRACE);
+    sub.outbox().reader_done();
+    sub.outbox().wait_ended(ENDED_WAIT);
 }
 
 /// `?since=&epoch=` of the upgrade request.
@@ -258,22 +308,30 @@ impl Ended {
     }
 }
 
-/// Writes `bytes` within their deadline (`wire::deadline_for`), stopping early if a close is asked for. A stall
-/// is this client's 4008, unless another close was asked for first.
-fn write_out(wire: &mut Wire, sub: &Subscriber, bytes: &[u8]) -> Result<(), Ended> {
+/// Writes `bytes` (whole frames) within their deadline (`wire::deadline_for`), stopping
+/// early if a close is asked for. A stall is this client's 4008, unless another close was
+/// asked for first.
+fn write_out(wire: &mut Wire, sub: &Arc<Subscriber>, bytes: &[u8]) -> Result<(), Ended> {
+    write_from(wire, sub, bytes, true)
+}
+
+/// `write_out` for bytes that may begin inside a frame (`frame_start` false): if none of
+/// them goes out, they are all the rest that must precede a close frame.
+fn write_from(wire: &mut Wire, sub: &Arc<Subscriber>, bytes: &[u8], frame_start: bool) -> Result<(), Ended> {
     wire.write(bytes, deadline_for(bytes.len()), &|| sub.closing().is_some()).map_err(|stall| match stall {
         // A close decided before the connection failed is what happened; else 1006.
         Stall::Gone => Ended::now(sub.closing().unwrap_or_else(gone)),
         Stall::Stopped { written } => {
             sub.close(Close::slow());
             let why = sub.closing().unwrap_or_else(Close::slow);
-            Ended { why, rest: if written > 0 { bytes[written..].to_vec() } else { Vec::new() } }
+            let cut = written > 0 || !frame_start;
+            Ended { why, rest: if cut { bytes[written..].to_vec() } else { Vec::new() } }
         }
     })
 }
 
 /// Sends the start; returns the seq it covers.
-fn send_start(app: &App, user: &User, sub: &Subscriber, wire: &mut Wire, start: Start) -> Result<i64, Ended> {
+fn send_start(app: &App, user: &User, sub: &Arc<Subscriber>, wire: &mut Wire, start: Start) -> Result<i64, Ended> {
     match start {
         Start::Snapshot(s) => write_out(wire, sub, &s.frame).map(|_| s.seq),
         Start::Replay { since, last } => replay(app, user, sub, wire, since, last),
@@ -282,7 +340,7 @@ fn send_start(app: &App, user: &User, sub: &Subscriber, wire: &mut Wire, start: 
 
 /// Reads the events after `since` up to `last` in batches and writes those this user
 /// may see as it goes; at most one batch and `REPLAY_FLUSH` bytes of frames are held.
-fn replay(app: &App, user: &User, sub: &Subscriber, wire: &mut Wire, since: i64, last: i64) -> Result<i64, Ended> {
+fn replay(app: &App, user: &User, sub: &Arc<Subscriber>, wire: &mut Wire, since: i64, last: i64) -> Result<i64, Ended> {
     let failed = |e: rusqlite::Error| {
         log::error!("could not read the events a live connection missed: {e}");
         Ended::now(Close::new(CloseCode::ServerError, "server error; try again"))
@@ -319,7 +377,14 @@ fn replay(app: &App, user: &User, sub: &Subscriber, wire: &mut Wire, since: i64,
 
 /// Events after `after` are missing (pruning overtook the replay): what is framed in
 /// `out` goes out, then a fresh `initial_data` with `resync`; returns its seq.
-fn resync(app: &App, user: &User, sub: &Subscriber, wire: &mut Wire, out: &[u8], after: i64) -> Result<i64, Ended> {
+fn resync(
+    app: &App,
+    user: &User,
+    sub: &Arc<Subscriber>,
+    wire: &mut Wire,
+    out: &[u8],
+    after: i64,
+) -> Result<i64, Ended> {
     write_out(wire, sub, out)?;
     log::info!("ws {} replay: events after seq {after} were pruned meanwhile; sending initial_data", sub.id);
     let s = fresh_snapshot(app, user, sub.id).map_err(|e| {
@@ -342,6 +407,7 @@ fn end(wire: &mut Wire, sub: &Subscriber, ended: Ended, wait_for_reply: impl FnO
     wire.shutdown(Shutdown::Write);
     wait_for_reply();
     wire.shutdown(Shutdown::Both);
+    sub.outbox().set_ended();
     log::info!("ws {} closed: {} {}{note}", sub.id, why.code, why.reason);
 }
 
@@ -358,88 +424,11 @@ fn initial_data(appointments: &str, id: u64, epoch: &str, resync: bool, seq: i64
     )
 }
 
-/// What both threads of a socket share.
+/// The reader's clock: when the client was last heard from and when to ping it next.
 struct Link {
-    started: Instant,
-    /// When the client was last heard from (any frame), in ms since `started`.
-    last_heard_ms: AtomicU64,
-}
-
-impl Link {
-    fn heard(&self) {
-        self.last_heard_ms.store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
-    }
-
-    fn last_heard(&self) -> Instant {
-        self.started + Duration::from_millis(self.last_heard_ms.load(Ordering::Relaxed))
-    }
-}
-
-struct Writer {
-    wire: Wire,
-    rx: Queue,
-    /// Held while the socket lives; dropping it unregisters the socket from the hub.
-    subscription: Subscription,
-    link: Arc<Link>,
-    /// Disconnected when the reader has finished.
-    done: Receiver<()>,
-    /// The newest seq this socket has been sent (or has no business seeing).
-    sent: i64,
+    last_heard: Instant,
+    next_ping: Instant,
     ping_every: Duration,
-    idle: Duration,
-}
-
-impl Writer {
-    fn run(mut self) {
-        let sub = self.subscription.sub.clone();
-        let ended = self.serve(&sub);
-        let done = &self.done;
-        // The reader collects the client's close reply meanwhile.
-        end(&mut self.wire, &sub, ended, || {
-            let _ = done.recv_timeout(CLOSE_GRACE);
-        });
-    }
-
-    /// Sends until a close is asked for or the connection fails; returns how to close.
-    fn serve(&mut self, sub: &Subscriber) -> Ended {
-        let mut next_ping = Instant::now() + self.ping_every;
-        loop {
-            if let Some(why) = sub.closing() {
-                return Ended::now(why);
-            }
-            let now = Instant::now();
-            let idle_at = self.link.last_heard() + self.idle;
-            if now >= idle_at {
-                return Ended::now(Close::new(CloseCode::GoingAway, "no answer from the client; reconnect"));
-            }
-            if now >= next_ping {
-                if let Err(e) = write_out(&mut self.wire, sub, &frame::ping()) {
-                    return e;
-                }
-                next_ping = now + self.ping_every;
-                continue;
-            }
-            let written = match self.rx.recv_timeout(next_ping.min(idle_at) - now) {
-                Ok(Out::Event { seq, frame, queued }) => {
-                    if seq <= self.sent {
-                        continue; // covered by initial_data or the replay
-                    }
-                    if queued.elapsed() > MAX_LAG {
-                        sub.close(Close::slow());
-                        continue;
-                    }
-                    self.sent = seq;
-                    write_out(&mut self.wire, sub, &frame)
-                }
-                Ok(Out::Frame(f)) => write_out(&mut self.wire, sub, &f),
-                Ok(Out::Wake) | Err(RecvTimeoutError::Timeout) => Ok(()),
-                Err(RecvTimeoutError::Disconnected) => Err(Ended::now(sub.closing().unwrap_or_else(gone))),
-            };
-            if let Err(e) = written {
-                return e;
-            }
-        }
-    }
 }
 
 fn gone() -> Close {
@@ -491,54 +480,49 @@ impl Write for ReadHalf {
     }
 }
 
-/// Reads client messages until the socket closes.
-fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, link: &Link) {
+/// Reads client messages until the socket is to close; returns why. Pings the client
+/// every `ping_every` and ends a client silent for `idle`.
+fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Arc<Subscriber>, link: &mut Link, idle: Duration) -> Close {
     use tungstenite::{Error, Message};
     loop {
         let msg = match ws.read() {
             Ok(m) => m,
-            Err(Error::Io(_)) if ws.get_ref().flooded => {
-                return close_and_drain(ws, sub, CloseCode::Policy, FLOOD_REASON)
-            }
+            Err(Error::Io(_)) if ws.get_ref().flooded => return Close::new(CloseCode::Policy, FLOOD_REASON),
             Err(Error::Io(e)) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                if sub.closing().is_some() {
-                    return;
+                if let Some(why) = sub.closing() {
+                    return why;
                 }
-                continue; // the writer decides when silence is too long
+                let now = Instant::now();
+                let idle_at = link.last_heard + idle;
+                if now >= idle_at {
+                    return Close::new(CloseCode::GoingAway, "no answer from the client; reconnect");
+                }
+                if now >= link.next_ping {
+                    sub.send(frame::ping());
+                    link.next_ping = now + link.ping_every;
+                }
+                let wait = link.next_ping.min(idle_at).saturating_duration_since(now);
+                let _ = ws.get_ref().stream.set_read_timeout(Some(wait.max(Duration::from_millis(1))));
+                continue;
             }
             // The TCP connection ended without a close frame: 1006, not a protocol error.
             Err(Error::ConnectionClosed | Error::AlreadyClosed)
-            | Err(Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => return sub.close(gone()),
-            Err(Error::Capacity(_)) => {
-                return close_and_drain(ws, sub, CloseCode::TooBig, "message too big; the limit is 64 KiB")
-            }
-            Err(Error::Utf8(_)) => {
-                return close_and_drain(ws, sub, CloseCode::InvalidData, "text message is not valid UTF-8")
-            }
-            Err(Error::Protocol(_)) => {
-                return close_and_drain(ws, sub, CloseCode::Protocol, "WebSocket protocol error")
-            }
-            Err(_) => return sub.close(gone()),
+            | Err(Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => return gone(),
+            Err(Error::Capacity(_)) => return Close::new(CloseCode::TooBig, "message too big; the limit is 64 KiB"),
+            Err(Error::Utf8(_)) => return Close::new(CloseCode::InvalidData, "text message is not valid UTF-8"),
+            Err(Error::Protocol(_)) => return Close::new(CloseCode::Protocol, "WebSocket protocol error"),
+            Err(_) => return gone(),
         };
-        link.heard();
+        link.last_heard = Instant::now();
         match msg {
-            Message::Text(t) => sub.send(Out::Frame(answer(&t))),
-            Message::Binary(_) => sub.send(Out::Frame(error("Binary messages are not supported; send JSON text."))),
-            Message::Ping(p) => sub.send(Out::Frame(frame::pong(&p))),
-            // The client closes: answer with a normal close; tungstenite reports
-            // ConnectionClosed on the next read.
-            Message::Close(_) => sub.close(Close::new(CloseCode::Normal, "")),
+            Message::Text(t) => sub.send(answer(&t)),
+            Message::Binary(_) => sub.send(error("Binary messages are not supported; send JSON text.")),
+            Message::Ping(p) => sub.send(frame::pong(&p)),
+            // The client closes: answer with a normal close.
+            Message::Close(_) => return Close::new(CloseCode::Normal, ""),
             Message::Pong(_) | Message::Frame(_) => {}
         }
     }
-}
-
-/// Asks the writer to close with `code`, then reads and drops what the client still
-/// sends for a moment, so the close does not reset the connection under unread bytes
-/// (which could lose the close frame on the way to the client).
-fn close_and_drain(ws: &mut WebSocket<ReadHalf>, sub: &Subscriber, code: CloseCode, reason: &str) {
-    sub.close(Close::new(code, reason));
-    drain(&ws.get_ref().stream, Duration::from_secs(1));
 }
 
 /// Reads and discards until EOF or `limit`.
@@ -708,8 +692,9 @@ mod tests {
             (&peer).read_to_end(&mut bytes).unwrap();
             bytes
         });
-        let (subscription, _queue) =
-            app.hub.subscribe(who.user.id, true, who.digest.clone(), who.expiry.clone()).unwrap();
+        let token = (who.digest.clone(), who.expiry.clone());
+        let subscription =
+            app.hub.subscribe(who.user.id, true, token, server.try_clone().unwrap(), start_writer).unwrap();
         let mut wire = Wire::new(server);
         let covered = replay(app, &who.user, &subscription.sub, &mut wire, since, last).ok().expect("replay failed");
         wire.shutdown(Shutdown::Both);
