@@ -97,10 +97,20 @@ fn main() {
     }
     if want("latency") {
         for &n in &o.subs {
-            let mut runs: [Vec<f64>; 4] = Default::default();
+            let mut runs: [Vec<f64>; 7] = Default::default();
             for _ in 0..o.runs {
                 let srv = Srv::start(&o.bin);
-                for (r, x) in runs.iter_mut().zip(latency::latency(&srv, n, o.events)) {
+                let l = latency::latency(&srv, n, o.events);
+                let got = [
+                    l.p50,
+                    l.p99,
+                    l.ack_p50,
+                    l.ack_p99,
+                    l.server_ms_per_create,
+                    l.server_us_per_delivery,
+                    l.loadgen_ms_per_create,
+                ];
+                for (r, x) in runs.iter_mut().zip(got) {
                     r.push(x);
                 }
             }
@@ -115,6 +125,14 @@ fn main() {
                 m[3],
                 round(&runs[0]),
                 round(&runs[1])
+            );
+            println!(
+                "  CPU: server {:.2} ms per create, {:.1} µs per delivered event; load generator {:.2} ms per create \
+                 (medians; server per delivery {:?})",
+                m[4],
+                m[5],
+                m[6],
+                round(&runs[5])
             );
         }
     }
