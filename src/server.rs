@@ -8,13 +8,14 @@
 //! A connection over the bound gets a 503 and is closed at once, so a flood cannot make
 //! the server spawn without limit.
 
-use crate::app::{App, Connections, Refused};
+use crate::app::{App, ConnSlot, Connections, Refused};
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::http::budget::{BodyBudget, SMALL_BODY_BYTES};
 use crate::http::parse::{Framing, Head};
 use crate::http::{self, cors, Reply, Request, Response};
 use crate::store::Store;
+use std::cell::Cell;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
@@ -101,20 +102,24 @@ fn accept(app: &Arc<App>, stream: TcpStream) {
     };
     let app2 = app.clone();
     let spawned = thread::Builder::new().name("conn".into()).stack_size(CONN_STACK_BYTES).spawn(move || {
-        let _slot = slot;
-        http::conn::run(&Router(&app2), &app2.settings, stream, peer);
+        let router = Router { app: &app2, slot: Cell::new(Some(slot)) };
+        http::conn::run(&router, &app2.settings, stream, peer);
     });
     if let Err(e) = spawned {
         log::warn!("could not start a thread for {}: {e}", peer.ip());
     }
 }
 
-/// Routes requests to the parts (module doc).
-struct Router<'a>(&'a Arc<App>);
+/// Routes requests to the parts (module doc). One per connection; it holds the
+/// connection's place in the count, which a live socket takes along to its reader.
+struct Router<'a> {
+    app: &'a Arc<App>,
+    slot: Cell<Option<ConnSlot>>,
+}
 
 impl http::Service for Router<'_> {
     fn route(&self, req: &Request) -> Reply {
-        let app = self.0;
+        let app = self.app;
         let origins = &app.settings.allowed_origins;
         if let Some(pre) = cors::preflight(origins, req) {
             return Reply::Response(pre);
@@ -132,18 +137,18 @@ impl http::Service for Router<'_> {
     }
 
     fn upgrade(&self, stream: TcpStream, req: Request, leftover: Vec<u8>, answered: Box<dyn FnOnce(u16) + Send>) {
-        crate::live::serve(self.0, stream, req, leftover, answered);
+        crate::live::serve(self.app, stream, req, leftover, answered, self.slot.take());
     }
 
     fn is_shutting_down(&self) -> bool {
-        self.0.is_shutting_down()
+        self.app.is_shutting_down()
     }
 
     /// Anyone may send a small body; a larger one only to a route that needs a login,
     /// with a valid token — checked before the body is read, so a caller who is not
     /// logged in can never make the server hold more than `SMALL_BODY_BYTES` of theirs.
     fn body_limit(&self, head: &Head, framing: Framing) -> Result<usize, ApiError> {
-        let app = self.0;
+        let app = self.app;
         if matches!(framing, Framing::Length(n) if n <= SMALL_BODY_BYTES) {
             return Ok(SMALL_BODY_BYTES);
         }
@@ -158,7 +163,7 @@ impl http::Service for Router<'_> {
     }
 
     fn body_budget(&self) -> &BodyBudget {
-        &self.0.bodies
+        &self.app.bodies
     }
 }
 

@@ -15,7 +15,7 @@
 mod session;
 mod wire;
 
-use crate::app::App;
+use crate::app::{App, ConnSlot};
 use crate::error::ApiError;
 use crate::http::{cors, Request, Response};
 use crate::ws::{frame, handshake, CloseCode};
@@ -31,13 +31,15 @@ pub const PATH: &str = "/ws/scheduling/appointments/";
 pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves an upgrade request on `stream`. `answered` is told the HTTP status given to the
-/// handshake (101, or the refusal), for the access log.
+/// handshake (101, or the refusal), for the access log. `slot` is the connection's place
+/// in the server's count, kept while the socket lives.
 pub fn serve(
     app: &Arc<App>,
     mut stream: TcpStream,
     req: Request,
     leftover: Vec<u8>,
     answered: Box<dyn FnOnce(u16) + Send>,
+    slot: Option<ConnSlot>,
 ) {
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     wire::bound_send_buffer(&stream);
@@ -83,7 +85,7 @@ pub fn serve(
     let resume = session::Resume { since: req.query_param("since"), epoch: req.query_param("epoch") };
     drop(req);
     match who {
-        Some(Ok(p)) => session::run(app, stream, resume, p, leftover),
+        Some(Ok(p)) => session::run(app, stream, resume, p, (leftover, slot)),
         Some(Err(e)) if e.status() == 401 => {
             close_now(stream, CloseCode::Auth, "invalid or expired token; log in again")
         }

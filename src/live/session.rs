@@ -29,9 +29,10 @@
 
 use super::wire::{deadline_for, Stall, Wire};
 use crate::app::App;
+use crate::app::ConnSlot;
 use crate::auth::Principal;
 use crate::events;
-use crate::hub::{Close, Next, Refused, Subscriber};
+use crate::hub::{Close, Next, Refused, Subscriber, Subscription};
 use crate::store::users::User;
 use crate::ws::{frame, CloseCode};
 use rusqlite::Connection;
@@ -63,8 +64,10 @@ const REPLAY_FLUSH: usize = 64 * 1024;
 /// the whole buffer, so a small one keeps 5,000 idle sockets cheap (it grows for a
 /// larger message, up to `MAX_INBOUND`).
 const READ_BUFFER: usize = 512;
-/// The writer thread's stack: it only moves bytes.
-const WRITER_STACK: usize = 64 * 1024;
+/// The writer's and the reader's stacks: they only move bytes and parse heartbeats.
+/// Only the pages touched count toward memory use (a few KiB each).
+const WRITER_STACK: usize = 128 * 1024;
+const READER_STACK: usize = 128 * 1024;
 /// A writer thread whose queue stays empty this long ends; the wire is free again.
 const LINGER: Duration = Duration::from_secs(1);
 /// The reader waits at most this long for a writer thread to perform a close.
@@ -72,9 +75,16 @@ const ENDED_WAIT: Duration = Duration::from_secs(10);
 /// How long a closing socket waits for the client's close reply.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 
-/// Runs an authenticated socket until it closes.
-/// `resume` is the `since` and `epoch` query parameters, if given.
-pub fn run(app: &Arc<App>, stream: TcpStream, resume: Resume, who: Principal, leftover: Vec<u8>) {
+/// Runs an authenticated socket until it closes. `resume` is the `since` and `epoch`
+/// query parameters, if given; `leftover` what the HTTP layer read past the upgrade
+/// request; `slot` the connection's place in the server's count, which the reader keeps.
+pub fn run(
+    app: &Arc<App>,
+    stream: TcpStream,
+    resume: Resume,
+    who: Principal,
+    (leftover, slot): (Vec<u8>, Option<ConnSlot>),
+) {
     let user = &who.user;
     let (Ok(send_handle), Ok(read_stream)) = (stream.try_clone(), stream.try_clone()) else {
         return super::close_now(stream, CloseCode::TryAgain, "server busy; try again");
@@ -109,27 +119,64 @@ pub fn run(app: &Arc<App>, stream: TcpStream, resume: Resume, who: Principal, le
         return end(&mut wire, &sub, ended, || drain(&read_stream, CLOSE_GRACE));
     }
     drop(wire);
-    let ping_every = Duration::from_secs(app.settings.ws_ping_secs);
-    let _ = read_stream.set_read_timeout(Some(ping_every));
-    let config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
-        .max_message_size(Some(MAX_INBOUND))
-        .max_frame_size(Some(MAX_INBOUND));
-    let mut half =
-        ReadHalf { stream: read_stream, frames: frame::Counter::default(), flood: Flood::new(), flooded: false };
-    // What the HTTP layer read past the upgrade request is the first client frames.
-    let flooded = half.count(&leftover).is_err();
-    let mut ws = WebSocket::from_partially_read(half, leftover, Role::Server, Some(config));
-    let why = if flooded {
-        Close::new(CloseCode::Policy, FLOOD_REASON)
-    } else {
-        let mut link = Link { last_heard: Instant::now(), next_ping: Instant::now() + ping_every, ping_every };
-        read_loop(&mut ws, &sub, &mut link, Duration::from_secs(app.settings.ws_idle_secs))
+    let reader = Reader {
+        subscription,
+        stream: read_stream,
+        leftover,
+        ping_every: Duration::from_secs(app.settings.ws_ping_secs),
+        idle: Duration::from_secs(app.settings.ws_idle_secs),
+        _slot: slot,
     };
-    finish(&sub, &ws.get_ref().stream, why);
-    // Only now, with the close performed, does the socket leave the hub.
-    drop(subscription);
+    // The reader gets a fresh small stack: this thread's has the pages that SQLite and
+    // the start touched, which would stay resident for the socket's life.
+    let handoff = Arc::new(std::sync::Mutex::new(Some(reader)));
+    let theirs = handoff.clone();
+    let take = |h: &std::sync::Mutex<Option<Reader>>| h.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let spawned = std::thread::Builder::new()
+        .name("ws-reader".into())
+        .stack_size(READER_STACK)
+        .spawn(move || take(&theirs).into_iter().for_each(Reader::run));
+    if spawned.is_err() {
+        take(&handoff).into_iter().for_each(Reader::run);
+    }
+}
+
+/// The reading end of a socket whose start has been sent.
+struct Reader {
+    /// Dropped when the close has been performed: the socket leaves the hub.
+    subscription: Subscription,
+    stream: TcpStream,
+    leftover: Vec<u8>,
+    ping_every: Duration,
+    idle: Duration,
+    _slot: Option<ConnSlot>,
+}
+
+impl Reader {
+    fn run(self) {
+        let sub = self.subscription.sub.clone();
+        let _ = self.stream.set_read_timeout(Some(self.ping_every));
+        let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER)
+            .write_buffer_size(0)
+            .max_message_size(Some(MAX_INBOUND))
+            .max_frame_size(Some(MAX_INBOUND));
+        let mut half =
+            ReadHalf { stream: self.stream, frames: frame::Counter::default(), flood: Flood::new(), flooded: false };
+        // What the HTTP layer read past the upgrade request is the first client frames.
+        let flooded = half.count(&self.leftover).is_err();
+        let mut ws = WebSocket::from_partially_read(half, self.leftover, Role::Server, Some(config));
+        let why = if flooded {
+            Close::new(CloseCode::Policy, FLOOD_REASON)
+        } else {
+            let now = Instant::now();
+            let mut link = Link { last_heard: now, next_ping: now + self.ping_every, ping_every: self.ping_every };
+            read_loop(&mut ws, &sub, &mut link, self.idle)
+        };
+        finish(&sub, &ws.get_ref().stream, why);
+        // Only now, with the close performed, does the socket leave the hub.
+        drop(self.subscription);
+    }
 }
 
 /// Starts a writer thread for `sub` (the `hub::StartWriter` of live sockets): it holds
