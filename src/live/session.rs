@@ -86,11 +86,13 @@ pub fn run(
     (leftover, slot): (Vec<u8>, Option<ConnSlot>),
 ) {
     let user = &who.user;
-    let (Ok(send_handle), Ok(read_stream)) = (stream.try_clone(), stream.try_clone()) else {
+    // One file descriptor per socket while it lives (the hub's); this one is for the start.
+    let Ok(start_handle) = stream.try_clone() else {
         return super::close_now(stream, CloseCode::TryAgain, "server busy; try again");
     };
+    let (stream, socket) = (start_handle, stream);
     let token = (who.digest.clone(), who.expiry.clone());
-    let subscription = match app.hub.subscribe(user.id, user.is_operator(), token, send_handle, start_writer) {
+    let subscription = match app.hub.subscribe(user.id, user.is_operator(), token, socket, start_writer) {
         Ok(s) => s,
         Err(Refused::TooManyForUser) => {
             log::warn!("refused a socket of user {}: over the per-user limit", user.username);
@@ -116,12 +118,11 @@ pub fn run(
     let started = send_start(app, user, &sub, &mut wire, start).map(|seq| sub.covered_through(seq));
     if let Some(ended) = started.err().or_else(|| write_queued(&mut wire, &sub, Duration::ZERO)) {
         // No reader runs yet: drain here what the client still sends.
-        return end(&mut wire, &sub, ended, || drain(&read_stream, CLOSE_GRACE));
+        return end(&mut wire, &sub, ended, || drain(sub.outbox().stream(), CLOSE_GRACE));
     }
     drop(wire);
     let reader = Reader {
         subscription,
-        stream: read_stream,
         leftover,
         ping_every: Duration::from_secs(app.settings.ws_ping_secs),
         idle: Duration::from_secs(app.settings.ws_idle_secs),
@@ -145,7 +146,6 @@ pub fn run(
 struct Reader {
     /// Dropped when the close has been performed: the socket leaves the hub.
     subscription: Subscription,
-    stream: TcpStream,
     leftover: Vec<u8>,
     ping_every: Duration,
     idle: Duration,
@@ -155,14 +155,14 @@ struct Reader {
 impl Reader {
     fn run(self) {
         let sub = self.subscription.sub.clone();
-        let _ = self.stream.set_read_timeout(Some(self.ping_every));
+        let _ = sub.outbox().stream().set_read_timeout(Some(self.ping_every));
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
             .write_buffer_size(0)
             .max_message_size(Some(MAX_INBOUND))
             .max_frame_size(Some(MAX_INBOUND));
         let mut half =
-            ReadHalf { stream: self.stream, frames: frame::Counter::default(), flood: Flood::new(), flooded: false };
+            ReadHalf { sub: sub.clone(), frames: frame::Counter::default(), flood: Flood::new(), flooded: false };
         // What the HTTP layer read past the upgrade request is the first client frames.
         let flooded = half.count(&self.leftover).is_err();
         let mut ws = WebSocket::from_partially_read(half, self.leftover, Role::Server, Some(config));
@@ -173,7 +173,7 @@ impl Reader {
             let mut link = Link { last_heard: now, next_ping: now + self.ping_every, ping_every: self.ping_every };
             read_loop(&mut ws, &sub, &mut link, self.idle)
         };
-        finish(&sub, &ws.get_ref().stream, why);
+        finish(&sub, why);
         // Only now, with the close performed, does the socket leave the hub.
         drop(self.subscription);
     }
@@ -227,7 +227,8 @@ fn write_queued(wire: &mut Wire, sub: &Arc<Subscriber>, linger: Duration) -> Opt
 /// holds the wire, this thread performs the close, reading the client's reply; else it
 /// reads for a moment (so the close does not reset the connection under unread bytes,
 /// which could lose the close frame), tells the writer, and waits for it to finish.
-fn finish(sub: &Arc<Subscriber>, stream: &TcpStream, why: Close) {
+fn finish(sub: &Arc<Subscriber>, why: Close) {
+    let stream = sub.outbox().stream();
     if sub.outbox().close_and_hold(why) {
         let ended = Ended::now(sub.closing().unwrap_or_else(gone));
         match stream.try_clone() {
@@ -489,7 +490,8 @@ const FLOOD_REASON: &str = "too many messages; slow down";
 /// automatic pong and close replies) are discarded, since the writer thread sends
 /// those itself and must be the only one writing.
 struct ReadHalf {
-    stream: TcpStream,
+    /// Read through the hub's handle of the socket (`Outbox::stream`).
+    sub: Arc<Subscriber>,
     frames: frame::Counter,
     flood: Flood,
     /// The reads failed because of a flood.
@@ -512,7 +514,7 @@ impl Read for ReadHalf {
         if self.flooded {
             return Err(io::Error::other("message flood"));
         }
-        let n = self.stream.read(buf)?;
+        let n = self.sub.outbox().stream().read(buf)?;
         self.count(&buf[..n])?;
         Ok(n)
     }
@@ -549,7 +551,7 @@ fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Arc<Subscriber>, link: &mut Lin
                     link.next_ping = now + link.ping_every;
                 }
                 let wait = link.next_ping.min(idle_at).saturating_duration_since(now);
-                let _ = ws.get_ref().stream.set_read_timeout(Some(wait.max(Duration::from_millis(1))));
+                let _ = sub.outbox().stream().set_read_timeout(Some(wait.max(Duration::from_millis(1))));
                 continue;
             }
             // The TCP connection ended without a close frame: 1006, not a protocol error.
