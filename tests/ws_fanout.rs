@@ -115,7 +115,7 @@ fn a_slow_reader_gets_every_frame_of_a_burst_whole_and_in_order() {
     while got.len() < seqs.len() {
         let m = ws.next_json(10 * SEC).unwrap_or_else(|e| panic!("after {} events: {e:?}", got.len()));
         got.push((m["seq"].as_i64().unwrap(), m["appointment"]["notes"].clone()));
-        if got.len() % 25 == 0 {
+        if got.len().is_multiple_of(25) {
             // The reader is slow: the server's writes back up meanwhile.
             std::thread::sleep(Duration::from_millis(20));
         }
