@@ -30,7 +30,7 @@ impl Srv {
         let env = |c: &mut Command| {
             c.env("ROYAL_CARE_PASSWORD_ITERATIONS", "1000")
                 .env("ROYAL_CARE_INSECURE_FAST_HASHES_FOR_TESTS", "1")
-                .env("RUST_LOG", "warn,royal_care::cli::serve=info")
+                .env("RUST_LOG", "warn,royal_care::server=info")
                 .env("RUST_LOG_STYLE", "never")
                 .arg("--db")
                 .arg(&db);

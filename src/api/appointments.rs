@@ -4,7 +4,7 @@
 //! Before reading or changing appointments, overdue `pending` ones are cancelled, so no
 //! caller ever sees (or confirms) an appointment the server should already have cancelled.
 
-use super::page::{respond_plain, ListQuery, Page};
+use super::page::{respond_plain_raw, ListQuery, Page};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -91,8 +91,12 @@ fn respond_list(app: &App, req: &Request, who: &Principal, q: ListQuery, page: O
         let (count, ids) = q.run(&snapshot, "appointments a", "a.id", &read)?;
         let appts = appointment::load_many(&snapshot, &ids)?;
         let answer = appointment::with_rest_json(&snapshot, &appts, &who.user, |out| match page {
-            Some(page) => page.respond(req, count, out),
-            None => respond_plain(count, out),
+            Some(page) => page.respond_raw(req, count, |buf| appointment::write_list(out, buf)),
+            None => {
+                let mut buf = Vec::new();
+                appointment::write_list(out, &mut buf);
+                Ok(respond_plain_raw(count, buf))
+            }
         })?;
         snapshot.commit()?;
         answer
