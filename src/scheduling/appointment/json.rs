@@ -145,7 +145,8 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
     }
     let extras = a.extra_therapist_ids();
     let user = |id: Option<i64>| Json(id.and_then(|id| rel.users.get(&id)).map(|u| &**u));
-    let mut m = vec![
+    let mut m = Vec::with_capacity(80);
+    m.extend([
         ("id", Int(a.id)),
         ("client", Int(a.client_id)),
         ("services", Ids(a.service_ids.clone())),
@@ -206,7 +207,7 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         ("formatted_date", Text(formatted(&a.date, "%Y-%m-%d", "%B %d, %Y"))),
         ("formatted_start_time", Text(formatted(&a.start_time, "%H:%M:%S", "%I:%M %p"))),
         ("formatted_end_time", Text(formatted(&a.end_time, "%H:%M:%S", "%I:%M %p"))),
-    ];
+    ]);
     for (i, col) in STAMPS.iter().enumerate() {
         m.push((col, OptStr(a.stamps[i].as_deref())));
     }
@@ -221,13 +222,13 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
     // Written in sorted key order, as a `Value` object's are, so REST bytes and event
     // payloads agree. The keys are the same for every appointment, so the order is
     // worked out once.
-    static ORDER: OnceLock<Vec<usize>> = OnceLock::new();
+    static ORDER: OnceLock<Vec<(usize, Box<[u8]>)>> = OnceLock::new();
     let order = ORDER.get_or_init(|| {
         // `write_json` writes the keys as they are: they must need no escaping.
         assert!(m.iter().all(|(k, _)| k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')));
         let mut o: Vec<usize> = (0..m.len()).collect();
         o.sort_by_key(|i| m[*i].0);
-        o
+        o.into_iter().map(|i| (i, format!(",\"{}\":", m[i].0).into_bytes().into_boxed_slice())).collect()
     });
     AppointmentJson { members: m, order }
 }
@@ -282,7 +283,7 @@ fn long_date(value: &str) -> Option<String> {
     }
     let (y, m, d) = (digits(&b[..4])?, digits(&b[5..7])?, digits(&b[8..])?);
     chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d).filter(|_| y >= 1000)?;
-    Some(format!("{} {}, {}", MONTHS[m as usize - 1], &value[8..], &value[..4]))
+    Some([MONTHS[m as usize - 1], " ", &value[8..], ", ", &value[..4]].concat())
 }
 
 /// "13:05:00" as "01:05 PM" (`%H:%M:%S` → `%I:%M %p`); `None` unless the value is
@@ -297,15 +298,18 @@ fn clock_time(value: &str) -> Option<String> {
         return None;
     }
     let h12 = if h % 12 == 0 { 12 } else { h % 12 };
-    Some(format!("{h12:02}:{} {}", &value[3..5], if h < 12 { "AM" } else { "PM" }))
+    let hh = [b'0' + (h12 / 10) as u8, b'0' + (h12 % 10) as u8];
+    let hh = std::str::from_utf8(&hh).expect("two digits");
+    Some([hh, ":", &value[3..5], if h < 12 { " AM" } else { " PM" }].concat())
 }
 
 /// One appointment's JSON object: written straight into a response (`write_json`,
 /// REST pages) or read back as a `Value` (events, which compare and embed it).
 pub struct AppointmentJson<'a> {
     members: Vec<(&'static str, Field<'a>)>,
-    /// `members`' indices in key order.
-    order: &'static [usize],
+    /// `members`' indices in key order, each with its key as written after a member
+    /// (`,"key":`).
+    order: &'static [(usize, Box<[u8]>)],
 }
 
 impl AppointmentJson<'_> {
@@ -315,23 +319,22 @@ impl AppointmentJson<'_> {
     /// page is written without a tree of values or serde's per-member dispatch (keys
     /// need no escaping, and most strings none either).
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        for (k, v) in self.order.iter().map(|i| &self.members[*i]) {
+        let start = out.len();
+        for (i, key) in self.order {
+            let v = &self.members[*i].1;
             // `allowed_actions` is per caller: only REST answers have it.
             if matches!(v, Field::Actions(None) | Field::Withheld) {
                 continue;
             }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            out.push(b'"');
-            out.extend_from_slice(k.as_bytes());
-            out.extend_from_slice(b"\":");
+            out.extend_from_slice(key);
             v.write_json(out);
         }
-        out.push(b'}');
+        if out.len() == start {
+            out.extend_from_slice(b"{}");
+        } else {
+            out[start] = b'{';
+            out.push(b'}');
+        }
     }
 
     pub fn to_value(&self) -> Value {
