@@ -10,13 +10,16 @@
 //! `user deactivate`) write through their own `Store`; `BEGIN IMMEDIATE` plus the busy
 //! timeout serialise them with the server, and the hub finds their events in the log.
 //! **Reads** go through `Store::read`: a small pool of `query_only` connections that
-//! never block the writer (WAL).
+//! never block the writer (WAL). `Store::read_at` reads in one transaction and says
+//! which state of the file it saw (`ReadVersion`), so bytes built from it can be reused
+//! while nothing has changed (`derived`).
 //!
 //! Durability: WAL with `synchronous=FULL`, so a commit that returned has reached the
 //! disk and a 2xx answer survives a power cut. A clinic writes little; the cost is
 //! about 0.15 ms a commit.
 
 pub mod backup;
+pub mod derived;
 pub mod lock;
 pub mod migrate;
 pub mod tokens;
@@ -69,8 +72,10 @@ pub struct Store {
     /// The only connection that writes in this process. Held for one transaction at a
     /// time; nothing slow (network, hashing) happens while it is held.
     writer: Mutex<Connection>,
-    /// Idle read connections.
-    readers: Mutex<Vec<Connection>>,
+    /// Idle read connections, each with its number (`ReadVersion`).
+    readers: Mutex<Vec<(u64, Connection)>>,
+    /// The number the next read connection opened gets: never reused.
+    next_reader: AtomicU64,
     /// Set once the feed's receiver was handed out; until then commits feed nobody.
     feed: OnceLock<SyncSender<Vec<Event>>>,
     /// Transactions this process has committed (see `commits`).
@@ -138,6 +143,7 @@ impl Store {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            next_reader: AtomicU64::new(0),
             feed: OnceLock::new(),
             commits: AtomicU64::new(0),
             disk_full: AtomicBool::new(false),
@@ -224,15 +230,35 @@ impl Store {
 
     /// Runs `f` on a read-only connection from the pool.
     pub fn read<T, E: From<rusqlite::Error>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+        self.read_on(|_, conn| f(conn))
+    }
+
+    /// Runs `f` in one read transaction and hands it the `ReadVersion` of what it sees.
+    pub fn read_at<T, E: From<rusqlite::Error>>(
+        &self,
+        f: impl FnOnce(&Connection, ReadVersion) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.read_on(|reader, conn| {
+            let tx = conn.unchecked_transaction()?;
+            // Starts the read transaction, so it is the version of what `f` reads.
+            let data: i64 = tx.prepare_cached("PRAGMA data_version")?.query_row([], |r| r.get(0))?;
+            let out = f(&tx, ReadVersion { reader, data })?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
+    /// Runs `f` with a pooled read connection and its number.
+    fn read_on<T, E: From<rusqlite::Error>>(&self, f: impl FnOnce(u64, &Connection) -> Result<T, E>) -> Result<T, E> {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match pooled {
+        let (reader, conn) = match pooled {
             Some(c) => c,
-            None => self.open_reader()?,
+            None => (self.next_reader.fetch_add(1, Ordering::Relaxed), self.open_reader()?),
         };
-        let out = f(&conn);
+        let out = f(reader, &conn);
         let mut pool = self.readers.lock().unwrap_or_else(|p| p.into_inner());
         if pool.len() < POOLED_READERS {
-            pool.push(conn);
+            pool.push((reader, conn));
         }
         out
     }
@@ -251,6 +277,25 @@ impl Store {
     /// while the server runs, with a new event-stream epoch (see `backup`).
     pub fn backup_to(&self, dest: &Path, at: chrono::DateTime<chrono::Utc>) -> Result<(), String> {
         backup::write_copy(&self.path, dest, at)
+    }
+}
+
+/// Which state of the database file a read transaction saw (`Store::read_at`): two
+/// reads with equal versions saw the same content. It is the read connection's number
+/// and SQLite's `PRAGMA data_version` on it, which changes whenever any other
+/// connection, in this process or another (`royal-care user …` on the same file),
+/// has committed since that connection last looked; our read connections never write.
+/// Versions of different connections are never equal, whatever the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadVersion {
+    reader: u64,
+    data: i64,
+}
+
+impl ReadVersion {
+    /// Do both come from the same read connection (so comparing them means something)?
+    pub fn same_reader(&self, other: &ReadVersion) -> bool {
+        self.reader == other.reader
     }
 }
 
