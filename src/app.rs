@@ -1,12 +1,13 @@
 //! The running server's shared state, built once at start and shared by every thread
 //! through `Arc<App>`: settings, the store, the hub, login state, the open-connection
-//! count and the shutting-down flag. It holds state only; what runs on it is in
+//! count, the cache of list pages and the shutting-down flag. It holds state only; what runs on it is in
 //! `server` (accepting and routing), `api`, `live` and `maintenance`.
 
 use crate::auth::{Auth, Logins};
 use crate::config::Settings;
 use crate::http::budget::BodyBudget;
 use crate::hub::Hub;
+use crate::store::derived::DerivedCache;
 use crate::store::Store;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -24,6 +25,9 @@ pub struct App {
     pub connections: Connections,
     /// The memory all request bodies in flight share (`http::budget`).
     pub bodies: BodyBudget,
+    /// Appointment list pages as sent, reused while the database is unchanged
+    /// (`store::derived`; `api::appointments`).
+    pub list_pages: DerivedCache,
     shutting_down: AtomicBool,
 }
 
@@ -40,6 +44,7 @@ impl App {
             logins: Logins::new(),
             connections: Connections::default(),
             bodies: BodyBudget::default(),
+            list_pages: DerivedCache::default(),
             shutting_down: AtomicBool::new(false),
         }))
     }

@@ -414,3 +414,106 @@ fn an_empty_driver_or_therapist_means_none() {
     assert_eq!(s, 400, "{e}");
     assert!(e["fields"]["therapist"].is_array(), "{e}");
 }
+
+/// A page of appointments may be answered from the bytes an earlier read of the same
+/// database state built (`App::list_pages`): every kind of write shows in the very next
+/// GET (a booking, an edit, a workflow step, a client, staff or service edit shown in
+/// an appointment, and a write by another process on the same file), and callers who
+/// see different things, or ask differently, never get each other's page.
+#[test]
+fn list_pages_show_every_write_at_once_and_give_each_caller_their_own() {
+    let k = Clinic::new();
+    let get = |token: &str, query: &str| -> serde_json::Value {
+        let (s, v) = k.srv.call("GET", &format!("/api/scheduling/appointments/{query}"), Some(token), None);
+        assert_eq!(s, 200, "{v}");
+        v
+    };
+    // The page, asked for twice: the second answer may come from the kept bytes.
+    let page = |token: &str| {
+        let first = get(token, "");
+        assert_eq!(get(token, ""), first);
+        first
+    };
+    let first = |token: &str| page(token)["results"][0].clone();
+    let ids = |token: &str| -> Vec<i64> {
+        page(token)["results"].as_array().unwrap().iter().map(|a| a["id"].as_i64().unwrap()).collect()
+    };
+
+    let a1 = k.book(&k.booking("2030-03-01", "10:00", "11:00"));
+    let id1 = a1["id"].as_i64().unwrap();
+    assert_eq!(ids(&k.op), [id1]);
+    let mut other = k.booking("2030-03-02", "10:00", "11:00");
+    other["therapist"] = json!(k.t2_id);
+    other["driver"] = serde_json::Value::Null;
+    let id2 = k.book(&other)["id"].as_i64().unwrap();
+    assert_eq!(ids(&k.op), [id1, id2], "a booking");
+
+    let path = format!("/api/scheduling/appointments/{id1}/");
+    let (s, _) = k.srv.call("PATCH", &path, Some(&k.op), Some(&json!({"notes": "Bring the oil"})));
+    assert_eq!(s, 200);
+    assert_eq!(first(&k.op)["notes"], "Bring the oil", "an edit");
+    assert!(first(&k.op)["therapist_confirmed_at"].is_null());
+    assert_eq!(first(&k.t1)["allowed_actions"], json!(["therapist_confirm", "reject"]));
+    let (s, _) = k.act(&k.t1, id1, "therapist_confirm", json!({}));
+    assert_eq!(s, 200);
+    assert!(first(&k.op)["therapist_confirmed_at"].is_string(), "a workflow step");
+    assert_ne!(first(&k.t1)["allowed_actions"], json!(["therapist_confirm", "reject"]));
+
+    let (s, _) = k.srv.call(
+        "PATCH",
+        &format!("/api/scheduling/clients/{}/", k.client),
+        Some(&k.op),
+        Some(&json!({"first_name": "Mariana"})),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(first(&k.op)["client_details"]["first_name"], "Mariana", "a client edit");
+    let staff = format!("/api/scheduling/staff/{}/", k.t1_id);
+    let (s, _) = k.srv.call("PATCH", &staff, Some(&k.op), Some(&json!({"first_name": "Tessa"})));
+    assert_eq!(s, 200);
+    assert_eq!(first(&k.op)["therapist_details"]["first_name"], "Tessa", "a staff edit");
+    let (s, _) = k.srv.call("PATCH", "/api/auth/profile/", Some(&k.t1), Some(&json!({"phone_number": "0917 555"})));
+    assert_eq!(s, 200);
+    assert_eq!(first(&k.op)["therapist_details"]["phone_number"], "0917 555", "a staff member's own edit");
+    let (s, _) = k.srv.call(
+        "PATCH",
+        &format!("/api/scheduling/services/{}/", k.service),
+        Some(&k.op),
+        Some(&json!({"price": "1800.00"})),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(first(&k.op)["total_price"], "1800.00", "a service edit");
+
+    // Another process writing the same file (as `royal-care user …` does) is seen too.
+    let outside = rusqlite::Connection::open(&k.srv.db).unwrap();
+    outside.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    outside.execute("UPDATE clients SET last_name = 'Written elsewhere'", []).unwrap();
+    assert_eq!(first(&k.op)["client_details"]["last_name"], "Written elsewhere", "another process's write");
+
+    // Each caller their own page, asked in turns: what they may see, what their role
+    // receives, their own actions.
+    for _ in 0..2 {
+        assert_eq!(ids(&k.t1), [id1]);
+        assert_eq!(ids(&k.t2), [id2]);
+        assert_eq!(ids(&k.d1), [id1]);
+        assert_eq!(ids(&k.op), [id1, id2]);
+    }
+    assert_eq!(first(&k.op)["notes"], "Bring the oil");
+    assert!(first(&k.d1).get("notes").is_none(), "a driver does not receive notes");
+    assert_eq!(first(&k.op)["allowed_actions"], json!(["cancel"]));
+    assert_ne!(first(&k.t2)["allowed_actions"], first(&k.op)["allowed_actions"]);
+
+    // Another query, another page; another host, other links.
+    let one = get(&k.op, "?page_size=1");
+    assert_eq!((one["count"].clone(), one["results"].as_array().unwrap().len()), (json!(2), 1));
+    assert_eq!(get(&k.op, "?page_size=1&page=2")["results"][0]["id"], id2);
+    for host in ["a.example", "b.example", "a.example"] {
+        let r = k.srv.raw(
+            format!(
+                "GET /api/scheduling/appointments/?page_size=1 HTTP/1.1\r\nHost: {host}\r\nAuthorization: Token {}\r\nConnection: close\r\n\r\n",
+                k.op
+            )
+            .as_bytes(),
+        );
+        assert_eq!(r.json()["next"], format!("http://{host}/api/scheduling/appointments/?page_size=1&page=2"));
+    }
+}

@@ -4,7 +4,7 @@
 //! Before reading or changing appointments, overdue `pending` ones are cancelled, so no
 //! caller ever sees (or confirms) an appointment the server should already have cancelled.
 
-use super::page::{respond_plain, ListQuery, Page};
+use super::page::{respond_plain_raw, ListQuery, Page};
 use crate::app::App;
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -82,21 +82,50 @@ pub fn view(app: &App, req: &Request, who: &Principal, v: &'static View) -> Resu
 }
 
 /// Runs an appointment list query and answers `page` of it, or (`None`) a plain array.
+/// A page is answered from `App::list_pages` when a read of the same database state
+/// (`store::ReadVersion`) built it for the same key (`page_key`); see docs/PERFORMANCE.md.
 fn respond_list(app: &App, req: &Request, who: &Principal, q: ListQuery, page: Option<Page>) -> Answer {
     let read = page.unwrap_or_else(Page::plain);
-    app.store.read(|conn| -> Result<_, ApiError> {
-        // One read transaction: the count, the page and its related rows come from the
-        // same snapshot (and the WAL read lock is taken once, not per query).
-        let snapshot = conn.unchecked_transaction()?;
-        let (count, ids) = q.run(&snapshot, "appointments a", "a.id", &read)?;
-        let appts = appointment::load_many(&snapshot, &ids)?;
-        let answer = appointment::with_rest_json(&snapshot, &appts, &who.user, |out| match page {
-            Some(page) => page.respond(req, count, out),
-            None => respond_plain(count, out),
-        })?;
-        snapshot.commit()?;
-        answer
+    let key = page.map(|_| page_key(req, who));
+    // One read transaction: the count, the page and its related rows come from the
+    // same snapshot (and the WAL read lock is taken once, not per query).
+    app.store.read_at(|snapshot, version| -> Result<_, ApiError> {
+        if let Some(bytes) = key.as_deref().and_then(|k| app.list_pages.get(version, k)) {
+            return Ok(Response::json_bytes(200, bytes.to_vec()));
+        }
+        let (count, ids) = q.run(snapshot, "appointments a", "a.id", &read)?;
+        let appts = appointment::load_many(snapshot, &ids)?;
+        let answer = appointment::with_rest_json(snapshot, &appts, &who.user, |out| match page {
+            Some(page) => page.respond_raw(req, count, |buf| appointment::write_list(out, buf)),
+            None => {
+                let mut buf = Vec::new();
+                appointment::write_list(out, &mut buf);
+                Ok(respond_plain_raw(count, buf))
+            }
+        })??;
+        if let Some(key) = key.filter(|_| answer.status == 200) {
+            app.list_pages.put(version, key, answer.body.as_slice().into());
+        }
+        Ok(answer)
     })
+}
+
+/// Everything a page's bytes depend on besides the database's content: the caller
+/// (visibility, what their role receives, their `allowed_actions`), the path and query
+/// (the view, filters, order, page), the scheme and host its `next`/`previous` links
+/// name, and the clinic's day (boards and day views).
+fn page_key(req: &Request, who: &Principal) -> String {
+    let c = req.client();
+    format!(
+        "{} {} {} {}://{} {}?{}",
+        who.user.id,
+        who.user.role,
+        crate::time::today(),
+        c.scheme,
+        c.host,
+        req.path(),
+        req.head.query
+    )
 }
 
 type Answer = Result<Response, ApiError>;

@@ -193,6 +193,25 @@ impl Page {
         count: i64,
         results: &R,
     ) -> Result<Response, ApiError> {
+        let mut failed = None;
+        let resp = self.respond_raw(req, count, |out| {
+            failed = serde_json::to_writer(out, results).err();
+        })?;
+        match failed {
+            Some(e) => Err(ApiError::internal(e)),
+            None => Ok(resp),
+        }
+    }
+
+    /// The page answer with `results` written by `write_results` (JSON text appended to
+    /// the buffer): appointment pages write theirs without serde
+    /// (`appointment::write_list`).
+    pub fn respond_raw(
+        &self,
+        req: &Request,
+        count: i64,
+        write_results: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<Response, ApiError> {
         let total_pages = ((count + self.size - 1) / self.size).max(1);
         if self.number > total_pages {
             return Err(ApiError::new(
@@ -213,7 +232,9 @@ impl Page {
             let host = if c.host.is_empty() { "localhost" } else { &c.host };
             format!("{}://{host}{}?{}", c.scheme, req.path(), qs.join("&"))
         };
-        let answer = PageAnswer {
+        // Members in sorted order, as a `Value` object's are, serialised straight to the
+        // bytes, so a page's results are not first copied into one tree of values.
+        let head = PageHead {
             count,
             current_page: self.number,
             has_next,
@@ -221,10 +242,14 @@ impl Page {
             next: has_next.then(|| link(self.number + 1)),
             page_size: self.size,
             previous: has_previous.then(|| link(self.number - 1)),
-            results,
-            total_pages,
         };
-        Ok(Response::json_bytes(200, serde_json::to_vec(&answer).map_err(ApiError::internal)?))
+        let mut out = serde_json::to_vec(&head).map_err(ApiError::internal)?;
+        // `{…,"previous":…}` becomes `{…,"previous":…,"results":…,"total_pages":N}`.
+        out.pop();
+        out.extend_from_slice(b",\"results\":");
+        write_results(&mut out);
+        out.extend_from_slice(format!(",\"total_pages\":{total_pages}}}").as_bytes());
+        Ok(Response::json_bytes(200, out))
     }
 }
 
@@ -232,7 +257,12 @@ impl Page {
 /// `X-Total-Count`: how many matched, more than the array holds when the cap cut it.
 pub fn respond_plain<T: Serialize>(count: i64, results: &[T]) -> Result<Response, ApiError> {
     let body = serde_json::to_vec(results).map_err(ApiError::internal)?;
-    Ok(Response::json_bytes(200, body).header("X-Total-Count", &count.to_string()))
+    Ok(respond_plain_raw(count, body))
+}
+
+/// `respond_plain` with the array's JSON text already written.
+pub fn respond_plain_raw(count: i64, body: Vec<u8>) -> Response {
+    Response::json_bytes(200, body).header("X-Total-Count", &count.to_string())
 }
 
 /// The rows of `ids`, in that order, loaded in one query by `get_many` (a plain array
@@ -247,10 +277,10 @@ pub fn rows_in_order<T>(
     Ok(ids.iter().filter_map(|id| rows.get(id)).map(to_json).collect())
 }
 
-/// A page answer, serialised straight to bytes (members in sorted order, as a `Value`
-/// object's are), so a page's results are not first copied into one tree of values.
+/// A page answer's members before `results` and `total_pages` (which `respond_raw`
+/// appends), in sorted order.
 #[derive(Serialize)]
-struct PageAnswer<'a, R: ?Sized> {
+struct PageHead {
     count: i64,
     current_page: i64,
     has_next: bool,
@@ -258,8 +288,6 @@ struct PageAnswer<'a, R: ?Sized> {
     next: Option<String>,
     page_size: i64,
     previous: Option<String>,
-    results: &'a R,
-    total_pages: i64,
 }
 
 fn encode(s: &str) -> String {

@@ -141,7 +141,7 @@ impl Auth<'_> {
         // Django, whose 8-character keys none of ours has.
         let forms = token::stored_forms(token);
         let found = self.store.read(|c| -> Result<_, ApiError> {
-            for (key, digest) in &forms {
+            for (key, digest) in forms {
                 let row = tokens::by_key(c, key)?
                     .into_iter()
                     .find(|r| bool::from(r.digest.as_bytes().ct_eq(digest.as_bytes())));

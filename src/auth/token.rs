@@ -52,17 +52,26 @@ pub fn knox42_digest(token: &str) -> String {
 
 /// The `(token_key, digest)` pairs a presented (`well_formed`) token may be stored under:
 /// ours (knox 5) first, then knox 4.2's for imported tokens. The keys have different
-/// lengths, so a row of one kind is never looked up as the other.
-pub fn stored_forms(token: &str) -> [(&str, String); 2] {
-    [(token_key(token), digest(token)), (&token[..KNOX42_KEY_LENGTH], knox42_digest(token))]
+/// lengths, so a row of one kind is never looked up as the other. Each digest is
+/// computed when its pair is taken: every request checks a token, and most are ours.
+pub fn stored_forms(token: &str) -> impl Iterator<Item = (&str, String)> {
+    [false, true].into_iter().map(move |knox42| {
+        if knox42 {
+            (&token[..KNOX42_KEY_LENGTH], knox42_digest(token))
+        } else {
+            (token_key(token), digest(token))
+        }
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
 }
 
 #[cfg(test)]
@@ -93,7 +102,7 @@ mod tests {
             digest(&t),
             "bca17be805e71868e12f2fc46a3925d5f1d85279c71fd24839a7c716414a04af4d882a769ab13ab1938719fd71252f210f86aa036436af2798f5b26d90de5396"
         );
-        let [(key5, d5), (key42, d42)] = stored_forms(&t);
+        let [(key5, d5), (key42, d42)]: [(&str, String); 2] = stored_forms(&t).collect::<Vec<_>>().try_into().unwrap();
         assert_eq!((key5, d5), (&t[..15], digest(&t)));
         assert_eq!((key42, d42), (&t[..8], knox42_digest(&t)));
     }

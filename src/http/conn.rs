@@ -317,15 +317,28 @@ impl<'a> Deadline<'a> {
     }
 }
 
-impl Write for Deadline<'_> {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+impl Deadline<'_> {
+    /// Sets the socket's write timeout to the time left.
+    fn arm(&self) -> io::Result<()> {
         let left = self.until.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(ErrorKind::TimedOut.into());
         }
-        self.stream.set_write_timeout(Some(left))?;
+        self.stream.set_write_timeout(Some(left))
+    }
+}
+
+impl Write for Deadline<'_> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.arm()?;
         let mut s = self.stream;
         s.write(bytes)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.arm()?;
+        let mut s = self.stream;
+        s.write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -2,7 +2,7 @@
 //! `Content-Length` (no chunking), and the security headers every page should have.
 
 use crate::error::ApiError;
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 
 #[derive(Debug, Clone)]
 pub struct Response {
@@ -42,10 +42,11 @@ impl Response {
         self.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name))
     }
 
-    /// Writes status line, headers and (unless `head_only`) the body in one buffer, so a
-    /// small response is one `write` syscall.
+    /// Writes status line, headers and (unless `head_only`) the body with one vectored
+    /// write (`writev`), so a response is usually one syscall and the body, often tens
+    /// of kilobytes, is not first copied behind the head.
     pub fn write_to(&self, w: &mut impl Write, head_only: bool, keep_alive: bool) -> io::Result<()> {
-        let mut out = Vec::with_capacity(256 + self.body.len());
+        let mut out = Vec::with_capacity(256);
         write!(out, "HTTP/1.1 {} {}\r\n", self.status, reason(self.status))?;
         for (k, v) in &self.headers {
             // Header values come from our own code; strip CR/LF anyway so none can split.
@@ -63,10 +64,17 @@ impl Response {
         } else {
             b"Connection: close\r\n\r\n"
         });
-        if !head_only {
-            out.extend_from_slice(&self.body);
+        let body: &[u8] = if head_only { &[] } else { &self.body };
+        let mut parts = [IoSlice::new(&out), IoSlice::new(body)];
+        let mut left = &mut parts[..];
+        while !left.is_empty() {
+            match w.write_vectored(left) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut left, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
-        w.write_all(&out)?;
         w.flush()
     }
 }

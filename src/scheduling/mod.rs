@@ -36,7 +36,11 @@ pub fn initial_rest_json(
     today: &str,
 ) -> rusqlite::Result<String> {
     let appts = appointment::load_many(conn, &visibility::board_ids(conn, user, today)?)?;
-    appointment::with_rest_json(conn, &appts, user, |j| serde_json::to_string(j).expect("an appointment serialises"))
+    appointment::with_rest_json(conn, &appts, user, |j| {
+        let mut out = Vec::new();
+        appointment::write_list(j, &mut out);
+        String::from_utf8(out).expect("JSON text is UTF-8")
+    })
 }
 
 #[cfg(test)]

@@ -54,10 +54,10 @@ pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Service>> {
 
 /// The services with these ids (one query, any number), by id; unknown ids are absent.
 pub fn get_many(conn: &Connection, ids: impl IntoIterator<Item = i64>) -> rusqlite::Result<HashMap<i64, Service>> {
-    let mut st = conn.prepare_cached(
-        "SELECT id, name, description, duration, price_cents, is_active FROM services
-         WHERE id IN (SELECT value FROM json_each(?1))",
-    )?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT id, name, description, duration, price_cents, is_active FROM {} CROSS JOIN services ON id = wanted",
+        crate::store::ROWS_OF_IDS
+    ))?;
     let rows = st.query_map([crate::store::id_list(ids)], Service::from_row)?;
     rows.map(|s| s.map(|s| (s.id, s))).collect()
 }

@@ -71,8 +71,17 @@ pub fn parse_money(v: &Value) -> Option<i64> {
 
 /// Cents as DRF writes a DecimalField: `"1500.00"`.
 pub fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", cents.abs() / 100, cents.abs() % 100)
+    // Without `format!`: a page writes two amounts per appointment.
+    let (whole, part) = (cents.unsigned_abs() / 100, cents.unsigned_abs() % 100);
+    let mut out = String::with_capacity(24);
+    if cents < 0 {
+        out.push('-');
+    }
+    out.push_str(&whole.to_string());
+    out.push('.');
+    out.push(char::from(b'0' + (part / 10) as u8));
+    out.push(char::from(b'0' + (part % 10) as u8));
+    out
 }
 
 /// A JSON number that is a whole number: `5`, or `5.0` (JSON Schema's integers, and
@@ -305,6 +314,8 @@ mod tests {
 
     #[test]
     fn money_round_trips() {
+        assert_eq!([money(0), money(5), money(150050), money(-1234)], ["0.00", "0.05", "1500.50", "-12.34"]);
+        assert_eq!(money(i64::MIN), "-92233720368547758.08");
         assert_eq!(parse_money(&json!(1500)), Some(150000));
         assert_eq!(parse_money(&json!("1500.5")), Some(150050));
         assert_eq!(parse_money(&json!(12.34)), Some(1234));

@@ -116,7 +116,7 @@ pub fn get_many(
     conn: &Connection,
     ids: impl IntoIterator<Item = i64>,
 ) -> rusqlite::Result<std::collections::HashMap<i64, User>> {
-    let sql = format!("SELECT {COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?1))");
+    let sql = format!("SELECT {COLUMNS} FROM {} CROSS JOIN users ON id = wanted", super::ROWS_OF_IDS);
     let mut st = conn.prepare_cached(&sql)?;
     let rows = st.query_map([super::id_list(ids)], User::from_row)?;
     rows.map(|u| u.map(|u| (u.id, u))).collect()

@@ -13,7 +13,6 @@ use crate::scheduling::validate::money;
 use crate::scheduling::{clients, services, workflow};
 use crate::store::users::{self, User};
 use rusqlite::Connection;
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -146,7 +145,8 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
     }
     let extras = a.extra_therapist_ids();
     let user = |id: Option<i64>| Json(id.and_then(|id| rel.users.get(&id)).map(|u| &**u));
-    let mut m = vec![
+    let mut m = Vec::with_capacity(80);
+    m.extend([
         ("id", Int(a.id)),
         ("client", Int(a.client_id)),
         ("services", Ids(a.service_ids.clone())),
@@ -207,7 +207,7 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         ("formatted_date", Text(formatted(&a.date, "%Y-%m-%d", "%B %d, %Y"))),
         ("formatted_start_time", Text(formatted(&a.start_time, "%H:%M:%S", "%I:%M %p"))),
         ("formatted_end_time", Text(formatted(&a.end_time, "%H:%M:%S", "%I:%M %p"))),
-    ];
+    ]);
     for (i, col) in STAMPS.iter().enumerate() {
         m.push((col, OptStr(a.stamps[i].as_deref())));
     }
@@ -222,11 +222,13 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
     // Written in sorted key order, as a `Value` object's are, so REST bytes and event
     // payloads agree. The keys are the same for every appointment, so the order is
     // worked out once.
-    static ORDER: OnceLock<Vec<usize>> = OnceLock::new();
+    static ORDER: OnceLock<Vec<(usize, Box<[u8]>)>> = OnceLock::new();
     let order = ORDER.get_or_init(|| {
+        // `write_json` writes the keys as they are: they must need no escaping.
+        assert!(m.iter().all(|(k, _)| k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')));
         let mut o: Vec<usize> = (0..m.len()).collect();
         o.sort_by_key(|i| m[*i].0);
-        o
+        o.into_iter().map(|i| (i, format!(",\"{}\":", m[i].0).into_bytes().into_boxed_slice())).collect()
     });
     AppointmentJson { members: m, order }
 }
@@ -234,6 +236,17 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
 /// `value` (a date or a time stored as `stored`) written as `shown` (`chrono` format),
 /// e.g. "December 05, 2026" or "09:30 AM"; as stored if it does not read (an old row).
 fn formatted(value: &str, stored: &str, shown: &str) -> String {
+    // The two forms every row has, written by hand: chrono's format strings cost ~3,000
+    // instructions each, three times per appointment of a page. A unit test checks the
+    // bytes against chrono's; anything else takes chrono's way below.
+    let fast = match (stored, shown) {
+        ("%Y-%m-%d", "%B %d, %Y") => long_date(value),
+        ("%H:%M:%S", "%I:%M %p") => clock_time(value),
+        _ => None,
+    };
+    if let Some(text) = fast {
+        return text;
+    }
     let parsed = if stored.contains("%Y") {
         chrono::NaiveDate::parse_from_str(value, stored).map(|d| d.format(shown).to_string())
     } else {
@@ -242,30 +255,106 @@ fn formatted(value: &str, stored: &str, shown: &str) -> String {
     parsed.unwrap_or_else(|_| value.to_string())
 }
 
-/// One appointment's JSON object, serialisable directly (REST pages) or as a `Value`.
+/// The digits of `s` (all ASCII digits) as a number.
+fn digits(s: &[u8]) -> Option<u32> {
+    s.iter().try_fold(0u32, |n, b| b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0')))
+}
+
+/// "2026-12-05" as "December 05, 2026" (`%Y-%m-%d` → `%B %d, %Y`); `None` unless the
+/// value is exactly that form with a real date and a four-digit year.
+fn long_date(value: &str) -> Option<String> {
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let b = value.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let (y, m, d) = (digits(&b[..4])?, digits(&b[5..7])?, digits(&b[8..])?);
+    chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d).filter(|_| y >= 1000)?;
+    Some([MONTHS[m as usize - 1], " ", &value[8..], ", ", &value[..4]].concat())
+}
+
+/// "13:05:00" as "01:05 PM" (`%H:%M:%S` → `%I:%M %p`); `None` unless the value is
+/// exactly that form with a real time (not a leap second).
+fn clock_time(value: &str) -> Option<String> {
+    let b = value.as_bytes();
+    if b.len() != 8 || b[2] != b':' || b[5] != b':' {
+        return None;
+    }
+    let (h, m, s) = (digits(&b[..2])?, digits(&b[3..5])?, digits(&b[6..])?);
+    if h > 23 || m > 59 || s > 59 {
+        return None;
+    }
+    let h12 = if h % 12 == 0 { 12 } else { h % 12 };
+    let hh = [b'0' + (h12 / 10) as u8, b'0' + (h12 % 10) as u8];
+    let hh = std::str::from_utf8(&hh).expect("two digits");
+    Some([hh, ":", &value[3..5], if h < 12 { " AM" } else { " PM" }].concat())
+}
+
+/// One appointment's JSON object: written straight into a response (`write_json`,
+/// REST pages) or read back as a `Value` (events, which compare and embed it).
 pub struct AppointmentJson<'a> {
     members: Vec<(&'static str, Field<'a>)>,
-    /// `members`' indices in key order.
-    order: &'static [usize],
+    /// `members`' indices in key order, each with its key as written after a member
+    /// (`,"key":`).
+    order: &'static [(usize, Box<[u8]>)],
 }
 
 impl AppointmentJson<'_> {
+    /// Appends the object's JSON text to `out`: members in sorted key order (as a
+    /// `Value` object's are, so REST bytes and event payloads agree), compact, strings
+    /// escaped exactly as `serde_json` escapes them. The one encoder of the shape; a
+    /// page is written without a tree of values or serde's per-member dispatch (keys
+    /// need no escaping, and most strings none either).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        for (i, key) in self.order {
+            let v = &self.members[*i].1;
+            // `allowed_actions` is per caller: only REST answers have it.
+            if matches!(v, Field::Actions(None) | Field::Withheld) {
+                continue;
+            }
+            out.extend_from_slice(key);
+            v.write_json(out);
+        }
+        if out.len() == start {
+            out.extend_from_slice(b"{}");
+        } else {
+            out[start] = b'{';
+            out.push(b'}');
+        }
+    }
+
     pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).expect("an appointment has string keys only")
+        let mut out = Vec::with_capacity(4096);
+        self.write_json(&mut out);
+        serde_json::from_slice(&out).expect("an appointment's JSON reads back")
     }
 }
 
-impl Serialize for AppointmentJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        for (k, v) in self.order.iter().map(|i| &self.members[*i]) {
-            // `allowed_actions` is per caller: only REST answers have it.
-            if !matches!(v, Field::Actions(None) | Field::Withheld) {
-                m.serialize_entry(k, v)?;
-            }
+/// `appts` as a JSON array (`AppointmentJson::write_json` each), appended to `out`.
+pub fn write_list(appts: &[AppointmentJson], out: &mut Vec<u8>) {
+    out.reserve(appts.len() * 4096);
+    out.push(b'[');
+    for (i, a) in appts.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
-        m.end()
+        a.write_json(out);
     }
+    out.push(b']');
 }
 
 /// A member of `AppointmentJson`, borrowed from the loaded rows where it can be.
@@ -280,50 +369,105 @@ pub enum Field<'a> {
     Ids(Vec<i64>),
     Json(Option<&'a RawValue>),
     JsonList(Vec<Option<&'a RawValue>>),
+    /// (therapist, confirmed at): `[{"confirmed_at": …, "therapist": …}]`.
     Confirmations(&'a [(i64, Option<String>)]),
     Actions(Option<Vec<&'static str>>),
-    /// Who has yet to confirm: (user id, role, full name).
+    /// Who has yet to confirm: (user id, role, full name): `[{"id", "name", "role"}]`.
     Acceptances(Vec<(i64, &'static str, &'a str)>),
     /// Not for this reader (`privacy`): left out.
     Withheld,
 }
 
-impl Serialize for Field<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Field<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
         match self {
-            Field::Int(v) => v.serialize(s),
-            Field::Bool(v) => v.serialize(s),
-            Field::OptInt(v) => v.serialize(s),
-            Field::Str(v) => v.serialize(s),
-            Field::OptStr(v) => v.serialize(s),
-            Field::Text(v) => v.serialize(s),
-            Field::OptText(v) => v.serialize(s),
-            Field::Ids(v) => v.serialize(s),
-            Field::Json(v) => v.serialize(s),
-            Field::JsonList(v) => v.serialize(s),
-            Field::Confirmations(v) => {
-                s.collect_seq(v.iter().map(|(t, at)| Confirmation { confirmed_at: at, therapist: *t }))
-            }
-            Field::Actions(v) => v.serialize(s),
-            Field::Acceptances(v) => s.collect_seq(v.iter().map(|(id, role, name)| Acceptance { id: *id, name, role })),
-            Field::Withheld => s.serialize_none(),
+            Field::Int(v) => write_int(out, *v),
+            Field::Bool(v) => out.extend_from_slice(if *v { b"true" } else { b"false" }),
+            Field::OptInt(v) => write_opt(out, *v, write_int),
+            Field::Str(v) => write_str(out, v),
+            Field::OptStr(v) => write_opt(out, *v, write_str),
+            Field::Text(v) => write_str(out, v),
+            Field::OptText(v) => write_opt(out, v.as_deref(), write_str),
+            Field::Ids(v) => write_seq(out, v, |out, id| write_int(out, *id)),
+            Field::Json(v) => write_raw(out, *v),
+            Field::JsonList(v) => write_seq(out, v, |out, r| write_raw(out, *r)),
+            Field::Confirmations(v) => write_seq(out, v, |out, (t, at)| {
+                out.extend_from_slice(b"{\"confirmed_at\":");
+                write_opt(out, at.as_deref(), write_str);
+                out.extend_from_slice(b",\"therapist\":");
+                write_int(out, *t);
+                out.push(b'}');
+            }),
+            Field::Actions(Some(v)) => write_seq(out, v, |out, a| write_str(out, a)),
+            Field::Acceptances(v) => write_seq(out, v, |out, (id, role, name)| {
+                out.extend_from_slice(b"{\"id\":");
+                write_int(out, *id);
+                out.extend_from_slice(b",\"name\":");
+                write_str(out, name);
+                out.extend_from_slice(b",\"role\":");
+                write_str(out, role);
+                out.push(b'}');
+            }),
+            Field::Actions(None) | Field::Withheld => write_null(out),
         }
     }
 }
 
-/// One of `therapist_confirmations` (members in sorted order, as in a `Value`).
-#[derive(serde::Serialize)]
-struct Confirmation<'a> {
-    confirmed_at: &'a Option<String>,
-    therapist: i64,
+fn write_null(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"null");
 }
 
-/// One of `pending_acceptances` (members in sorted order, as in a `Value`).
-#[derive(serde::Serialize)]
-struct Acceptance<'a> {
-    id: i64,
-    name: &'a str,
-    role: &'a str,
+fn write_opt<T>(out: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
+    match v {
+        Some(v) => write(out, v),
+        None => write_null(out),
+    }
+}
+
+fn write_int(out: &mut Vec<u8>, v: i64) {
+    let mut buf = [0u8; 20];
+    let (mut n, mut i) = (v.unsigned_abs(), buf.len());
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+/// A JSON string, escaped as `serde_json` escapes it (only `"`, `\\` and control
+/// characters): most need no escape and are copied whole; the rest go through serde_json.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Without short-circuiting, so the compiler checks many bytes at a time.
+    let plain = s.bytes().fold(true, |ok, b| ok & (b >= 0x20) & (b != b'"') & (b != b'\\'));
+    if plain {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, s).expect("a string writes to a Vec");
+    }
+}
+
+fn write_raw(out: &mut Vec<u8>, v: Option<&RawValue>) {
+    write_opt(out, v, |out, r| out.extend_from_slice(r.get().as_bytes()));
+}
+
+fn write_seq<T>(out: &mut Vec<u8>, items: &[T], each: impl Fn(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        each(out, item);
+    }
+    out.push(b']');
 }
 
 /// What each recipient of an event about `a` may do with it now: the event's
@@ -420,7 +564,15 @@ mod tests {
         let page = |n: usize| -> (usize, Vec<String>) {
             STATEMENTS.with(|c| c.set(0));
             let appts = load_many(&conn, &ids[..n]).unwrap();
-            let each = |j: &[AppointmentJson]| j.iter().map(|a| serde_json::to_string(a).unwrap()).collect();
+            let each = |j: &[AppointmentJson]| {
+                j.iter()
+                    .map(|a| {
+                        let mut out = Vec::new();
+                        a.write_json(&mut out);
+                        String::from_utf8(out).unwrap()
+                    })
+                    .collect()
+            };
             let bodies = with_rest_json(&conn, &appts, &op, each).unwrap();
             (STATEMENTS.with(|c| c.get()), bodies)
         };
@@ -509,6 +661,83 @@ mod tests {
         act(e.id, &c.operator, Action::Cancel);
         let j = json_of(e.id);
         assert_eq!((&j["therapist_accepted"], &j["pending_acceptances"]), (&json!(false), &json!([])));
+    }
+
+    /// `write_json` escapes strings exactly as serde_json does: its bytes are those of
+    /// the `Value` it reads back as, written by serde_json, for text with quotes,
+    /// backslashes, control characters and non-ASCII letters.
+    #[test]
+    fn the_written_json_is_serde_jsons_bytes_for_any_text() {
+        use crate::scheduling::booking::fixture::clinic;
+        let c = clinic();
+        let nasty = "Say \"hi\" \\ back\nline\ttab\u{1}\u{1f}\u{7f} é 漢 😀 \u{2028} </script>";
+        let a = c
+            .book(json!({"therapist": c.t[0].id, "date": "2030-12-05", "start_time": "10:00", "end_time": "11:00",
+            "notes": nasty, "location": nasty}));
+        let (bytes, value) = c
+            .store
+            .read(|conn| {
+                with_rest_json(conn, std::slice::from_ref(&a), &c.operator, |j| {
+                    let mut out = Vec::new();
+                    j[0].write_json(&mut out);
+                    (out, j[0].to_value())
+                })
+            })
+            .unwrap();
+        assert_eq!(String::from_utf8(bytes).unwrap(), serde_json::to_string(&value).unwrap());
+        assert_eq!((&value["notes"], &value["location"]), (&json!(nasty), &json!(nasty)));
+    }
+
+    /// The hand-written date and time forms give exactly chrono's bytes, and anything
+    /// that is not exactly the stored form still goes chrono's way.
+    #[test]
+    fn the_formatted_dates_and_times_are_chronos() {
+        let chrono_way = |value: &str, stored: &str, shown: &str| {
+            let parsed = if stored.contains("%Y") {
+                chrono::NaiveDate::parse_from_str(value, stored).map(|d| d.format(shown).to_string())
+            } else {
+                chrono::NaiveTime::parse_from_str(value, stored).map(|t| t.format(shown).to_string())
+            };
+            parsed.unwrap_or_else(|_| value.to_string())
+        };
+        let mut times: Vec<String> = Vec::new();
+        for h in 0..25 {
+            for m in (0..61).step_by(1) {
+                times.push(format!("{h:02}:{m:02}:{:02}", (h * 7 + m) % 62));
+            }
+        }
+        times.extend(["9:30:00", "09:30", "09:30:00.5", "aa:bb:cc", "", "23:59:60", "+1:00:00"].map(String::from));
+        for t in &times {
+            assert_eq!(formatted(t, "%H:%M:%S", "%I:%M %p"), chrono_way(t, "%H:%M:%S", "%I:%M %p"), "{t}");
+        }
+        let mut dates: Vec<String> = Vec::new();
+        let mut d = chrono::NaiveDate::from_ymd_opt(2023, 12, 25).unwrap();
+        for _ in 0..800 {
+            dates.push(d.format("%Y-%m-%d").to_string());
+            d = d.succ_opt().unwrap();
+        }
+        dates.extend(
+            [
+                "2026-02-29",
+                "2024-02-30",
+                "2026-13-01",
+                "2026-00-10",
+                "2026-1-5",
+                "0999-01-01",
+                "0000-01-01",
+                "12026-01-01",
+                "2026/01/05",
+                "",
+                "x",
+            ]
+            .map(String::from),
+        );
+        for d in &dates {
+            assert_eq!(formatted(d, "%Y-%m-%d", "%B %d, %Y"), chrono_way(d, "%Y-%m-%d", "%B %d, %Y"), "{d}");
+        }
+        assert_eq!(formatted("2026-12-05", "%Y-%m-%d", "%B %d, %Y"), "December 05, 2026");
+        assert_eq!(formatted("00:05:00", "%H:%M:%S", "%I:%M %p"), "12:05 AM");
+        assert_eq!(formatted("12:00:00", "%H:%M:%S", "%I:%M %p"), "12:00 PM");
     }
 
     /// `appointment_deleted`'s `appointment` holds nothing any role is not to receive, so

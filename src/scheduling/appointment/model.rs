@@ -3,8 +3,8 @@
 //! the number), and what follows from the row alone (assignees, `allowed_actions`).
 
 use super::super::workflow;
-use crate::store::id_list;
 use crate::store::users::User;
+use crate::store::{id_list, ROWS_OF_IDS};
 use rusqlite::{Connection, Row};
 use std::collections::HashMap;
 
@@ -195,19 +195,17 @@ pub fn load_many(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Appoint
         return Ok(Vec::new());
     }
     let list = id_list(ids.iter().copied());
-    let sql = format!(
-        "SELECT {COLUMNS}, {} FROM appointments WHERE id IN (SELECT value FROM json_each(?1))",
-        STAMPS.join(", ")
-    );
+    let sql =
+        format!("SELECT {COLUMNS}, {} FROM {ROWS_OF_IDS} CROSS JOIN appointments ON id = wanted", STAMPS.join(", "));
     let mut by_id: HashMap<i64, Appointment> = {
         let mut st = conn.prepare_cached(&sql)?;
         let rows = st.query_map([&list], Appointment::from_row)?;
         rows.map(|a| a.map(|a| (a.id, a))).collect::<Result<_, _>>()?
     };
-    let mut st = conn.prepare_cached(
-        "SELECT appointment_id, therapist_id, confirmed_at FROM appointment_therapists
-         WHERE appointment_id IN (SELECT value FROM json_each(?1)) ORDER BY appointment_id, therapist_id",
-    )?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT appointment_id, therapist_id, confirmed_at FROM {ROWS_OF_IDS}
+             CROSS JOIN appointment_therapists ON appointment_id = wanted"
+    ))?;
     let mut rows = st.query([&list])?;
     while let Some(r) = rows.next()? {
         if let Some(a) = by_id.get_mut(&r.get(0)?) {
@@ -215,8 +213,7 @@ pub fn load_many(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Appoint
         }
     }
     let mut st = conn.prepare_cached(
-        "SELECT appointment_id, service_id FROM appointment_services
-         WHERE appointment_id IN (SELECT value FROM json_each(?1)) ORDER BY appointment_id, service_id",
+        &format!("SELECT appointment_id, service_id FROM {ROWS_OF_IDS} CROSS JOIN appointment_services ON appointment_id = wanted"),
     )?;
     let mut rows = st.query([&list])?;
     while let Some(r) = rows.next()? {
@@ -227,9 +224,10 @@ pub fn load_many(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Appoint
     let mut out = Vec::with_capacity(by_id.len());
     for id in ids {
         if let Some(mut a) = by_id.remove(id) {
-            // Lead first, then by id (a stable sort keeps the id order).
+            // Lead first, then by id; services by id.
             let lead = a.therapist_id;
-            a.therapists.sort_by_key(|t| Some(t.0) != lead);
+            a.therapists.sort_unstable_by_key(|t| (Some(t.0) != lead, t.0));
+            a.service_ids.sort_unstable();
             out.push(a);
         }
     }
