@@ -35,7 +35,9 @@ fn web_ui_in_headless_chromium() {
         );
     }
     let out = Command::new("node")
-        .args(["--test", "--test-concurrency=1", "--test-reporter=spec"])
+        // A test that hangs fails after 3 minutes, and a failed test that left a relay or
+        // browser open does not keep node from exiting.
+        .args(["--test", "--test-concurrency=1", "--test-reporter=spec", "--test-timeout=180000", "--test-force-exit"])
         .current_dir(&dir)
         .env("ROYAL_CARE_BIN", env!("CARGO_BIN_EXE_royal-care"))
         .env("ROYAL_CARE_CHROMIUM", &chromium)

@@ -191,7 +191,10 @@ impl Server {
     pub fn raw(&self, bytes: &[u8]) -> HttpResponse {
         let mut s = self.connect();
         s.write_all(bytes).unwrap();
-        read_response(&mut s).expect("no HTTP response")
+        read_response(&mut s).unwrap_or_else(|| {
+            let first = String::from_utf8_lossy(bytes.split(|&b| b == b'\r').next().unwrap_or_default()).into_owned();
+            panic!("no HTTP response to {first}; the server's log:\n{}", self.log())
+        })
     }
 
     pub fn connect(&self) -> TcpStream {
