@@ -9,8 +9,8 @@
 //! counted the same way and subtracted. Per create = net Ir with 0 subscribers / N; per
 //! delivered event = (net Ir with S − net Ir with 0) / (N × S). Callgrind counts each
 //! thread apart, so the same figure is also given from the threads other than the HTTP
-//! request threads (whose create work varies by ±0.5 % between runs and would swamp a
-//! small S). Kernel work (the TCP of each `write`) is not counted; the latency scenario's
+//! request threads (whose create work varies by up to ±0.5 % between runs and would swamp
+//! a small S). Kernel work (the TCP of each `write`) is not counted; the latency scenario's
 //! CPU time per create covers it.
 
 use crate::server::{http, Srv};

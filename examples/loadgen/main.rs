@@ -3,9 +3,9 @@
 //! start-up time and idle RSS; create → delivered latency with 100 and 1000 subscribers;
 //! sockets held at once and the server's RSS; REST `GET appointments/` requests/s with 8
 //! keep-alive clients; with `--only instructions` (not in the default set), the server's
-//! instructions per create and per delivered event under callgrind. Each scenario runs `--runs` times on a fresh server; the medians
-//! are printed. It only ever connects to the server it started, and every count and
-//! duration is bounded.
+//! instructions per create and per delivered event under callgrind. Each scenario runs
+//! `--runs` times on a fresh server; the medians are printed. It only ever connects to the
+//! server it started, and every count and duration is bounded.
 //!
 //! ```text
 //! ulimit -n 20000      # the hold scenario needs ~2 fds per socket (server + client)
