@@ -2,18 +2,21 @@
 //! release binary) on 127.0.0.1 with a throw-away database, and measures:
 //! start-up time and idle RSS; create → delivered latency with 100 and 1000 subscribers;
 //! sockets held at once and the server's RSS; REST `GET appointments/` requests/s with 8
-//! keep-alive clients. Each scenario runs `--runs` times on a fresh server; the medians
-//! are printed. It only ever connects to the server it started, and every count and
-//! duration is bounded.
+//! keep-alive clients; with `--only instructions` (not in the default set), the server's
+//! instructions per create and per delivered event under callgrind. Each scenario runs
+//! `--runs` times on a fresh server; the medians are printed. It only ever connects to the
+//! server it started, and every count and duration is bounded.
 //!
 //! ```text
 //! ulimit -n 20000      # the hold scenario needs ~2 fds per socket (server + client)
 //! cargo build --release
 //! cargo run --release --example loadgen -- --runs 3
 //! cargo run --release --example loadgen -- --runs 3 --only latency --subs 100,1000
+//! cargo run --release --example loadgen -- --runs 3 --only instructions   # needs valgrind
 //! ```
 
 mod hold;
+mod instructions;
 mod latency;
 mod rest;
 mod server;
@@ -39,6 +42,10 @@ struct Opts {
     rest_secs: u64,
     rest_clients: usize,
     rest_path: String,
+    instr_creates: usize,
+    instr_subs: Vec<usize>,
+    instr_top: usize,
+    instr_out: Option<PathBuf>,
 }
 
 fn opts() -> Opts {
@@ -52,6 +59,10 @@ fn opts() -> Opts {
         rest_secs: 5,
         rest_clients: 8,
         rest_path: "/api/scheduling/appointments/".into(),
+        instr_creates: 50,
+        instr_subs: vec![0, 10, 100, 1000],
+        instr_top: 15,
+        instr_out: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -67,6 +78,10 @@ fn opts() -> Opts {
             "--rest-secs" => o.rest_secs = v.parse().expect("--rest-secs N"),
             "--rest-clients" => o.rest_clients = v.parse().expect("--rest-clients N"),
             "--rest-path" => o.rest_path = v,
+            "--instr-creates" => o.instr_creates = v.parse().expect("--instr-creates N"),
+            "--instr-subs" => o.instr_subs = v.split(',').map(|s| s.parse().expect("--instr-subs 0,10,100")).collect(),
+            "--instr-top" => o.instr_top = v.parse().expect("--instr-top N"),
+            "--instr-out" => o.instr_out = Some(v.into()),
             other => panic!("unknown flag {other}; see the header of examples/loadgen.rs"),
         }
         i += 2;
@@ -75,6 +90,11 @@ fn opts() -> Opts {
     o.events = o.events.min(MAX_EVENTS);
     o.rest_secs = o.rest_secs.min(MAX_SECS);
     o.subs.iter_mut().for_each(|s| *s = (*s).min(MAX_SOCKETS));
+    o.instr_creates = o.instr_creates.clamp(1, MAX_EVENTS);
+    o.instr_subs.iter_mut().for_each(|s| *s = (*s).min(MAX_SOCKETS));
+    if !o.instr_subs.contains(&0) {
+        o.instr_subs.insert(0, 0); // every per-event figure is relative to the 0 count
+    }
     o
 }
 
@@ -83,6 +103,10 @@ fn main() {
     assert!(o.bin.exists(), "{} is missing: run `cargo build --release` first", o.bin.display());
     let want = |s: &str| o.only.as_deref().is_none_or(|only| only.split(',').any(|x| x == s));
     println!("machine: {} cores; {}", std::thread::available_parallelism().map_or(0, |n| n.get()), cpu_model());
+    // Only when named: under valgrind it takes minutes.
+    if o.only.as_deref().is_some_and(|only| only.split(',').any(|x| x == "instructions")) {
+        instructions::report(&o);
+    }
     if want("startup") {
         let mut start = Vec::new();
         let mut idle = Vec::new();

@@ -24,6 +24,13 @@ pub struct Srv {
 
 impl Srv {
     pub fn start(bin: &Path) -> Srv {
+        Srv::start_with(bin, &[], &[])
+    }
+
+    /// Like `start`, with the server run under `wrap` (a command and its flags, e.g.
+    /// valgrind's) and with `settings` (environment variables) added. The child's pid is then the
+    /// wrapper's; valgrind runs the server in that same process.
+    pub fn start_with(bin: &Path, wrap: &[String], settings: &[(&str, &str)]) -> Srv {
         let dir = std::env::temp_dir().join(format!("royal-care-loadgen-{}-{}", std::process::id(), rand_suffix()));
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("lg.db");
@@ -36,8 +43,16 @@ impl Srv {
                 .arg(&db);
         };
         let t0 = Instant::now();
-        let mut cmd = Command::new(bin);
+        let mut cmd = match wrap.split_first() {
+            Some((w, flags)) => {
+                let mut c = Command::new(w);
+                c.args(flags).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
         env(&mut cmd);
+        cmd.envs(settings.iter().copied());
         cmd.args(["serve", "--addr", "127.0.0.1:0"])
             .env("ROYAL_CARE_MAX_CONNECTIONS", "12000")
             .env("ROYAL_CARE_MAX_CONNECTIONS_PER_ADDRESS", "12000")
