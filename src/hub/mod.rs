@@ -293,24 +293,29 @@ impl Dispatcher {
             }
             return;
         }
-        // Each rendering serialised once, before taking the lock: all operators share one
-        // frame, each listed staff recipient has their own.
-        let r = ev.renderings();
-        let frames: Vec<(Rendering, Arc<[u8]>)> =
-            r.keys().into_iter().map(|k| (k, frame::text(r.message(k).as_bytes()).into())).collect();
         // The recipients are picked under the lock; the writes happen after it, so
-        // sockets come and go meanwhile.
-        let to: Vec<(Arc<Subscriber>, usize)> = {
+        // sockets come and go meanwhile. Nothing is rendered for an event no listening
+        // socket may see.
+        let to: Vec<Arc<Subscriber>> = {
             let reg = self.shared.lock();
-            let audience = reg.by_id.values().filter(|s| ev.audience.includes(s.user_id, s.is_operator));
-            audience
-                .filter_map(|s| {
-                    let key = r.key(s.user_id, s.is_operator);
-                    frames.iter().position(|(k, _)| *k == key).map(|i| (s.clone(), i))
-                })
-                .collect()
+            reg.by_id.values().filter(|s| ev.audience.includes(s.user_id, s.is_operator)).cloned().collect()
         };
-        for (sub, i) in to {
+        if to.is_empty() {
+            return;
+        }
+        // Each rendering is serialised once, when its first recipient comes up: all
+        // operators share one frame, each listed staff recipient has their own.
+        let r = ev.renderings();
+        let mut frames: Vec<(Rendering, Arc<[u8]>)> = Vec::new();
+        for sub in to {
+            let key = r.key(sub.user_id, sub.is_operator);
+            let i = match frames.iter().position(|(k, _)| *k == key) {
+                Some(i) => i,
+                None => {
+                    frames.push((key, frame::text(r.message(key).as_bytes()).into()));
+                    frames.len() - 1
+                }
+            };
             sub.deliver(ev.seq, &frames[i].1);
         }
     }

@@ -42,12 +42,21 @@ pub type StartWriter = fn(Arc<super::Subscriber>);
 enum Queued {
     /// A change event's frame (shared by all its recipients), its `seq`, and when it was
     /// queued, so the writer can tell how far behind the client is.
-    Event { seq: i64, frame: Arc<[u8]>, queued: Instant },
+    /// (`queued` is set when it is queued rather than sent at once.)
+    Event { seq: i64, frame: Arc<[u8]>, queued: Option<Instant> },
     /// A frame for this socket alone (ping, pong, heartbeat answer, error).
     Own(Vec<u8>),
 }
 
 impl Queued {
+    /// Notes when an event was queued (the clock is read only for what waits).
+    fn stamped(mut self) -> Queued {
+        if let Queued::Event { queued, .. } = &mut self {
+            *queued = Some(Instant::now());
+        }
+        self
+    }
+
     fn bytes(&self) -> &[u8] {
         match self {
             Queued::Event { frame, .. } => frame,
@@ -160,7 +169,7 @@ impl Outbox {
         if seq <= st.covered {
             return Started::No;
         }
-        self.put(&mut st, Queued::Event { seq, frame: frame.clone(), queued: Instant::now() })
+        self.put(&mut st, Queued::Event { seq, frame: frame.clone(), queued: None })
     }
 
     pub(super) fn send(&self, frame: Vec<u8>) -> Started {
@@ -180,7 +189,7 @@ impl Outbox {
                 Ok(n) => {
                     st.head_written = n;
                     st.bytes = q.bytes().len();
-                    st.queue.push_back(q);
+                    st.queue.push_back(q.stamped());
                 }
                 // The writer finds the connection gone and logs it.
                 Err(_) => st.closing = Some(Close::new(CloseCode::Gone, "connection lost")),
@@ -193,7 +202,7 @@ impl Outbox {
             self.close_locked(st, Close::slow());
         } else {
             st.bytes += n;
-            st.queue.push_back(q);
+            st.queue.push_back(q.stamped());
             self.changed.notify_all();
         }
         Started::No
@@ -257,7 +266,7 @@ impl Outbox {
                 // (A frame the kernel took part of is finished whatever it holds.)
                 let frame = match q {
                     Queued::Event { seq, .. } if from == 0 && seq <= st.covered => continue,
-                    Queued::Event { queued, .. } if from == 0 && queued.elapsed() > MAX_LAG => {
+                    Queued::Event { queued: Some(at), .. } if from == 0 && at.elapsed() > MAX_LAG => {
                         self.close_locked(&mut st, Close::slow());
                         continue;
                     }

@@ -537,7 +537,13 @@ fn read_loop(ws: &mut WebSocket<ReadHalf>, sub: &Arc<Subscriber>, link: &mut Lin
         let msg = match ws.read() {
             Ok(m) => m,
             Err(Error::Io(_)) if ws.get_ref().flooded => return Close::new(CloseCode::Policy, FLOOD_REASON),
-            Err(Error::Io(e)) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            // (A signal may interrupt a read: that is not the client's doing.)
+            Err(Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                ) =>
+            {
                 if let Some(why) = sub.closing() {
                     return why;
                 }

@@ -38,17 +38,19 @@ pub fn load_visible(conn: &Connection, who: &User, id: i64) -> Result<Appointmen
 }
 
 fn write_staff(tx: &Tx, id: i64, f: &Fields, keep: &[(i64, Option<String>)]) -> rusqlite::Result<()> {
-    tx.execute("DELETE FROM appointment_therapists WHERE appointment_id = ?1", [id])?;
+    // Cached statements: every booking and edit runs these.
+    tx.prepare_cached("DELETE FROM appointment_therapists WHERE appointment_id = ?1")?.execute([id])?;
+    let mut add = tx.prepare_cached(
+        "INSERT INTO appointment_therapists (appointment_id, therapist_id, confirmed_at) VALUES (?1, ?2, ?3)",
+    )?;
     for t in &f.therapists {
         let confirmed = keep.iter().find(|k| k.0 == *t).and_then(|k| k.1.clone());
-        tx.execute(
-            "INSERT INTO appointment_therapists (appointment_id, therapist_id, confirmed_at) VALUES (?1, ?2, ?3)",
-            params![id, t, confirmed],
-        )?;
+        add.execute(params![id, t, confirmed])?;
     }
-    tx.execute("DELETE FROM appointment_services WHERE appointment_id = ?1", [id])?;
+    tx.prepare_cached("DELETE FROM appointment_services WHERE appointment_id = ?1")?.execute([id])?;
+    let mut add = tx.prepare_cached("INSERT INTO appointment_services (appointment_id, service_id) VALUES (?1, ?2)")?;
     for s in &f.service_ids {
-        tx.execute("INSERT INTO appointment_services (appointment_id, service_id) VALUES (?1, ?2)", params![id, s])?;
+        add.execute(params![id, s])?;
     }
     Ok(())
 }
@@ -77,29 +79,29 @@ pub fn create(tx: &mut Tx, who: &User, body: &Map<String, Value>) -> Result<Writ
         f.location = address;
     }
     let now = crate::time::now_iso();
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO appointments (client_id, therapist_id, driver_id, operator_id, date, start_time, end_time, status,
             payment_amount_cents, payment_method, location, notes, pending_since, created_at, updated_at,
             group_size, requires_car, payment_status)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10, ?11, ?12, ?12, ?12, ?13, ?14, ?15)",
-        params![
-            f.client_id,
-            f.therapist_id,
-            f.driver_id,
-            who.id,
-            f.date,
-            f.start_time,
-            f.end_time,
-            f.payment_amount_cents,
-            f.payment_method,
-            f.location,
-            f.notes,
-            now,
-            f.group_size,
-            f.requires_car,
-            f.payment_status
-        ],
-    )?;
+    )?
+    .execute(params![
+        f.client_id,
+        f.therapist_id,
+        f.driver_id,
+        who.id,
+        f.date,
+        f.start_time,
+        f.end_time,
+        f.payment_amount_cents,
+        f.payment_method,
+        f.location,
+        f.notes,
+        now,
+        f.group_size,
+        f.requires_car,
+        f.payment_status
+    ])?;
     let id = tx.last_insert_rowid();
     write_staff(tx, id, &f, &[])?;
     let a = reload(tx, id)?;
