@@ -115,6 +115,26 @@ pub fn report(o: &crate::Opts) {
         }
         println!("{line}");
     }
+    // The per-event figure above spreads the work done once per event that has listeners
+    // (rendering its frames; skipped when nobody listens) over S; the cost of one more
+    // delivery is the slope between the two largest S.
+    let mut sizes: Vec<(usize, f64)> = o
+        .instr_subs
+        .iter()
+        .zip(&counts)
+        .filter(|(s, _)| **s > 0)
+        .map(|(&s, runs)| (s, med(runs, Count::net)))
+        .collect();
+    sizes.sort_by_key(|x| x.0);
+    if let [.., (s1, ir1), (s2, ir2)] = sizes[..] {
+        let slope = (ir2 - ir1) / (n * (s2 - s1)) as f64;
+        let fixed = (ir1 - base) / n as f64 - slope * s1 as f64;
+        println!(
+            "  one more delivery: {} Ir (slope from {s1} to {s2} subscribers); once per event with listeners: {} Ir",
+            thousands(slope),
+            thousands(fixed)
+        );
+    }
     let listed = |s: usize| counts[o.instr_subs.iter().position(|&x| x == s).unwrap()][0].by_fn.as_ref();
     if let (Some(z), Some(t)) = (listed(0), listed(top_s)) {
         println!("  top functions by self Ir per create, 0 subscribers (callgrind_annotate, first run):");
