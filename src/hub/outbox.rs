@@ -143,7 +143,8 @@ struct State {
 }
 
 pub struct Outbox {
-    /// A handle of the socket, used only for non-blocking sends and, cloned, by writers.
+    /// The socket's one handle while it lives: producers' non-blocking sends, the
+    /// reader's reads, and (cloned while they write) the start's and writers' writes.
     stream: TcpStream,
     state: Mutex<State>,
     changed: Condvar,
@@ -159,7 +160,7 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The socket, for a writer to clone.
+    /// The socket, for the session's reader (and writers, to clone).
     pub fn stream(&self) -> &TcpStream {
         &self.stream
     }
