@@ -27,9 +27,9 @@ mod outbox;
 mod snapshot;
 mod subscriber;
 
-pub use outbox::{Next, Outbox, StartWriter, MAX_LAG, QUEUE_BYTES, QUEUE_FRAMES};
+pub use outbox::{Close, Next, Outbox, MAX_LAG, QUEUE_BYTES, QUEUE_FRAMES};
 pub use snapshot::{OperatorSnapshot, SnapshotKey};
-pub use subscriber::{Close, Subscriber};
+pub use subscriber::{StartWriter, Subscriber};
 
 use crate::config::Settings;
 use crate::events::{Event, Rendering, SESSION_REVOKED};

@@ -16,7 +16,6 @@
 //! `QUEUE_FRAMES` frames and `QUEUE_BYTES` bytes, and an event that waited `MAX_LAG` in
 //! it is not sent; the writer adds a deadline per write (`live::wire`).
 
-use super::subscriber::Close;
 use crate::ws::CloseCode;
 use socket2::SockRef;
 use std::collections::VecDeque;
@@ -34,9 +33,23 @@ pub const QUEUE_BYTES: usize = 2 * 1024 * 1024;
 /// An event that waited this long in a socket's queue: its client is that far behind.
 pub const MAX_LAG: Duration = Duration::from_secs(10);
 
-/// Starts a writer thread for a socket whose queue needs one. The live session supplies
-/// it (the hub does not know how a socket is written with deadlines and closed).
-pub type StartWriter = fn(Arc<super::Subscriber>);
+/// How a socket should close. `CloseCode::Gone` means "the connection is gone": send no frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Close {
+    pub code: CloseCode,
+    pub reason: String,
+}
+
+impl Close {
+    pub fn new(code: CloseCode, reason: impl Into<String>) -> Close {
+        Close { code, reason: reason.into() }
+    }
+
+    /// 4008: the client does not read fast enough.
+    pub fn slow() -> Close {
+        Close::new(CloseCode::Slow, "too slow to keep up; reconnect with since")
+    }
+}
 
 /// A frame waiting in the queue.
 enum Queued {

@@ -3,29 +3,14 @@
 //! for a writer thread when not, bounded, with the close request that the writer obeys
 //! before sending anything else).
 
-use super::outbox::{Outbox, StartWriter, Started};
-use crate::ws::CloseCode;
+use super::outbox::{Close, Outbox, Started};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-/// How a socket should close. `CloseCode::Gone` means "the connection is gone": send no frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Close {
-    pub code: CloseCode,
-    pub reason: String,
-}
-
-impl Close {
-    pub fn new(code: CloseCode, reason: impl Into<String>) -> Close {
-        Close { code, reason: reason.into() }
-    }
-
-    /// 4008: the client does not read fast enough.
-    pub fn slow() -> Close {
-        Close::new(CloseCode::Slow, "too slow to keep up; reconnect with since")
-    }
-}
+/// Starts a writer thread for a socket whose queue needs one. The live session supplies
+/// it (the hub does not know how a socket is written with deadlines and closed).
+pub type StartWriter = fn(Arc<Subscriber>);
 
 pub struct Subscriber {
     pub id: u64,
@@ -107,6 +92,7 @@ impl Subscriber {
 mod tests {
     use super::super::outbox::{Next, QUEUE_BYTES};
     use super::*;
+    use crate::ws::CloseCode;
     use std::net::TcpListener;
     use std::time::Duration;
 
