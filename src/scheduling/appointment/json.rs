@@ -89,8 +89,27 @@ struct Related<'r> {
     users: HashMap<i64, Box<RawValue>>,
     /// Staff id → full name (`pending_acceptances`).
     names: HashMap<i64, String>,
-    /// Status → `allowed_actions_by_role`.
-    by_role: HashMap<String, Box<RawValue>>,
+}
+
+/// `allowed_actions_by_role` of an appointment in `status`: it depends on the status
+/// alone (`workflow::allowed_for_role`, from the constant table), so each status's JSON
+/// is built once per process. A status not in the table (none is stored) gets what
+/// `allowed_for_role` answers for it: nothing for every role.
+fn by_role(status: &str) -> &'static RawValue {
+    fn build(status: &str) -> Box<RawValue> {
+        let mut m = Map::new();
+        for role in users::ROLES {
+            m.insert(role.into(), json!(workflow::allowed_for_role(status, role)));
+        }
+        raw(&Value::Object(m))
+    }
+    static KNOWN: OnceLock<Vec<Box<RawValue>>> = OnceLock::new();
+    static UNKNOWN: OnceLock<Box<RawValue>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| workflow::STATUSES.iter().map(|s| build(s)).collect());
+    match workflow::STATUSES.iter().position(|s| *s == status) {
+        Some(i) => &known[i],
+        None => UNKNOWN.get_or_init(|| build("")),
+    }
 }
 
 fn raw(v: &Value) -> Box<RawValue> {
@@ -117,17 +136,7 @@ impl<'r> Related<'r> {
         let staff = users::get_many(conn, staff)?;
         let names = staff.iter().map(|(id, u)| (*id, u.full_name())).collect();
         let users = staff.into_iter().map(|(id, u)| (id, raw(&shown(Object::Colleague, u.to_json())))).collect();
-        let mut by_role = HashMap::new();
-        for a in appts {
-            by_role.entry(a.status.clone()).or_insert_with(|| {
-                let mut m = Map::new();
-                for role in users::ROLES {
-                    m.insert(role.into(), json!(workflow::allowed_for_role(&a.status, role)));
-                }
-                raw(&Value::Object(m))
-            });
-        }
-        Ok(Related { reader, services, clients, users, names, by_role })
+        Ok(Related { reader, services, clients, users, names })
     }
 }
 
@@ -181,7 +190,7 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         ("services_details", JsonList(services_details)),
         ("total_price", Text(money(total_price))),
         ("total_duration", Int(total_duration)),
-        ("allowed_actions_by_role", Json(rel.by_role.get(&a.status).map(|r| &**r))),
+        ("allowed_actions_by_role", Json(Some(by_role(&a.status)))),
         // What the clinic's original frontend reads besides (docs/API.md, "Members for
         // the original frontend"): the booking's extras, workflow moments under the
         // original's names, who has accepted, and the date and times as its screens print them.
