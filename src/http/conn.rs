@@ -40,7 +40,10 @@ pub fn run(service: &impl Service, settings: &Settings, mut stream: TcpStream, p
         // The permit is held until the answer is written: the body lives that long.
         let (req, _permit) = match next_request(service, settings, &mut stream, &mut armed, &mut buf, peer, first) {
             Next::Request(r, leftover, permit) => {
-                buf = leftover;
+                // Keep the buffer (and its allocation) unless bytes were read past the request.
+                if !leftover.is_empty() {
+                    buf = leftover;
+                }
                 (*r, permit)
             }
             Next::Close => return,
@@ -61,7 +64,9 @@ pub fn run(service: &impl Service, settings: &Settings, mut stream: TcpStream, p
             Reply::Upgrade => {
                 // Logged with the status the WebSocket layer actually answers (101, 403, 426…).
                 let line = AccessLine::of(&req, started);
-                service.upgrade(stream, req, std::mem::take(&mut buf), Box::new(move |status| line.log(status, 0)));
+                // Only bytes read past the request go along, not the buffer's allocation.
+                let early = if buf.is_empty() { Vec::new() } else { std::mem::take(&mut buf) };
+                service.upgrade(stream, req, early, Box::new(move |status| line.log(status, 0)));
                 return;
             }
         };
@@ -106,7 +111,10 @@ fn next_request<'s>(
         Ok(n) => n.min(s.max_body_bytes),
         Err(e) => return fail(stream, e),
     };
-    let rest = buf.split_off(head_len);
+    // The bytes read past the head (usually none); `buf` keeps its allocation for the
+    // next request (splitting it off cost an 8 KiB allocation per request).
+    let rest = buf[head_len..].to_vec();
+    buf.clear();
     let wanted = match framing {
         Framing::Length(len) if len > limit => return fail(stream, ApiError::too_large(limit)),
         Framing::Length(len) => len,

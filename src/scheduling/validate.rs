@@ -77,7 +77,18 @@ pub fn money(cents: i64) -> String {
     if cents < 0 {
         out.push('-');
     }
-    out.push_str(&whole.to_string());
+    // The whole part's digits by hand: `to_string` was a second allocation.
+    let mut digits = [0u8; 20];
+    let (mut n, mut at) = (whole, digits.len());
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
     out.push('.');
     out.push(char::from(b'0' + (part / 10) as u8));
     out.push(char::from(b'0' + (part % 10) as u8));

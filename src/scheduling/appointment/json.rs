@@ -213,9 +213,9 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
                     .collect(),
             ),
         ),
-        ("formatted_date", Text(formatted(&a.date, "%Y-%m-%d", "%B %d, %Y"))),
-        ("formatted_start_time", Text(formatted(&a.start_time, "%H:%M:%S", "%I:%M %p"))),
-        ("formatted_end_time", Text(formatted(&a.end_time, "%H:%M:%S", "%I:%M %p"))),
+        ("formatted_date", formatted(&a.date, "%Y-%m-%d", "%B %d, %Y")),
+        ("formatted_start_time", formatted(&a.start_time, "%H:%M:%S", "%I:%M %p")),
+        ("formatted_end_time", formatted(&a.end_time, "%H:%M:%S", "%I:%M %p")),
     ]);
     for (i, col) in STAMPS.iter().enumerate() {
         m.push((col, OptStr(a.stamps[i].as_deref())));
@@ -244,7 +244,16 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
 
 /// `value` (a date or a time stored as `stored`) written as `shown` (`chrono` format),
 /// e.g. "December 05, 2026" or "09:30 AM"; as stored if it does not read (an old row).
-fn formatted(value: &str, stored: &str, shown: &str) -> String {
+fn formatted(value: &str, stored: &str, shown: &str) -> Field<'static> {
+    match formatted_text(value, stored, shown) {
+        Ok(short) => Field::Short(short),
+        Err(text) => Field::Text(text),
+    }
+}
+
+/// `formatted`'s text: the two stored forms every row has inline (`Short`, no
+/// allocation: three per appointment of a page), anything else as a `String`.
+fn formatted_text(value: &str, stored: &str, shown: &str) -> Result<Short, String> {
     // The two forms every row has, written by hand: chrono's format strings cost ~3,000
     // instructions each, three times per appointment of a page. A unit test checks the
     // bytes against chrono's; anything else takes chrono's way below.
@@ -254,14 +263,14 @@ fn formatted(value: &str, stored: &str, shown: &str) -> String {
         _ => None,
     };
     if let Some(text) = fast {
-        return text;
+        return Ok(text);
     }
     let parsed = if stored.contains("%Y") {
         chrono::NaiveDate::parse_from_str(value, stored).map(|d| d.format(shown).to_string())
     } else {
         chrono::NaiveTime::parse_from_str(value, stored).map(|t| t.format(shown).to_string())
     };
-    parsed.unwrap_or_else(|_| value.to_string())
+    Err(parsed.unwrap_or_else(|_| value.to_string()))
 }
 
 /// The digits of `s` (all ASCII digits) as a number.
@@ -271,7 +280,7 @@ fn digits(s: &[u8]) -> Option<u32> {
 
 /// "2026-12-05" as "December 05, 2026" (`%Y-%m-%d` → `%B %d, %Y`); `None` unless the
 /// value is exactly that form with a real date and a four-digit year.
-fn long_date(value: &str) -> Option<String> {
+fn long_date(value: &str) -> Option<Short> {
     const MONTHS: [&str; 12] = [
         "January",
         "February",
@@ -292,12 +301,12 @@ fn long_date(value: &str) -> Option<String> {
     }
     let (y, m, d) = (digits(&b[..4])?, digits(&b[5..7])?, digits(&b[8..])?);
     chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d).filter(|_| y >= 1000)?;
-    Some([MONTHS[m as usize - 1], " ", &value[8..], ", ", &value[..4]].concat())
+    Short::new(&[MONTHS[m as usize - 1], " ", &value[8..], ", ", &value[..4]])
 }
 
 /// "13:05:00" as "01:05 PM" (`%H:%M:%S` → `%I:%M %p`); `None` unless the value is
 /// exactly that form with a real time (not a leap second).
-fn clock_time(value: &str) -> Option<String> {
+fn clock_time(value: &str) -> Option<Short> {
     let b = value.as_bytes();
     if b.len() != 8 || b[2] != b':' || b[5] != b':' {
         return None;
@@ -309,7 +318,33 @@ fn clock_time(value: &str) -> Option<String> {
     let h12 = if h % 12 == 0 { 12 } else { h % 12 };
     let hh = [b'0' + (h12 / 10) as u8, b'0' + (h12 % 10) as u8];
     let hh = std::str::from_utf8(&hh).expect("two digits");
-    Some([hh, ":", &value[3..5], if h < 12 { " AM" } else { " PM" }].concat())
+    Short::new(&[hh, ":", &value[3..5], if h < 12 { " AM" } else { " PM" }])
+}
+
+/// A short text kept inline (at most `Short::MAX` bytes): a formatted date or time.
+#[derive(Clone, Copy)]
+pub struct Short {
+    len: u8,
+    bytes: [u8; Short::MAX],
+}
+
+impl Short {
+    const MAX: usize = 24;
+
+    /// `parts` joined, if they fit.
+    fn new(parts: &[&str]) -> Option<Short> {
+        let mut s = Short { len: 0, bytes: [0; Short::MAX] };
+        for p in parts {
+            let at = usize::from(s.len);
+            s.bytes.get_mut(at..at + p.len())?.copy_from_slice(p.as_bytes());
+            s.len += p.len() as u8;
+        }
+        Some(s)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("joined from whole strs")
+    }
 }
 
 /// One appointment's JSON object: written straight into a response (`write_json`,
@@ -374,6 +409,7 @@ pub enum Field<'a> {
     Str(&'a str),
     OptStr(Option<&'a str>),
     Text(String),
+    Short(Short),
     OptText(Option<String>),
     Ids(Vec<i64>),
     Json(Option<&'a RawValue>),
@@ -396,6 +432,7 @@ impl Field<'_> {
             Field::Str(v) => write_str(out, v),
             Field::OptStr(v) => write_opt(out, *v, write_str),
             Field::Text(v) => write_str(out, v),
+            Field::Short(v) => write_str(out, v.as_str()),
             Field::OptText(v) => write_opt(out, v.as_deref(), write_str),
             Field::Ids(v) => write_seq(out, v, |out, id| write_int(out, *id)),
             Field::Json(v) => write_raw(out, *v),
@@ -709,6 +746,12 @@ mod tests {
             };
             parsed.unwrap_or_else(|_| value.to_string())
         };
+        // Through the member as it is written, inline (`Short`) or not.
+        let shown = |value: &str, stored: &str, shown: &str| -> String {
+            let mut out = Vec::new();
+            formatted(value, stored, shown).write_json(&mut out);
+            serde_json::from_slice(&out).expect("a JSON string")
+        };
         let mut times: Vec<String> = Vec::new();
         for h in 0..25 {
             for m in (0..61).step_by(1) {
@@ -717,7 +760,7 @@ mod tests {
         }
         times.extend(["9:30:00", "09:30", "09:30:00.5", "aa:bb:cc", "", "23:59:60", "+1:00:00"].map(String::from));
         for t in &times {
-            assert_eq!(formatted(t, "%H:%M:%S", "%I:%M %p"), chrono_way(t, "%H:%M:%S", "%I:%M %p"), "{t}");
+            assert_eq!(shown(t, "%H:%M:%S", "%I:%M %p"), chrono_way(t, "%H:%M:%S", "%I:%M %p"), "{t}");
         }
         let mut dates: Vec<String> = Vec::new();
         let mut d = chrono::NaiveDate::from_ymd_opt(2023, 12, 25).unwrap();
@@ -742,11 +785,11 @@ mod tests {
             .map(String::from),
         );
         for d in &dates {
-            assert_eq!(formatted(d, "%Y-%m-%d", "%B %d, %Y"), chrono_way(d, "%Y-%m-%d", "%B %d, %Y"), "{d}");
+            assert_eq!(shown(d, "%Y-%m-%d", "%B %d, %Y"), chrono_way(d, "%Y-%m-%d", "%B %d, %Y"), "{d}");
         }
-        assert_eq!(formatted("2026-12-05", "%Y-%m-%d", "%B %d, %Y"), "December 05, 2026");
-        assert_eq!(formatted("00:05:00", "%H:%M:%S", "%I:%M %p"), "12:05 AM");
-        assert_eq!(formatted("12:00:00", "%H:%M:%S", "%I:%M %p"), "12:00 PM");
+        assert_eq!(shown("2026-12-05", "%Y-%m-%d", "%B %d, %Y"), "December 05, 2026");
+        assert_eq!(shown("00:05:00", "%H:%M:%S", "%I:%M %p"), "12:05 AM");
+        assert_eq!(shown("12:00:00", "%H:%M:%S", "%I:%M %p"), "12:00 PM");
     }
 
     /// `appointment_deleted`'s `appointment` holds nothing any role is not to receive, so

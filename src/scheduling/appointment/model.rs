@@ -211,8 +211,11 @@ pub fn load_many(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Appoint
     });
     let mut rows: Vec<Option<Appointment>> = {
         let mut st = conn.prepare_cached(sql)?;
-        let rows = st.query_map([&list], |r| Appointment::from_row(r).map(Some))?;
-        rows.collect::<Result<_, _>>()?
+        let mut rows = Vec::with_capacity(ids.len());
+        for a in st.query_map([&list], Appointment::from_row)? {
+            rows.push(Some(a?));
+        }
+        rows
     };
     // Id → index in `rows`, searched by halves: a page is a few dozen rows, for which
     // a `HashMap` (SipHash, moving each ~1 KB row in and out) cost more than the search.
