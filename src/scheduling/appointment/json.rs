@@ -27,7 +27,7 @@ pub fn to_json(conn: &Connection, a: &Appointment) -> rusqlite::Result<Value> {
 /// receive it), as values (events compare and embed them).
 pub fn to_json_many(conn: &Connection, appts: &[Appointment]) -> rusqlite::Result<Vec<Value>> {
     let rel = Related::load(conn, appts, None)?;
-    Ok(appts.iter().map(|a| build(a, &rel, None).to_value()).collect())
+    Ok(appts.iter().map(|a| AppointmentJson { a, rel: &rel, allowed: None }.to_value()).collect())
 }
 
 /// What an `appointment_deleted` event carries of the appointment that left a view:
@@ -60,7 +60,8 @@ pub fn with_rest_json<R>(
     f: impl FnOnce(&[AppointmentJson<'_>]) -> R,
 ) -> rusqlite::Result<R> {
     let rel = Related::load(conn, appts, Some(&user.role))?;
-    let out: Vec<AppointmentJson> = appts.iter().map(|a| build(a, &rel, Some(a.allowed_actions(user)))).collect();
+    let out: Vec<AppointmentJson> =
+        appts.iter().map(|a| AppointmentJson { a, rel: &rel, allowed: Some(a.allowed_actions(user)) }).collect();
     Ok(f(&out))
 }
 
@@ -141,9 +142,16 @@ impl<'r> Related<'r> {
 }
 
 /// The one place the appointment object is assembled (see module doc): its members,
-/// borrowed from the loaded rows, in sorted key order, without what `rel`'s reader does
-/// not receive. `allowed` is the caller's `allowed_actions` (REST only).
-fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static str>>) -> AppointmentJson<'a> {
+/// borrowed from the loaded rows, into `m` (emptied first; a page reuses one for all its
+/// appointments, ~4 KB that were allocated per appointment), and the order they are
+/// written in (`write_json`); what `rel`'s reader does not receive is `Withheld`.
+/// `allowed` is the caller's `allowed_actions` (REST only).
+fn build<'a>(
+    a: &'a Appointment,
+    rel: &'a Related,
+    allowed: Option<&'a [&'static str]>,
+    m: &mut Vec<(&'static str, Field<'a>)>,
+) -> &'static [(usize, Box<[u8]>)] {
     use Field::*;
     let mut services_details = Vec::new();
     let (mut total_price, mut total_duration) = (0i64, 0i64);
@@ -154,7 +162,8 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
     }
     let extras = a.extra_therapist_ids();
     let user = |id: Option<i64>| Json(id.and_then(|id| rel.users.get(&id)).map(|u| &**u));
-    let mut m = Vec::with_capacity(80);
+    m.clear();
+    m.reserve(80);
     m.extend([
         ("id", Int(a.id)),
         ("client", Int(a.client_id)),
@@ -239,7 +248,7 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         o.sort_by_key(|i| m[*i].0);
         o.into_iter().map(|i| (i, format!(",\"{}\":", m[i].0).into_bytes().into_boxed_slice())).collect()
     });
-    AppointmentJson { members: m, order }
+    order
 }
 
 /// `value` (a date or a time stored as `stored`) written as `shown` (`chrono` format),
@@ -350,11 +359,14 @@ impl Short {
 /// One appointment's JSON object: written straight into a response (`write_json`,
 /// REST pages) or read back as a `Value` (events, which compare and embed it).
 pub struct AppointmentJson<'a> {
-    members: Vec<(&'static str, Field<'a>)>,
-    /// `members`' indices in key order, each with its key as written after a member
-    /// (`,"key":`).
-    order: &'static [(usize, Box<[u8]>)],
+    a: &'a Appointment,
+    rel: &'a Related<'a>,
+    /// The caller's `allowed_actions` (REST only).
+    allowed: Option<Vec<&'static str>>,
 }
+
+/// Members as `build` assembles them.
+type Members<'a> = Vec<(&'static str, Field<'a>)>;
 
 impl AppointmentJson<'_> {
     /// Appends the object's JSON text to `out`: members in sorted key order (as a
@@ -363,9 +375,15 @@ impl AppointmentJson<'_> {
     /// page is written without a tree of values or serde's per-member dispatch (keys
     /// need no escaping, and most strings none either).
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_with(&mut Vec::new(), out);
+    }
+
+    /// `write_json` with `m` as `build`'s place for the members.
+    fn write_with<'s>(&'s self, m: &mut Members<'s>, out: &mut Vec<u8>) {
+        let order = build(self.a, self.rel, self.allowed.as_deref(), m);
         let start = out.len();
-        for (i, key) in self.order {
-            let v = &self.members[*i].1;
+        for (i, key) in order {
+            let v = &m[*i].1;
             // `allowed_actions` is per caller: only REST answers have it.
             if matches!(v, Field::Actions(None) | Field::Withheld) {
                 continue;
@@ -392,11 +410,12 @@ impl AppointmentJson<'_> {
 pub fn write_list(appts: &[AppointmentJson], out: &mut Vec<u8>) {
     out.reserve(appts.len() * 4096);
     out.push(b'[');
+    let mut m = Vec::new();
     for (i, a) in appts.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        a.write_json(out);
+        a.write_with(&mut m, out);
     }
     out.push(b']');
 }
@@ -416,7 +435,7 @@ pub enum Field<'a> {
     JsonList(Vec<Option<&'a RawValue>>),
     /// (therapist, confirmed at): `[{"confirmed_at": …, "therapist": …}]`.
     Confirmations(&'a [(i64, Option<String>)]),
-    Actions(Option<Vec<&'static str>>),
+    Actions(Option<&'a [&'static str]>),
     /// Who has yet to confirm: (user id, role, full name): `[{"id", "name", "role"}]`.
     Acceptances(Vec<(i64, &'static str, &'a str)>),
     /// Not for this reader (`privacy`): left out.
