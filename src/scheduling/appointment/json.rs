@@ -9,12 +9,13 @@
 use super::model::{Appointment, STAMPS};
 use crate::events::Audience;
 use crate::scheduling::privacy::{self, Object};
-use crate::scheduling::validate::money;
+use crate::scheduling::validate::money_in;
 use crate::scheduling::{clients, services, workflow};
 use crate::store::users::{self, User};
 use rusqlite::Connection;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -167,7 +168,7 @@ fn build<'a>(
     m.extend([
         ("id", Int(a.id)),
         ("client", Int(a.client_id)),
-        ("services", Ids(a.service_ids.clone())),
+        ("services", Ids(Cow::Borrowed(&a.service_ids))),
         ("therapist", OptInt(a.therapist_id)),
         ("driver", OptInt(a.driver_id)),
         ("operator", OptInt(a.operator_id)),
@@ -176,7 +177,7 @@ fn build<'a>(
         ("end_time", Str(&a.end_time)),
         ("status", Str(&a.status)),
         ("payment_status", Str(&a.payment_status)),
-        ("payment_amount", OptText(a.payment_amount_cents.map(money))),
+        ("payment_amount", a.payment_amount_cents.map_or(Field::OptStr(None), amount)),
         ("payment_method", Str(&a.payment_method)),
         ("location", Str(&a.location)),
         ("notes", Str(&a.notes)),
@@ -193,11 +194,11 @@ fn build<'a>(
         ("client_details", Json(rel.clients.get(&a.client_id).map(|c| &**c))),
         ("therapist_details", user(a.therapist_id)),
         ("therapists_details", JsonList(extras.iter().map(|t| rel.users.get(t).map(|u| &**u)).collect())),
-        ("therapists", Ids(extras)),
+        ("therapists", Ids(Cow::Owned(extras))),
         ("driver_details", user(a.driver_id)),
         ("operator_details", user(a.operator_id)),
         ("services_details", JsonList(services_details)),
-        ("total_price", Text(money(total_price))),
+        ("total_price", amount(total_price)),
         ("total_duration", Int(total_duration)),
         ("allowed_actions_by_role", Json(Some(by_role(&a.status)))),
         // What the clinic's original frontend reads besides (docs/API.md, "Members for
@@ -249,6 +250,11 @@ fn build<'a>(
         o.into_iter().map(|i| (i, format!(",\"{}\":", m[i].0).into_bytes().into_boxed_slice())).collect()
     });
     order
+}
+
+/// An amount of money as the API writes it (`validate::money_in`), kept inline.
+fn amount(cents: i64) -> Field<'static> {
+    Field::Short(Short::new(&[money_in(cents, &mut [0; 24])]).expect("an amount takes at most 21 bytes"))
 }
 
 /// `value` (a date or a time stored as `stored`) written as `shown` (`chrono` format),
@@ -429,8 +435,7 @@ pub enum Field<'a> {
     OptStr(Option<&'a str>),
     Text(String),
     Short(Short),
-    OptText(Option<String>),
-    Ids(Vec<i64>),
+    Ids(Cow<'a, [i64]>),
     Json(Option<&'a RawValue>),
     JsonList(Vec<Option<&'a RawValue>>),
     /// (therapist, confirmed at): `[{"confirmed_at": …, "therapist": …}]`.
@@ -452,7 +457,6 @@ impl Field<'_> {
             Field::OptStr(v) => write_opt(out, *v, write_str),
             Field::Text(v) => write_str(out, v),
             Field::Short(v) => write_str(out, v.as_str()),
-            Field::OptText(v) => write_opt(out, v.as_deref(), write_str),
             Field::Ids(v) => write_seq(out, v, |out, id| write_int(out, *id)),
             Field::Json(v) => write_raw(out, *v),
             Field::JsonList(v) => write_seq(out, v, |out, r| write_raw(out, *r)),
