@@ -41,8 +41,19 @@ impl DerivedCache {
         if bytes.capacity() > MAX_BYTES / 8 {
             return;
         }
+        // What goes is freed after the lock is let go: freeing pages of ~60 KB while
+        // holding it kept the other request threads waiting.
+        let mut gone = Vec::new();
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.retain(|e| !(e.version.same_reader(&version) && (e.version != version || e.key == key)));
+        let mut i = 0;
+        while i < entries.len() {
+            let e = &entries[i];
+            if e.version.same_reader(&version) && (e.version != version || e.key == key) {
+                gone.push(entries.remove(i));
+            } else {
+                i += 1;
+            }
+        }
         entries.push(Entry { version, key, bytes });
         // By capacity: that is what an entry holds on to.
         let mut total: usize = entries.iter().map(|e| e.bytes.capacity()).sum();
@@ -51,7 +62,9 @@ impl DerivedCache {
             total -= entries[drop].bytes.capacity();
             drop += 1;
         }
-        entries.drain(..drop);
+        gone.extend(entries.drain(..drop));
+        std::mem::drop(entries);
+        std::mem::drop(gone);
     }
 
     /// Entries kept and their bytes (tests).
