@@ -137,6 +137,22 @@ fn idle_keep_alive_connections_are_closed() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+/// A head begun on an idle keep-alive connection gets the whole request timeout, though
+/// the socket's read timeout was last lowered to the shorter keep-alive wait (the server
+/// only lowers it, and waits again when a read wakes before the deadline).
+#[test]
+fn a_request_begun_after_an_idle_wait_gets_the_whole_request_timeout() {
+    let srv = Server::start_with(&[("ROYAL_CARE_KEEPALIVE_SECS", "1"), ("ROYAL_CARE_REQUEST_TIMEOUT_SECS", "4")]);
+    let mut s = srv.connect();
+    s.write_all(b"GET /health/ HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut s).unwrap().status, 200);
+    s.write_all(b"GET /health/ HTTP/1.1\r\n").unwrap();
+    // Past the keep-alive wait, well within the request timeout: the time is the subject.
+    std::thread::sleep(Duration::from_millis(2000));
+    s.write_all(b"Host: x\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut s).unwrap().status, 200);
+}
+
 /// 200 clients that send half a head and then stall must not stop anyone else.
 #[test]
 fn stalled_clients_do_not_block_a_normal_request() {

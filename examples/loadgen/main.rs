@@ -13,6 +13,7 @@
 //! cargo run --release --example loadgen -- --runs 3
 //! cargo run --release --example loadgen -- --runs 3 --only latency --subs 100,1000
 //! cargo run --release --example loadgen -- --runs 3 --only instructions   # needs valgrind
+//! cargo run --release --example loadgen -- --runs 5 --only rest --rest-uncached   # every GET misses the page cache
 //! ```
 
 mod hold;
@@ -46,6 +47,7 @@ struct Opts {
     instr_subs: Vec<usize>,
     instr_top: usize,
     instr_out: Option<PathBuf>,
+    rest_uncached: bool,
 }
 
 fn opts() -> Opts {
@@ -63,10 +65,16 @@ fn opts() -> Opts {
         instr_subs: vec![0, 10, 100, 1000],
         instr_top: 15,
         instr_out: None,
+        rest_uncached: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
+        if args[i] == "--rest-uncached" {
+            o.rest_uncached = true;
+            i += 1;
+            continue;
+        }
         let v = args.get(i + 1).cloned().unwrap_or_default();
         match args[i].as_str() {
             "--bin" => o.bin = v.into(),
@@ -182,11 +190,12 @@ fn main() {
         let mut rates = Vec::new();
         for _ in 0..o.runs {
             let srv = Srv::start(&o.bin);
-            rates.push(rest::rest(&srv, o.rest_clients, o.rest_secs, &o.rest_path));
+            rates.push(rest::rest(&srv, o.rest_clients, o.rest_secs, &o.rest_path, o.rest_uncached));
         }
         println!(
-            "REST GET {} with {} keep-alive clients: {:.0} requests/s (median of {:?})",
+            "REST GET {}{} with {} keep-alive clients: {:.0} requests/s (median of {:?})",
             o.rest_path,
+            if o.rest_uncached { " (each query unique: the page cache always misses)" } else { "" },
             o.rest_clients,
             median(&rates),
             round(&rates)

@@ -3,6 +3,11 @@
 //! read buffer, the status and `Content-Length` picked out of the head, and the body
 //! skipped without being copied or parsed. The CPU time of both processes is reported
 //! per request, so the generator's share of the cores can be seen.
+//!
+//! `--rest-uncached` adds `n=<thread>-<count>` to each request's query: the server
+//! ignores a parameter it does not know, but its page cache (`App::list_pages`) is keyed
+//! by the whole query, so every request misses it and builds its page, as the first
+//! read after any write does.
 
 use crate::server::Srv;
 use crate::stats::cpu_ms;
@@ -11,8 +16,9 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 /// `clients` threads each with one keep-alive connection, GET `path` for `secs`.
+/// With `uncached`, each request's query is unique (see the header).
 /// Returns requests/s; prints the CPU time per request of the server and of the generator.
-pub fn rest(srv: &Srv, clients: usize, secs: u64, path: &str) -> f64 {
+pub fn rest(srv: &Srv, clients: usize, secs: u64, path: &str, uncached: bool) -> f64 {
     if path.contains("appointments") {
         let fx = srv.fixtures();
         for i in 0..20 {
@@ -23,16 +29,23 @@ pub fn rest(srv: &Srv, clients: usize, secs: u64, path: &str) -> f64 {
     let t0 = Instant::now();
     let until = t0 + Duration::from_secs(secs);
     let threads: Vec<_> = (0..clients)
-        .map(|_| {
+        .map(|t| {
             let (addr, token, path) = (srv.addr, srv.token.clone(), path.to_string());
             std::thread::spawn(move || {
                 let s = TcpStream::connect(addr).unwrap();
                 s.set_nodelay(true).unwrap();
                 s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-                let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Token {token}\r\n\r\n");
+                let rest = format!(" HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Token {token}\r\n\r\n");
+                let sep = if path.contains('?') { '&' } else { '?' };
+                let mut req = format!("GET {path}{rest}");
                 let mut conn = Conn { s, buf: vec![0; 256 * 1024], start: 0, end: 0 };
                 let mut n = 0u64;
                 while Instant::now() < until {
+                    if uncached {
+                        use std::fmt::Write as _;
+                        req.clear();
+                        let _ = write!(req, "GET {path}{sep}n={t}-{n}{rest}");
+                    }
                     conn.s.write_all(req.as_bytes()).unwrap();
                     let status = conn.answer().expect("connection closed");
                     assert_eq!(status, 200, "GET {path} answered {status}");

@@ -91,7 +91,7 @@ fn respond_list(app: &App, req: &Request, who: &Principal, q: ListQuery, page: O
     // same snapshot (and the WAL read lock is taken once, not per query).
     app.store.read_at(|snapshot, version| -> Result<_, ApiError> {
         if let Some(bytes) = key.as_deref().and_then(|k| app.list_pages.get(version, k)) {
-            return Ok(Response::json_bytes(200, bytes.to_vec()));
+            return Ok(Response::shared(200, "application/json", bytes));
         }
         let (count, ids) = q.run(snapshot, "appointments a", "a.id", &read)?;
         let appts = appointment::load_many(snapshot, &ids)?;
@@ -104,7 +104,7 @@ fn respond_list(app: &App, req: &Request, who: &Principal, q: ListQuery, page: O
             }
         })??;
         if let Some(key) = key.filter(|_| answer.status == 200) {
-            app.list_pages.put(version, key, answer.body.as_slice().into());
+            app.list_pages.put(version, key, answer.body.clone());
         }
         Ok(answer)
     })

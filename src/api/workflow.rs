@@ -18,7 +18,7 @@ pub fn table(req: &Request) -> Result<Response, ApiError> {
         (body, format!("\"{hex}\""))
     });
     if req.header("if-none-match").is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
-        return Ok(Response { status: 304, headers: vec![], body: vec![] }.header("ETag", etag));
+        return Ok(Response { status: 304, headers: vec![], body: Default::default() }.header("ETag", etag));
     }
     Ok(Response::json_bytes(200, body.clone()).header("ETag", etag).header("Cache-Control", "no-cache"))
 }

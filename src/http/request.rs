@@ -49,7 +49,7 @@ impl Request {
 
     /// The first value of query parameter `name`.
     pub fn query_param(&self, name: &str) -> Option<String> {
-        self.query().into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+        super::parse::query_value(&self.head.query, name)
     }
 
     /// The token in `Authorization: Token <token>` or `Bearer <token>` (scheme

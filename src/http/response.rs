@@ -3,16 +3,23 @@
 
 use crate::error::ApiError;
 use std::io::{self, IoSlice, Write};
+use std::sync::Arc;
 
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
+    /// Shared, so a body kept for reuse (`store::derived`) is sent without a copy.
+    pub body: Arc<Vec<u8>>,
 }
 
 impl Response {
     pub fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+        Self::shared(status, content_type, Arc::new(body))
+    }
+
+    /// A body that is also kept elsewhere (e.g. a page in `App::list_pages`).
+    pub fn shared(status: u16, content_type: &str, body: Arc<Vec<u8>>) -> Self {
         Response { status, headers: vec![("Content-Type".into(), content_type.into())], body }
     }
 
@@ -26,11 +33,11 @@ impl Response {
     }
 
     pub fn empty(status: u16) -> Self {
-        Response { status, headers: vec![], body: vec![] }
+        Response { status, headers: vec![], body: Arc::default() }
     }
 
     pub fn no_content() -> Self {
-        Response { status: 204, headers: vec![], body: vec![] }
+        Response { status: 204, headers: vec![], body: Arc::default() }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {

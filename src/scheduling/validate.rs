@@ -71,17 +71,30 @@ pub fn parse_money(v: &Value) -> Option<i64> {
 
 /// Cents as DRF writes a DecimalField: `"1500.00"`.
 pub fn money(cents: i64) -> String {
-    // Without `format!`: a page writes two amounts per appointment.
-    let (whole, part) = (cents.unsigned_abs() / 100, cents.unsigned_abs() % 100);
-    let mut out = String::with_capacity(24);
-    if cents < 0 {
-        out.push('-');
+    money_in(cents, &mut [0; 24]).to_string()
+}
+
+/// `money`'s text written into `buf` (the longest, `i64::MIN`, takes 21 bytes), for a
+/// caller that keeps it without an allocation (a page writes two amounts per appointment).
+pub fn money_in(cents: i64, buf: &mut [u8; 24]) -> &str {
+    let (mut whole, part) = (cents.unsigned_abs() / 100, cents.unsigned_abs() % 100);
+    buf[21] = b'.';
+    buf[22] = b'0' + (part / 10) as u8;
+    buf[23] = b'0' + (part % 10) as u8;
+    let mut at = 21;
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (whole % 10) as u8;
+        whole /= 10;
+        if whole == 0 {
+            break;
+        }
     }
-    out.push_str(&whole.to_string());
-    out.push('.');
-    out.push(char::from(b'0' + (part / 10) as u8));
-    out.push(char::from(b'0' + (part % 10) as u8));
-    out
+    if cents < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).expect("ASCII digits")
 }
 
 /// A JSON number that is a whole number: `5`, or `5.0` (JSON Schema's integers, and

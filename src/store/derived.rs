@@ -17,7 +17,8 @@ const MAX_BYTES: usize = 16 << 20;
 struct Entry {
     version: ReadVersion,
     key: String,
-    bytes: Arc<[u8]>,
+    /// Shared with the responses that send it: neither storing nor sending copies it.
+    bytes: Arc<Vec<u8>>,
 }
 
 /// See the module doc.
@@ -29,34 +30,48 @@ pub struct DerivedCache {
 
 impl DerivedCache {
     /// The bytes stored for `key` by a read that saw `version`, if any.
-    pub fn get(&self, version: ReadVersion, key: &str) -> Option<Arc<[u8]>> {
+    pub fn get(&self, version: ReadVersion, key: &str) -> Option<Arc<Vec<u8>>> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries.iter().find(|e| e.version == version && e.key == key).map(|e| e.bytes.clone())
     }
 
     /// Keeps `bytes`, built for `key` from a read that saw `version`. What the same read
     /// connection stored from an older version goes: no read will see that version again.
-    pub fn put(&self, version: ReadVersion, key: String, bytes: Arc<[u8]>) {
-        if bytes.len() > MAX_BYTES / 8 {
+    pub fn put(&self, version: ReadVersion, key: String, bytes: Arc<Vec<u8>>) {
+        if bytes.capacity() > MAX_BYTES / 8 {
             return;
         }
+        // What goes is freed after the lock is let go: freeing pages of ~60 KB while
+        // holding it kept the other request threads waiting.
+        let mut gone = Vec::new();
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.retain(|e| !(e.version.same_reader(&version) && (e.version != version || e.key == key)));
+        let mut i = 0;
+        while i < entries.len() {
+            let e = &entries[i];
+            if e.version.same_reader(&version) && (e.version != version || e.key == key) {
+                gone.push(entries.remove(i));
+            } else {
+                i += 1;
+            }
+        }
         entries.push(Entry { version, key, bytes });
-        let mut total: usize = entries.iter().map(|e| e.bytes.len()).sum();
+        // By capacity: that is what an entry holds on to.
+        let mut total: usize = entries.iter().map(|e| e.bytes.capacity()).sum();
         let mut drop = 0;
         while entries.len() - drop > MAX_ENTRIES || total > MAX_BYTES {
-            total -= entries[drop].bytes.len();
+            total -= entries[drop].bytes.capacity();
             drop += 1;
         }
-        entries.drain(..drop);
+        gone.extend(entries.drain(..drop));
+        std::mem::drop(entries);
+        std::mem::drop(gone);
     }
 
     /// Entries kept and their bytes (tests).
     #[cfg(test)]
     fn size(&self) -> (usize, usize) {
         let entries = self.entries.lock().unwrap();
-        (entries.len(), entries.iter().map(|e| e.bytes.len()).sum())
+        (entries.len(), entries.iter().map(|e| e.bytes.capacity()).sum())
     }
 }
 
@@ -75,10 +90,10 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let cache = DerivedCache::default();
         let v1 = store.read_at(|_, v| Ok::<_, rusqlite::Error>(v)).unwrap();
-        cache.put(v1, "page".into(), Arc::from(&b"one"[..]));
+        cache.put(v1, "page".into(), Arc::new(b"one".to_vec()));
         let again = store.read_at(|_, v| Ok::<_, rusqlite::Error>(v)).unwrap();
         assert_eq!(again, v1, "nothing changed: the same version");
-        assert_eq!(cache.get(again, "page").as_deref(), Some(&b"one"[..]));
+        assert_eq!(cache.get(again, "page").as_deref().map(Vec::as_slice), Some(&b"one"[..]));
         assert_eq!(cache.get(again, "other"), None);
 
         let other = Store::open(&path).unwrap();
@@ -95,16 +110,16 @@ mod tests {
         assert_ne!(v3, v2, "our own writer's commit too");
 
         // A new version from the same reader replaces what it stored before.
-        cache.put(v3, "page".into(), Arc::from(&b"three"[..]));
+        cache.put(v3, "page".into(), Arc::new(b"three".to_vec()));
         assert_eq!(cache.size(), (1, 5));
         for i in 0..MAX_ENTRIES * 2 {
-            cache.put(v3, format!("k{i}"), Arc::from(vec![0u8; 1000]));
+            cache.put(v3, format!("k{i}"), Arc::new(vec![0u8; 1000]));
         }
         assert_eq!(cache.size(), (MAX_ENTRIES, MAX_ENTRIES * 1000));
-        cache.put(v3, "big".into(), Arc::from(vec![0u8; MAX_BYTES / 8 + 1]));
+        cache.put(v3, "big".into(), Arc::new(vec![0u8; MAX_BYTES / 8 + 1]));
         assert_eq!(cache.get(v3, "big"), None, "too large to keep");
         for i in 0..10 {
-            cache.put(v3, format!("b{i}"), Arc::from(vec![0u8; MAX_BYTES / 8]));
+            cache.put(v3, format!("b{i}"), Arc::new(vec![0u8; MAX_BYTES / 8]));
         }
         assert!(cache.size().1 <= MAX_BYTES);
     }

@@ -97,7 +97,7 @@ pub fn route(req: &Request) -> Result<Response, ApiError> {
     let fresh = req.header("if-none-match").is_some_and(|v| etag_matches(v, &asset.etag));
     let resp = if fresh {
         // 304 carries no body; the browser keeps using its copy.
-        Response { status: 304, headers: vec![], body: vec![] }
+        Response { status: 304, headers: vec![], body: Default::default() }
     } else {
         Response::new(200, asset.content_type, asset.body.clone())
     };

@@ -9,12 +9,13 @@
 use super::model::{Appointment, STAMPS};
 use crate::events::Audience;
 use crate::scheduling::privacy::{self, Object};
-use crate::scheduling::validate::money;
+use crate::scheduling::validate::money_in;
 use crate::scheduling::{clients, services, workflow};
 use crate::store::users::{self, User};
 use rusqlite::Connection;
 use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -27,7 +28,7 @@ pub fn to_json(conn: &Connection, a: &Appointment) -> rusqlite::Result<Value> {
 /// receive it), as values (events compare and embed them).
 pub fn to_json_many(conn: &Connection, appts: &[Appointment]) -> rusqlite::Result<Vec<Value>> {
     let rel = Related::load(conn, appts, None)?;
-    Ok(appts.iter().map(|a| build(a, &rel, None).to_value()).collect())
+    Ok(appts.iter().map(|a| AppointmentJson { a, rel: &rel, allowed: None }.to_value()).collect())
 }
 
 /// What an `appointment_deleted` event carries of the appointment that left a view:
@@ -60,7 +61,8 @@ pub fn with_rest_json<R>(
     f: impl FnOnce(&[AppointmentJson<'_>]) -> R,
 ) -> rusqlite::Result<R> {
     let rel = Related::load(conn, appts, Some(&user.role))?;
-    let out: Vec<AppointmentJson> = appts.iter().map(|a| build(a, &rel, Some(a.allowed_actions(user)))).collect();
+    let out: Vec<AppointmentJson> =
+        appts.iter().map(|a| AppointmentJson { a, rel: &rel, allowed: Some(a.allowed_actions(user)) }).collect();
     Ok(f(&out))
 }
 
@@ -89,8 +91,27 @@ struct Related<'r> {
     users: HashMap<i64, Box<RawValue>>,
     /// Staff id → full name (`pending_acceptances`).
     names: HashMap<i64, String>,
-    /// Status → `allowed_actions_by_role`.
-    by_role: HashMap<String, Box<RawValue>>,
+}
+
+/// `allowed_actions_by_role` of an appointment in `status`: it depends on the status
+/// alone (`workflow::allowed_for_role`, from the constant table), so each status's JSON
+/// is built once per process. A status not in the table (none is stored) gets what
+/// `allowed_for_role` answers for it: nothing for every role.
+fn by_role(status: &str) -> &'static RawValue {
+    fn build(status: &str) -> Box<RawValue> {
+        let mut m = Map::new();
+        for role in users::ROLES {
+            m.insert(role.into(), json!(workflow::allowed_for_role(status, role)));
+        }
+        raw(&Value::Object(m))
+    }
+    static KNOWN: OnceLock<Vec<Box<RawValue>>> = OnceLock::new();
+    static UNKNOWN: OnceLock<Box<RawValue>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| workflow::STATUSES.iter().map(|s| build(s)).collect());
+    match workflow::STATUSES.iter().position(|s| *s == status) {
+        Some(i) => &known[i],
+        None => UNKNOWN.get_or_init(|| build("")),
+    }
 }
 
 fn raw(v: &Value) -> Box<RawValue> {
@@ -117,24 +138,21 @@ impl<'r> Related<'r> {
         let staff = users::get_many(conn, staff)?;
         let names = staff.iter().map(|(id, u)| (*id, u.full_name())).collect();
         let users = staff.into_iter().map(|(id, u)| (id, raw(&shown(Object::Colleague, u.to_json())))).collect();
-        let mut by_role = HashMap::new();
-        for a in appts {
-            by_role.entry(a.status.clone()).or_insert_with(|| {
-                let mut m = Map::new();
-                for role in users::ROLES {
-                    m.insert(role.into(), json!(workflow::allowed_for_role(&a.status, role)));
-                }
-                raw(&Value::Object(m))
-            });
-        }
-        Ok(Related { reader, services, clients, users, names, by_role })
+        Ok(Related { reader, services, clients, users, names })
     }
 }
 
 /// The one place the appointment object is assembled (see module doc): its members,
-/// borrowed from the loaded rows, in sorted key order, without what `rel`'s reader does
-/// not receive. `allowed` is the caller's `allowed_actions` (REST only).
-fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static str>>) -> AppointmentJson<'a> {
+/// borrowed from the loaded rows, into `m` (emptied first; a page reuses one for all its
+/// appointments, ~4 KB that were allocated per appointment), and the order they are
+/// written in (`write_json`); what `rel`'s reader does not receive is `Withheld`.
+/// `allowed` is the caller's `allowed_actions` (REST only).
+fn build<'a>(
+    a: &'a Appointment,
+    rel: &'a Related,
+    allowed: Option<&'a [&'static str]>,
+    m: &mut Vec<(&'static str, Field<'a>)>,
+) -> &'static [(usize, Box<[u8]>)] {
     use Field::*;
     let mut services_details = Vec::new();
     let (mut total_price, mut total_duration) = (0i64, 0i64);
@@ -145,11 +163,12 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
     }
     let extras = a.extra_therapist_ids();
     let user = |id: Option<i64>| Json(id.and_then(|id| rel.users.get(&id)).map(|u| &**u));
-    let mut m = Vec::with_capacity(80);
+    m.clear();
+    m.reserve(80);
     m.extend([
         ("id", Int(a.id)),
         ("client", Int(a.client_id)),
-        ("services", Ids(a.service_ids.clone())),
+        ("services", Ids(Cow::Borrowed(&a.service_ids))),
         ("therapist", OptInt(a.therapist_id)),
         ("driver", OptInt(a.driver_id)),
         ("operator", OptInt(a.operator_id)),
@@ -158,7 +177,7 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         ("end_time", Str(&a.end_time)),
         ("status", Str(&a.status)),
         ("payment_status", Str(&a.payment_status)),
-        ("payment_amount", OptText(a.payment_amount_cents.map(money))),
+        ("payment_amount", a.payment_amount_cents.map_or(Field::OptStr(None), amount)),
         ("payment_method", Str(&a.payment_method)),
         ("location", Str(&a.location)),
         ("notes", Str(&a.notes)),
@@ -175,13 +194,13 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         ("client_details", Json(rel.clients.get(&a.client_id).map(|c| &**c))),
         ("therapist_details", user(a.therapist_id)),
         ("therapists_details", JsonList(extras.iter().map(|t| rel.users.get(t).map(|u| &**u)).collect())),
-        ("therapists", Ids(extras)),
+        ("therapists", Ids(Cow::Owned(extras))),
         ("driver_details", user(a.driver_id)),
         ("operator_details", user(a.operator_id)),
         ("services_details", JsonList(services_details)),
-        ("total_price", Text(money(total_price))),
+        ("total_price", amount(total_price)),
         ("total_duration", Int(total_duration)),
-        ("allowed_actions_by_role", Json(rel.by_role.get(&a.status).map(|r| &**r))),
+        ("allowed_actions_by_role", Json(Some(by_role(&a.status)))),
         // What the clinic's original frontend reads besides (docs/API.md, "Members for
         // the original frontend"): the booking's extras, workflow moments under the
         // original's names, who has accepted, and the date and times as its screens print them.
@@ -204,9 +223,9 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
                     .collect(),
             ),
         ),
-        ("formatted_date", Text(formatted(&a.date, "%Y-%m-%d", "%B %d, %Y"))),
-        ("formatted_start_time", Text(formatted(&a.start_time, "%H:%M:%S", "%I:%M %p"))),
-        ("formatted_end_time", Text(formatted(&a.end_time, "%H:%M:%S", "%I:%M %p"))),
+        ("formatted_date", formatted(&a.date, "%Y-%m-%d", "%B %d, %Y")),
+        ("formatted_start_time", formatted(&a.start_time, "%H:%M:%S", "%I:%M %p")),
+        ("formatted_end_time", formatted(&a.end_time, "%H:%M:%S", "%I:%M %p")),
     ]);
     for (i, col) in STAMPS.iter().enumerate() {
         m.push((col, OptStr(a.stamps[i].as_deref())));
@@ -230,12 +249,26 @@ fn build<'a>(a: &'a Appointment, rel: &'a Related, allowed: Option<Vec<&'static 
         o.sort_by_key(|i| m[*i].0);
         o.into_iter().map(|i| (i, format!(",\"{}\":", m[i].0).into_bytes().into_boxed_slice())).collect()
     });
-    AppointmentJson { members: m, order }
+    order
+}
+
+/// An amount of money as the API writes it (`validate::money_in`), kept inline.
+fn amount(cents: i64) -> Field<'static> {
+    Field::Short(Short::new(&[money_in(cents, &mut [0; 24])]).expect("an amount takes at most 21 bytes"))
 }
 
 /// `value` (a date or a time stored as `stored`) written as `shown` (`chrono` format),
 /// e.g. "December 05, 2026" or "09:30 AM"; as stored if it does not read (an old row).
-fn formatted(value: &str, stored: &str, shown: &str) -> String {
+fn formatted(value: &str, stored: &str, shown: &str) -> Field<'static> {
+    match formatted_text(value, stored, shown) {
+        Ok(short) => Field::Short(short),
+        Err(text) => Field::Text(text),
+    }
+}
+
+/// `formatted`'s text: the two stored forms every row has inline (`Short`, no
+/// allocation: three per appointment of a page), anything else as a `String`.
+fn formatted_text(value: &str, stored: &str, shown: &str) -> Result<Short, String> {
     // The two forms every row has, written by hand: chrono's format strings cost ~3,000
     // instructions each, three times per appointment of a page. A unit test checks the
     // bytes against chrono's; anything else takes chrono's way below.
@@ -245,14 +278,14 @@ fn formatted(value: &str, stored: &str, shown: &str) -> String {
         _ => None,
     };
     if let Some(text) = fast {
-        return text;
+        return Ok(text);
     }
     let parsed = if stored.contains("%Y") {
         chrono::NaiveDate::parse_from_str(value, stored).map(|d| d.format(shown).to_string())
     } else {
         chrono::NaiveTime::parse_from_str(value, stored).map(|t| t.format(shown).to_string())
     };
-    parsed.unwrap_or_else(|_| value.to_string())
+    Err(parsed.unwrap_or_else(|_| value.to_string()))
 }
 
 /// The digits of `s` (all ASCII digits) as a number.
@@ -262,7 +295,7 @@ fn digits(s: &[u8]) -> Option<u32> {
 
 /// "2026-12-05" as "December 05, 2026" (`%Y-%m-%d` → `%B %d, %Y`); `None` unless the
 /// value is exactly that form with a real date and a four-digit year.
-fn long_date(value: &str) -> Option<String> {
+fn long_date(value: &str) -> Option<Short> {
     const MONTHS: [&str; 12] = [
         "January",
         "February",
@@ -283,12 +316,12 @@ fn long_date(value: &str) -> Option<String> {
     }
     let (y, m, d) = (digits(&b[..4])?, digits(&b[5..7])?, digits(&b[8..])?);
     chrono::NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d).filter(|_| y >= 1000)?;
-    Some([MONTHS[m as usize - 1], " ", &value[8..], ", ", &value[..4]].concat())
+    Short::new(&[MONTHS[m as usize - 1], " ", &value[8..], ", ", &value[..4]])
 }
 
 /// "13:05:00" as "01:05 PM" (`%H:%M:%S` → `%I:%M %p`); `None` unless the value is
 /// exactly that form with a real time (not a leap second).
-fn clock_time(value: &str) -> Option<String> {
+fn clock_time(value: &str) -> Option<Short> {
     let b = value.as_bytes();
     if b.len() != 8 || b[2] != b':' || b[5] != b':' {
         return None;
@@ -300,17 +333,46 @@ fn clock_time(value: &str) -> Option<String> {
     let h12 = if h % 12 == 0 { 12 } else { h % 12 };
     let hh = [b'0' + (h12 / 10) as u8, b'0' + (h12 % 10) as u8];
     let hh = std::str::from_utf8(&hh).expect("two digits");
-    Some([hh, ":", &value[3..5], if h < 12 { " AM" } else { " PM" }].concat())
+    Short::new(&[hh, ":", &value[3..5], if h < 12 { " AM" } else { " PM" }])
+}
+
+/// A short text kept inline (at most `Short::MAX` bytes): a formatted date or time.
+#[derive(Clone, Copy)]
+pub struct Short {
+    len: u8,
+    bytes: [u8; Short::MAX],
+}
+
+impl Short {
+    const MAX: usize = 24;
+
+    /// `parts` joined, if they fit.
+    fn new(parts: &[&str]) -> Option<Short> {
+        let mut s = Short { len: 0, bytes: [0; Short::MAX] };
+        for p in parts {
+            let at = usize::from(s.len);
+            s.bytes.get_mut(at..at + p.len())?.copy_from_slice(p.as_bytes());
+            s.len += p.len() as u8;
+        }
+        Some(s)
+    }
+
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).expect("joined from whole strs")
+    }
 }
 
 /// One appointment's JSON object: written straight into a response (`write_json`,
 /// REST pages) or read back as a `Value` (events, which compare and embed it).
 pub struct AppointmentJson<'a> {
-    members: Vec<(&'static str, Field<'a>)>,
-    /// `members`' indices in key order, each with its key as written after a member
-    /// (`,"key":`).
-    order: &'static [(usize, Box<[u8]>)],
+    a: &'a Appointment,
+    rel: &'a Related<'a>,
+    /// The caller's `allowed_actions` (REST only).
+    allowed: Option<Vec<&'static str>>,
 }
+
+/// Members as `build` assembles them.
+type Members<'a> = Vec<(&'static str, Field<'a>)>;
 
 impl AppointmentJson<'_> {
     /// Appends the object's JSON text to `out`: members in sorted key order (as a
@@ -319,9 +381,15 @@ impl AppointmentJson<'_> {
     /// page is written without a tree of values or serde's per-member dispatch (keys
     /// need no escaping, and most strings none either).
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_with(&mut Vec::new(), out);
+    }
+
+    /// `write_json` with `m` as `build`'s place for the members.
+    fn write_with<'s>(&'s self, m: &mut Members<'s>, out: &mut Vec<u8>) {
+        let order = build(self.a, self.rel, self.allowed.as_deref(), m);
         let start = out.len();
-        for (i, key) in self.order {
-            let v = &self.members[*i].1;
+        for (i, key) in order {
+            let v = &m[*i].1;
             // `allowed_actions` is per caller: only REST answers have it.
             if matches!(v, Field::Actions(None) | Field::Withheld) {
                 continue;
@@ -348,11 +416,12 @@ impl AppointmentJson<'_> {
 pub fn write_list(appts: &[AppointmentJson], out: &mut Vec<u8>) {
     out.reserve(appts.len() * 4096);
     out.push(b'[');
+    let mut m = Vec::new();
     for (i, a) in appts.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        a.write_json(out);
+        a.write_with(&mut m, out);
     }
     out.push(b']');
 }
@@ -365,13 +434,13 @@ pub enum Field<'a> {
     Str(&'a str),
     OptStr(Option<&'a str>),
     Text(String),
-    OptText(Option<String>),
-    Ids(Vec<i64>),
+    Short(Short),
+    Ids(Cow<'a, [i64]>),
     Json(Option<&'a RawValue>),
     JsonList(Vec<Option<&'a RawValue>>),
     /// (therapist, confirmed at): `[{"confirmed_at": …, "therapist": …}]`.
     Confirmations(&'a [(i64, Option<String>)]),
-    Actions(Option<Vec<&'static str>>),
+    Actions(Option<&'a [&'static str]>),
     /// Who has yet to confirm: (user id, role, full name): `[{"id", "name", "role"}]`.
     Acceptances(Vec<(i64, &'static str, &'a str)>),
     /// Not for this reader (`privacy`): left out.
@@ -387,7 +456,7 @@ impl Field<'_> {
             Field::Str(v) => write_str(out, v),
             Field::OptStr(v) => write_opt(out, *v, write_str),
             Field::Text(v) => write_str(out, v),
-            Field::OptText(v) => write_opt(out, v.as_deref(), write_str),
+            Field::Short(v) => write_str(out, v.as_str()),
             Field::Ids(v) => write_seq(out, v, |out, id| write_int(out, *id)),
             Field::Json(v) => write_raw(out, *v),
             Field::JsonList(v) => write_seq(out, v, |out, r| write_raw(out, *r)),
@@ -700,6 +769,12 @@ mod tests {
             };
             parsed.unwrap_or_else(|_| value.to_string())
         };
+        // Through the member as it is written, inline (`Short`) or not.
+        let shown = |value: &str, stored: &str, shown: &str| -> String {
+            let mut out = Vec::new();
+            formatted(value, stored, shown).write_json(&mut out);
+            serde_json::from_slice(&out).expect("a JSON string")
+        };
         let mut times: Vec<String> = Vec::new();
         for h in 0..25 {
             for m in (0..61).step_by(1) {
@@ -708,7 +783,7 @@ mod tests {
         }
         times.extend(["9:30:00", "09:30", "09:30:00.5", "aa:bb:cc", "", "23:59:60", "+1:00:00"].map(String::from));
         for t in &times {
-            assert_eq!(formatted(t, "%H:%M:%S", "%I:%M %p"), chrono_way(t, "%H:%M:%S", "%I:%M %p"), "{t}");
+            assert_eq!(shown(t, "%H:%M:%S", "%I:%M %p"), chrono_way(t, "%H:%M:%S", "%I:%M %p"), "{t}");
         }
         let mut dates: Vec<String> = Vec::new();
         let mut d = chrono::NaiveDate::from_ymd_opt(2023, 12, 25).unwrap();
@@ -733,11 +808,11 @@ mod tests {
             .map(String::from),
         );
         for d in &dates {
-            assert_eq!(formatted(d, "%Y-%m-%d", "%B %d, %Y"), chrono_way(d, "%Y-%m-%d", "%B %d, %Y"), "{d}");
+            assert_eq!(shown(d, "%Y-%m-%d", "%B %d, %Y"), chrono_way(d, "%Y-%m-%d", "%B %d, %Y"), "{d}");
         }
-        assert_eq!(formatted("2026-12-05", "%Y-%m-%d", "%B %d, %Y"), "December 05, 2026");
-        assert_eq!(formatted("00:05:00", "%H:%M:%S", "%I:%M %p"), "12:05 AM");
-        assert_eq!(formatted("12:00:00", "%H:%M:%S", "%I:%M %p"), "12:00 PM");
+        assert_eq!(shown("2026-12-05", "%Y-%m-%d", "%B %d, %Y"), "December 05, 2026");
+        assert_eq!(shown("00:05:00", "%H:%M:%S", "%I:%M %p"), "12:05 AM");
+        assert_eq!(shown("12:00:00", "%H:%M:%S", "%I:%M %p"), "12:00 PM");
     }
 
     /// `appointment_deleted`'s `appointment` holds nothing any role is not to receive, so

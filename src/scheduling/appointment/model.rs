@@ -6,7 +6,7 @@ use super::super::workflow;
 use crate::store::users::User;
 use crate::store::{id_list, ROWS_OF_IDS};
 use rusqlite::{Connection, Row};
-use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// The workflow timestamp columns, in workflow order.
 pub const STAMPS: &[&str] = &[
@@ -195,35 +195,52 @@ pub fn load_many(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Appoint
         return Ok(Vec::new());
     }
     let list = id_list(ids.iter().copied());
-    let sql =
-        format!("SELECT {COLUMNS}, {} FROM {ROWS_OF_IDS} CROSS JOIN appointments ON id = wanted", STAMPS.join(", "));
-    let mut by_id: HashMap<i64, Appointment> = {
-        let mut st = conn.prepare_cached(&sql)?;
-        let rows = st.query_map([&list], Appointment::from_row)?;
-        rows.map(|a| a.map(|a| (a.id, a))).collect::<Result<_, _>>()?
+    // The three statements' text, built once (it only names constants).
+    static SQL: OnceLock<[String; 3]> = OnceLock::new();
+    let [sql, therapists, services] = SQL.get_or_init(|| {
+        [
+            format!("SELECT {COLUMNS}, {} FROM {ROWS_OF_IDS} CROSS JOIN appointments ON id = wanted", STAMPS.join(", ")),
+            format!(
+                "SELECT appointment_id, therapist_id, confirmed_at FROM {ROWS_OF_IDS}
+                     CROSS JOIN appointment_therapists ON appointment_id = wanted"
+            ),
+            format!(
+                "SELECT appointment_id, service_id FROM {ROWS_OF_IDS} CROSS JOIN appointment_services ON appointment_id = wanted"
+            ),
+        ]
+    });
+    let mut rows: Vec<Option<Appointment>> = {
+        let mut st = conn.prepare_cached(sql)?;
+        let mut rows = Vec::with_capacity(ids.len());
+        for a in st.query_map([&list], Appointment::from_row)? {
+            rows.push(Some(a?));
+        }
+        rows
     };
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT appointment_id, therapist_id, confirmed_at FROM {ROWS_OF_IDS}
-             CROSS JOIN appointment_therapists ON appointment_id = wanted"
-    ))?;
-    let mut rows = st.query([&list])?;
-    while let Some(r) = rows.next()? {
-        if let Some(a) = by_id.get_mut(&r.get(0)?) {
+    // Id → index in `rows`, searched by halves: a page is a few dozen rows, for which
+    // a `HashMap` (SipHash, moving each ~1 KB row in and out) cost more than the search.
+    let mut index: Vec<(i64, usize)> =
+        rows.iter().enumerate().flat_map(|(i, a)| a.as_ref().map(|a| (a.id, i))).collect();
+    index.sort_unstable();
+    let at = |id: i64| index.binary_search_by_key(&id, |e| e.0).ok().map(|k| index[k].1);
+    let mut st = conn.prepare_cached(therapists)?;
+    let mut q = st.query([&list])?;
+    while let Some(r) = q.next()? {
+        if let Some(a) = at(r.get(0)?).and_then(|i| rows[i].as_mut()) {
             a.therapists.push((r.get(1)?, r.get(2)?));
         }
     }
-    let mut st = conn.prepare_cached(
-        &format!("SELECT appointment_id, service_id FROM {ROWS_OF_IDS} CROSS JOIN appointment_services ON appointment_id = wanted"),
-    )?;
-    let mut rows = st.query([&list])?;
-    while let Some(r) = rows.next()? {
-        if let Some(a) = by_id.get_mut(&r.get(0)?) {
+    let mut st = conn.prepare_cached(services)?;
+    let mut q = st.query([&list])?;
+    while let Some(r) = q.next()? {
+        if let Some(a) = at(r.get(0)?).and_then(|i| rows[i].as_mut()) {
             a.service_ids.push(r.get(1)?);
         }
     }
-    let mut out = Vec::with_capacity(by_id.len());
+    let mut out = Vec::with_capacity(rows.len());
     for id in ids {
-        if let Some(mut a) = by_id.remove(id) {
+        // `take`: an id asked for twice is answered once, as before.
+        if let Some(mut a) = at(*id).and_then(|i| rows[i].take()) {
             // Lead first, then by id; services by id.
             let lead = a.therapist_id;
             a.therapists.sort_unstable_by_key(|t| (Some(t.0) != lead, t.0));
