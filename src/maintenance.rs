@@ -1,6 +1,8 @@
 //! Housekeeping on its own thread, every `EVERY`: ending expired sessions (which closes
 //! their sockets), cancelling appointments left `pending` too long, pruning the event
-//! log, and keeping each user's newest notifications only (`notifications_per_user`). Failures are logged and retried next round. `stop` wakes the thread and joins it.
+//! log, keeping each user's newest notifications only (`notifications_per_user`), and
+//! checkpointing the WAL (commits do not: `store` module doc). Failures are logged and
+//! retried next round. `stop` wakes the thread and joins it.
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -64,6 +66,9 @@ pub fn run_once(app: &App) {
         Ok(0) => {}
         Ok(n) => log::info!("pruned {n} old notification(s) (each user keeps the newest {keep})"),
         Err(e) => log::warn!("could not prune notifications: {e}"),
+    }
+    if let Err(e) = app.store.checkpoint_passive() {
+        log::warn!("could not checkpoint the database: {e}");
     }
 }
 
