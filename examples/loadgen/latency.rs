@@ -103,6 +103,9 @@ fn read_all(mut socks: Vec<TcpStream>, tx: mpsc::Sender<(i64, Vec<Instant>)>, st
                     Ok(k) => {
                         let at = Instant::now();
                         pending[i].extend_from_slice(&buf[..k]);
+                        // A read shorter than the buffer emptied the socket: no second
+                        // read just to hear WouldBlock (a syscall per socket per event).
+                        let drained = k < buf.len();
                         for seq in frames(&mut pending[i]) {
                             assert!(seq > last[i], "subscriber {i} got seq {seq} after {}", last[i]);
                             last[i] = seq;
@@ -111,6 +114,9 @@ fn read_all(mut socks: Vec<TcpStream>, tx: mpsc::Sender<(i64, Vec<Instant>)>, st
                             if got.len() == n {
                                 let _ = tx.send((seq, arrived.remove(&seq).unwrap_or_default()));
                             }
+                        }
+                        if drained {
+                            break;
                         }
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
