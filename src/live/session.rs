@@ -86,21 +86,20 @@ pub fn run(
     (leftover, slot): (Vec<u8>, Option<ConnSlot>),
 ) {
     let user = &who.user;
-    // One file descriptor per socket while it lives (the hub's); this one is for the start.
-    let Ok(start_handle) = stream.try_clone() else {
+    // The hub keeps the socket's one handle for its life; this clone writes the start.
+    let Ok(start_stream) = stream.try_clone() else {
         return super::close_now(stream, CloseCode::TryAgain, "server busy; try again");
     };
-    let (stream, socket) = (start_handle, stream);
     let token = (who.digest.clone(), who.expiry.clone());
-    let subscription = match app.hub.subscribe(user.id, user.is_operator(), token, socket, start_writer) {
+    let subscription = match app.hub.subscribe(user.id, user.is_operator(), token, stream, start_writer) {
         Ok(s) => s,
         Err(Refused::TooManyForUser) => {
             log::warn!("refused a socket of user {}: over the per-user limit", user.username);
             let reason = "too many live connections for this user; close other tabs";
-            return super::close_now(stream, CloseCode::Policy, reason);
+            return super::close_now(start_stream, CloseCode::Policy, reason);
         }
         Err(Refused::ShuttingDown) => {
-            return super::close_now(stream, CloseCode::GoingAway, "server shutting down; reconnect shortly")
+            return super::close_now(start_stream, CloseCode::GoingAway, "server shutting down; reconnect shortly")
         }
     };
     let sub = subscription.sub.clone();
@@ -108,13 +107,13 @@ pub fn run(
         Ok(s) => s,
         Err(e) => {
             log::error!("could not read the start of a live connection: {e}");
-            return super::close_now(stream, CloseCode::ServerError, "server error; try again");
+            return super::close_now(start_stream, CloseCode::ServerError, "server error; try again");
         }
     };
     sub.covered_through(start.covers());
     log::info!("ws {} open: {} ({}), {}", sub.id, user.username, user.role, start.describe());
     // This thread holds the wire: the start, then what queued meanwhile, then release.
-    let mut wire = Wire::new(stream);
+    let mut wire = Wire::new(start_stream);
     let started = send_start(app, user, &sub, &mut wire, start).map(|seq| sub.covered_through(seq));
     if let Some(ended) = started.err().or_else(|| write_queued(&mut wire, &sub, Duration::ZERO)) {
         // No reader runs yet: drain here what the client still sends.
