@@ -128,7 +128,8 @@ pub fn run(
         _slot: slot,
     };
     // The reader gets a fresh small stack: this thread's has the pages that SQLite and
-    // the start touched, which would stay resident for the socket's life.
+    // the start touched, which would stay resident for the socket's life. (If no thread
+    // can be had, the reader is taken back and runs here.)
     let handoff = Arc::new(std::sync::Mutex::new(Some(reader)));
     let theirs = handoff.clone();
     let take = |h: &std::sync::Mutex<Option<Reader>>| h.lock().unwrap_or_else(|p| p.into_inner()).take();
