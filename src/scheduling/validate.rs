@@ -77,24 +77,20 @@ pub fn money(cents: i64) -> String {
 /// `money`'s text written into `buf` (the longest, `i64::MIN`, takes 21 bytes), for a
 /// caller that keeps it without an allocation (a page writes two amounts per appointment).
 pub fn money_in(cents: i64, buf: &mut [u8; 24]) -> &str {
-    let (mut whole, part) = (cents.unsigned_abs() / 100, cents.unsigned_abs() % 100);
-    buf[21] = b'.';
-    buf[22] = b'0' + (part / 10) as u8;
-    buf[23] = b'0' + (part % 10) as u8;
-    let mut at = 21;
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (whole % 10) as u8;
-        whole /= 10;
-        if whole == 0 {
-            break;
-        }
-    }
+    let mut digits = itoa::Buffer::new();
+    let whole = digits.format(cents.unsigned_abs() / 100).as_bytes();
+    let part = (cents.unsigned_abs() % 100) as u8;
+    let mut n = 0;
+    let mut put = |bytes: &[u8]| {
+        buf[n..n + bytes.len()].copy_from_slice(bytes);
+        n += bytes.len();
+    };
     if cents < 0 {
-        at -= 1;
-        buf[at] = b'-';
+        put(b"-");
     }
-    std::str::from_utf8(&buf[at..]).expect("ASCII digits")
+    put(whole);
+    put(&[b'.', b'0' + part / 10, b'0' + part % 10]);
+    std::str::from_utf8(&buf[..n]).expect("ASCII digits")
 }
 
 /// A JSON number that is a whole number: `5`, or `5.0` (JSON Schema's integers, and

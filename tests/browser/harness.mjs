@@ -129,12 +129,7 @@ export class Server {
   }
 
   async stop() {
-    if (this.proc.exitCode === null) {
-      const exited = new Promise((resolve) => this.proc.once('exit', resolve));
-      this.proc.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(this.dir, { recursive: true, force: true });
+    await stopAndRemove(this.proc, this.dir);
   }
 }
 
@@ -329,13 +324,18 @@ export class Caddy {
   }
 
   async stop() {
-    if (this.proc.exitCode === null) {
-      const exited = new Promise((resolve) => this.proc.once('exit', resolve));
-      this.proc.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(this.dir, { recursive: true, force: true });
+    await stopAndRemove(this.proc, this.dir);
   }
+}
+
+// Ends a child process with SIGTERM (if it still runs), waits for it, removes its folder.
+async function stopAndRemove(proc, dir) {
+  if (proc.exitCode === null) {
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
 }
 
 function freePort() {

@@ -494,20 +494,7 @@ fn write_opt<T>(out: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut Vec<u8>
 }
 
 fn write_int(out: &mut Vec<u8>, v: i64) {
-    let mut buf = [0u8; 20];
-    let (mut n, mut i) = (v.unsigned_abs(), buf.len());
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&buf[i..]);
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
 /// A JSON string, escaped as `serde_json` escapes it (only `"`, `\\` and control
