@@ -12,6 +12,7 @@
 //! cargo build --release
 //! cargo run --release --example loadgen -- --runs 3
 //! cargo run --release --example loadgen -- --runs 3 --only latency --subs 100,1000
+//! cargo run --release --example loadgen -- --runs 3 --only latency --pause 300 --warmup 5 --events 50   # each event after a quiet spell
 //! cargo run --release --example loadgen -- --runs 3 --only instructions   # needs valgrind
 //! cargo run --release --example loadgen -- --runs 5 --only rest --rest-uncached   # every GET misses the page cache
 //! ```
@@ -39,6 +40,8 @@ struct Opts {
     only: Option<String>,
     subs: Vec<usize>,
     events: usize,
+    warmup: usize,
+    pause_ms: u64,
     hold: usize,
     rest_secs: u64,
     rest_clients: usize,
@@ -57,6 +60,8 @@ fn opts() -> Opts {
         only: None,
         subs: vec![100, 1000],
         events: 200,
+        warmup: 20,
+        pause_ms: 5,
         hold: 5000,
         rest_secs: 5,
         rest_clients: 8,
@@ -82,6 +87,8 @@ fn opts() -> Opts {
             "--only" => o.only = Some(v),
             "--subs" => o.subs = v.split(',').map(|s| s.parse().expect("--subs 100,1000")).collect(),
             "--events" => o.events = v.parse().expect("--events N"),
+            "--warmup" => o.warmup = v.parse().expect("--warmup N"),
+            "--pause" => o.pause_ms = v.parse().expect("--pause MS"),
             "--hold" => o.hold = v.parse().expect("--hold N"),
             "--rest-secs" => o.rest_secs = v.parse().expect("--rest-secs N"),
             "--rest-clients" => o.rest_clients = v.parse().expect("--rest-clients N"),
@@ -96,6 +103,8 @@ fn opts() -> Opts {
     }
     o.hold = o.hold.min(MAX_SOCKETS);
     o.events = o.events.min(MAX_EVENTS);
+    o.warmup = o.warmup.min(MAX_EVENTS);
+    o.pause_ms = o.pause_ms.min(1000);
     o.rest_secs = o.rest_secs.min(MAX_SECS);
     o.subs.iter_mut().for_each(|s| *s = (*s).min(MAX_SOCKETS));
     o.instr_creates = o.instr_creates.clamp(1, MAX_EVENTS);
@@ -129,10 +138,10 @@ fn main() {
     }
     if want("latency") {
         for &n in &o.subs {
-            let mut runs: [Vec<f64>; 7] = Default::default();
+            let mut runs: [Vec<f64>; 8] = Default::default();
             for _ in 0..o.runs {
                 let srv = Srv::start(&o.bin);
-                let l = latency::latency(&srv, n, o.events);
+                let l = latency::latency(&srv, n, o.warmup, o.events, Duration::from_millis(o.pause_ms));
                 let got = [
                     l.p50,
                     l.p99,
@@ -141,6 +150,7 @@ fn main() {
                     l.server_ms_per_create,
                     l.server_us_per_delivery,
                     l.loadgen_ms_per_create,
+                    l.warmup_p99,
                 ];
                 for (r, x) in runs.iter_mut().zip(got) {
                     r.push(x);
@@ -148,9 +158,10 @@ fn main() {
             }
             let m: Vec<f64> = runs.iter().map(|r| median(r)).collect();
             println!(
-                "create -> delivered to all of {n} subscribers, {} creates: p50 {:.2} ms, p99 {:.2} ms \
+                "create -> delivered to all of {n} subscribers, {} creates {} ms apart: p50 {:.2} ms, p99 {:.2} ms \
                  (create's own round trip p50 {:.2} ms, p99 {:.2} ms); medians; p50s {:?}, p99s {:?}",
                 o.events,
+                o.pause_ms,
                 m[0],
                 m[1],
                 m[2],
@@ -165,6 +176,12 @@ fn main() {
                 m[5],
                 m[6],
                 round(&runs[5])
+            );
+            println!(
+                "  the {} warm-up creates before them, checked but not timed above: p99 {:.2} ms (median; {:?})",
+                o.warmup,
+                m[7],
+                round(&runs[7])
             );
         }
     }

@@ -286,6 +286,9 @@ fn read_some(stream: &mut TcpStream, armed: &mut Armed, buf: &mut Vec<u8>, deadl
         match read {
             // Woken by a timeout shorter than the time left: wait out the rest.
             Err(e) if is_timeout(&e) && Instant::now() < deadline => armed.0 = None,
+            // A signal (SIGTERM's handler) interrupts a read on a socket with a timeout
+            // even with SA_RESTART; that is not the client going away.
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
             read => return read,
         }
     }

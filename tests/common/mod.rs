@@ -19,6 +19,9 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_royal-care");
 pub const TEST_ITERATIONS: &str = "1000";
 pub const PASSWORD: &str = "correct-horse-1";
 
+/// Appended to a server's log when its stderr closes (the process has ended).
+const STDERR_CLOSED: &str = "[the server's stderr closed: the process has ended]\n";
+
 pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
@@ -74,6 +77,7 @@ impl Server {
                 log2.lock().unwrap().push('\n');
                 let _ = tx.send(line);
             }
+            log2.lock().unwrap().push_str(STDERR_CLOSED);
         });
         let deadline = Instant::now() + Duration::from_secs(20);
         let addr = loop {
@@ -191,9 +195,30 @@ impl Server {
     pub fn raw(&self, bytes: &[u8]) -> HttpResponse {
         let mut s = self.connect();
         s.write_all(bytes).unwrap();
-        read_response(&mut s).unwrap_or_else(|| {
+        let sent = Instant::now();
+        read_response_or_why(&mut s).unwrap_or_else(|why| {
             let first = String::from_utf8_lossy(bytes.split(|&b| b == b'\r').next().unwrap_or_default()).into_owned();
-            panic!("no HTTP response to {first}; the server's log:\n{}", self.log())
+            let waited = sent.elapsed().as_secs_f64();
+            // Either way, let the log settle (a panic's line may still be in the pipe):
+            // until stderr closes, or nothing new for 300 ms, at most 5 s.
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let (mut seen, mut quiet_since) = (self.log().len(), Instant::now());
+            while !self.log().ends_with(STDERR_CLOSED)
+                && quiet_since.elapsed() < Duration::from_millis(300)
+                && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(10));
+                if self.log().len() != seen {
+                    (seen, quiet_since) = (self.log().len(), Instant::now());
+                }
+            }
+            let ended = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+                .map_or(true, |st| st.split(") ").nth(1).is_some_and(|rest| rest.starts_with('Z')));
+            panic!(
+                "no HTTP response to {first} ({why} after {waited:.1} s; the server process {}); the server's log:\n{}",
+                if ended { "has ended" } else { "is still running" },
+                self.log()
+            )
         })
     }
 
@@ -281,17 +306,25 @@ impl HttpResponse {
 /// Reads one response (head + Content-Length body) from `s`. `None` if the connection
 /// closed before a status line.
 pub fn read_response(s: &mut impl Read) -> Option<HttpResponse> {
+    read_response_or_why(s).ok()
+}
+
+/// As `read_response`; when there is none, says why (closed, reset, timed out, garbled).
+pub fn read_response_or_why(s: &mut impl Read) -> Result<HttpResponse, String> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
         match s.read(&mut byte) {
             Ok(1) => buf.push(byte[0]),
-            _ => return None,
+            Ok(_) => return Err(format!("the connection closed after {} bytes", buf.len())),
+            Err(e) => return Err(format!("{} after {} bytes", e.kind(), buf.len())),
         }
     }
     let head = String::from_utf8_lossy(&buf).to_string();
     let mut lines = head.split("\r\n");
-    let status: u16 = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+    let garbled = || format!("a garbled head: {head:?}");
+    let status: u16 =
+        lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|c| c.parse().ok()).ok_or_else(garbled)?;
     let headers: Vec<(String, String)> =
         lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))).collect();
     let len: usize = headers
@@ -300,8 +333,8 @@ pub fn read_response(s: &mut impl Read) -> Option<HttpResponse> {
         .and_then(|(_, v)| v.parse().ok())
         .unwrap_or(0);
     let mut body = vec![0u8; len];
-    s.read_exact(&mut body).ok()?;
-    Some(HttpResponse { status, headers, body })
+    s.read_exact(&mut body).map_err(|e| format!("the body was cut short ({})", e.kind()))?;
+    Ok(HttpResponse { status, headers, body })
 }
 
 /// A connection to `to` from the loopback address `from` (any of 127.0.0.0/8), so a test
