@@ -278,8 +278,9 @@ fn control(srv: &Srv, what: &str) {
 }
 
 /// Requests dump number `n` and returns its Ir: all threads, and the request threads
-/// (the thread slots whose dump holds `http::conn::run`: a create's connection, or an
-/// idle subscriber's). Valgrind reuses a slot once its thread has ended.
+/// (the thread slots whose dump holds `http::conn::read_head`, which only a connection's
+/// own thread runs — a create's, or a subscriber's before its upgrade; `conn::run` itself
+/// may be inlined). Valgrind reuses a slot once its thread has ended.
 fn dump(srv: &Srv, file: &Path, n: usize) -> Ir {
     control(srv, "dump");
     let mut ir = Ir { all: 0, requests: 0 };
@@ -288,7 +289,7 @@ fn dump(srv: &Srv, file: &Path, n: usize) -> Ir {
         assert!(text.contains("\ntotals:"), "incomplete callgrind dump {}", path.display());
         let total = summary(&text).unwrap_or_else(|| panic!("no summary line in {}", path.display()));
         ir.all += total;
-        if text.contains("royal_care::http::conn::run\n") {
+        if text.contains("royal_care::http::conn::read_head\n") || text.contains("royal_care::http::conn::run\n") {
             ir.requests += total;
         }
     }
