@@ -317,6 +317,10 @@ pub fn read_response_or_why(s: &mut impl Read) -> Result<HttpResponse, String> {
         match s.read(&mut byte) {
             Ok(1) => buf.push(byte[0]),
             Ok(_) => return Err(format!("the connection closed after {} bytes", buf.len())),
+            // Not the server's doing: a read with a timeout (ours has one) is interrupted
+            // when this process is stopped and continued, or frozen and thawed, even with
+            // no signal handler; `Read` says to try again (`read_exact` below does).
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(format!("{} after {} bytes", e.kind(), buf.len())),
         }
     }
