@@ -322,3 +322,42 @@ fn access_log_shows_the_real_status_of_refused_upgrades() {
     assert!(srv.wait_log("\"GET /ws/scheduling/appointments/\" 426", Duration::from_secs(5)), "{}", srv.log());
     assert!(!srv.log().contains("\" 101 "), "{}", srv.log());
 }
+
+/// Linux interrupts a socket read that has a timeout (every server read has one) when
+/// the process is stopped and continued, or its container frozen and thawed, even with
+/// no signal handler. Such a read is read again: the connection thread used to take it
+/// for the client going away and close without an answer.
+#[test]
+fn a_server_stopped_and_continued_mid_request_still_answers_it() {
+    let srv = Server::start();
+    let pid = srv.child.id();
+    let body = r#"{"username": "nobody", "password": "not-a-password"}"#;
+    let head = format!(
+        "POST /api/auth/login/ HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        srv.addr,
+        body.len()
+    );
+    let mut s = srv.connect();
+    // All but the body's last byte: the connection's thread waits in a read for it.
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body.as_bytes()[..body.len() - 1]).unwrap();
+    let conn_thread_reading = || {
+        std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten().any(|t| {
+            let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+            stat.contains("(conn) S")
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !conn_thread_reading() {
+        assert!(Instant::now() < deadline, "the connection's thread never waited for the body");
+        std::thread::yield_now();
+    }
+    // Continued only once stopped: a SIGCONT sent while the stop is pending cancels it.
+    let stop_and_continue = r#"kill -STOP "$0" && until grep -q ') T' "/proc/$0/stat"; do :; done && kill -CONT "$0""#;
+    let done = std::process::Command::new("sh").args(["-c", stop_and_continue, &pid.to_string()]).status().unwrap();
+    assert!(done.success());
+    // Ignored: had the server closed, the read below says so.
+    let _ = s.write_all(&body.as_bytes()[body.len() - 1..]);
+    let r = read_response_or_why(&mut s).unwrap_or_else(|why| panic!("no answer after a stop and continue: {why}"));
+    assert_eq!(r.status, 401, "{}", r.text());
+}

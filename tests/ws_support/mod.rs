@@ -76,6 +76,9 @@ impl Ws {
                 {
                     return Err(Ended::Timeout)
                 }
+                // A read with a timeout is interrupted when this process is stopped and
+                // continued (or frozen and thawed); nothing was consumed, so read again.
+                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(Ended::Dropped(e.to_string())),
             }
         }
@@ -142,8 +145,11 @@ pub fn raw_upgrade(srv: &Server, token: &str) -> TcpStream {
     let mut got = Vec::new();
     let mut b = [0u8; 1];
     while !got.ends_with(b"\r\n\r\n") {
-        assert_eq!(s.read(&mut b).unwrap(), 1, "no 101");
-        got.push(b[0]);
+        match s.read(&mut b) {
+            Ok(1) => got.push(b[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            r => panic!("no 101: {r:?} after {:?}", String::from_utf8_lossy(&got)),
+        }
     }
     assert!(got.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&got));
     s
