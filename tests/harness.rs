@@ -10,7 +10,6 @@ mod common;
 use common::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::mpsc;
 
 /// The state letter of one of this process's threads (`/proc/<pid>/task/<tid>/stat`).
@@ -22,17 +21,9 @@ fn state(task: &Path) -> char {
 #[test]
 fn a_read_interrupted_by_a_stop_and_continue_gets_the_answer() {
     let srv = Server::start();
-    let body = r#"{"username": "nobody", "password": "not-a-password"}"#;
-    let head = format!(
-        "POST /api/auth/login/ HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        srv.addr,
-        body.len()
-    );
-    let mut s = srv.connect();
+    // The server waits for the last byte, so the reader waits too.
+    let (mut s, last) = login_but_its_last_byte(&srv);
     let mut rest = s.try_clone().unwrap();
-    // All but the body's last byte: the server waits for it, so the reader waits too.
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(&body.as_bytes()[..body.len() - 1]).unwrap();
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         // "<pid>/task/<tid>": where the main thread sees whether this one sleeps.
@@ -44,14 +35,9 @@ fn a_read_interrupted_by_a_stop_and_continue_gets_the_answer() {
     while state(&task) != 'S' {
         std::thread::yield_now();
     }
-    // Continued only once the reader is stopped: a SIGCONT sent while the stop is still
-    // pending would cancel it.
-    let stop_and_continue = r#"kill -STOP "$0" && until grep -q ') T' "$1/stat"; do :; done && kill -CONT "$0""#;
-    let pid = std::process::id().to_string();
-    let done = Command::new("sh").args(["-c", stop_and_continue, &pid]).arg(&task).status().unwrap();
-    assert!(done.success());
+    stop_and_continue(std::process::id(), &task.join("stat"));
     // Ignored: if the reader gave up, its socket may be closed already; the assert says so.
-    let _ = rest.write_all(&body.as_bytes()[body.len() - 1..]);
+    let _ = rest.write_all(&[last]);
     let answer = reader.join().unwrap();
     let r = answer.unwrap_or_else(|why| panic!("the harness gave up on an interrupted read: {why}"));
     assert_eq!(r.status, 401, "{}", r.text());

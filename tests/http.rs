@@ -4,6 +4,7 @@ mod common;
 use common::*;
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -331,16 +332,8 @@ fn access_log_shows_the_real_status_of_refused_upgrades() {
 fn a_server_stopped_and_continued_mid_request_still_answers_it() {
     let srv = Server::start();
     let pid = srv.child.id();
-    let body = r#"{"username": "nobody", "password": "not-a-password"}"#;
-    let head = format!(
-        "POST /api/auth/login/ HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        srv.addr,
-        body.len()
-    );
-    let mut s = srv.connect();
-    // All but the body's last byte: the connection's thread waits in a read for it.
-    s.write_all(head.as_bytes()).unwrap();
-    s.write_all(&body.as_bytes()[..body.len() - 1]).unwrap();
+    // The connection's thread waits in a read for the last byte.
+    let (mut s, last) = login_but_its_last_byte(&srv);
     let conn_thread_reading = || {
         std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().flatten().any(|t| {
             let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
@@ -352,12 +345,9 @@ fn a_server_stopped_and_continued_mid_request_still_answers_it() {
         assert!(Instant::now() < deadline, "the connection's thread never waited for the body");
         std::thread::yield_now();
     }
-    // Continued only once stopped: a SIGCONT sent while the stop is pending cancels it.
-    let stop_and_continue = r#"kill -STOP "$0" && until grep -q ') T' "/proc/$0/stat"; do :; done && kill -CONT "$0""#;
-    let done = std::process::Command::new("sh").args(["-c", stop_and_continue, &pid.to_string()]).status().unwrap();
-    assert!(done.success());
+    stop_and_continue(pid, Path::new(&format!("/proc/{pid}/stat")));
     // Ignored: had the server closed, the read below says so.
-    let _ = s.write_all(&body.as_bytes()[body.len() - 1..]);
+    let _ = s.write_all(&[last]);
     let r = read_response_or_why(&mut s).unwrap_or_else(|why| panic!("no answer after a stop and continue: {why}"));
     assert_eq!(r.status, 401, "{}", r.text());
 }

@@ -341,6 +341,31 @@ pub fn read_response_or_why(s: &mut impl Read) -> Result<HttpResponse, String> {
     Ok(HttpResponse { status, headers, body })
 }
 
+/// A wrong login (401) sent on a fresh connection to `srv` without its body's last byte:
+/// the server's connection thread, and a reader of the answer, wait in a read for it.
+/// Returns the connection and the byte to send.
+pub fn login_but_its_last_byte(srv: &Server) -> (TcpStream, u8) {
+    let body = r#"{"username": "nobody", "password": "not-a-password"}"#;
+    let head = format!(
+        "POST /api/auth/login/ HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        srv.addr,
+        body.len()
+    );
+    let mut s = srv.connect();
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body.as_bytes()[..body.len() - 1]).unwrap();
+    (s, body.as_bytes()[body.len() - 1])
+}
+
+/// Stops process `pid` (SIGSTOP) and continues it once `/proc/…/stat` at `stat` shows it
+/// stopped: a SIGCONT sent while the stop is still pending would cancel it. Linux then
+/// interrupts the process's socket reads that have a timeout, even with no signal handler.
+pub fn stop_and_continue(pid: u32, stat: &Path) {
+    let script = r#"kill -STOP "$0" && until grep -q ') T' "$1"; do :; done && kill -CONT "$0""#;
+    let done = Command::new("sh").args(["-c", script, &pid.to_string()]).arg(stat).status().unwrap();
+    assert!(done.success(), "could not stop and continue process {pid}");
+}
+
 /// A connection to `to` from the loopback address `from` (any of 127.0.0.0/8), so a test
 /// can be several client machines at once.
 pub fn connect_from(from: [u8; 4], to: SocketAddr) -> TcpStream {
