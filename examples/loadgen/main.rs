@@ -103,7 +103,8 @@ fn opts() -> Opts {
     }
     o.hold = o.hold.min(MAX_SOCKETS);
     o.events = o.events.min(MAX_EVENTS);
-    o.warmup = o.warmup.min(MAX_EVENTS);
+    // Warm-up and timed creates together stay within the bound (and the fixtures' slots).
+    o.warmup = o.warmup.min(MAX_EVENTS - o.events);
     o.pause_ms = o.pause_ms.min(1000);
     o.rest_secs = o.rest_secs.min(MAX_SECS);
     o.subs.iter_mut().for_each(|s| *s = (*s).min(MAX_SOCKETS));
