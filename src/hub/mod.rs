@@ -14,7 +14,6 @@
 //! expired, looking only at tokens whose expiry has passed (`expiry::Expiries`), each once.
 //! It also keeps the operators' `initial_data` board (`OperatorSnapshot`).
 //!
-//!
 //! Delivery wakes no per-socket thread in the common case: the dispatcher writes each
 //! frame to each recipient's socket itself, without waiting (`outbox`), and only a
 //! socket whose kernel buffer is full gets a writer thread, which the live session
@@ -379,14 +378,9 @@ mod tests {
         _peer: std::net::TcpStream,
     }
 
-    fn no_writer(_: Arc<Subscriber>) {
-        panic!("no writer is started while the test holds the wire");
-    }
-
     fn subscribe(hub: &Arc<Hub>, user: i64, operator: bool, digest: &str, expiry: &str) -> Result<Sock, Refused> {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let peer = std::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
-        let server = l.accept().unwrap().0;
+        let (server, peer) = subscriber::tests::pair();
+        let no_writer = subscriber::tests::no_writer;
         let sub = hub.subscribe(user, operator, (digest.into(), expiry.into()), server, no_writer)?;
         Ok(Sock { sub, _peer: peer })
     }

@@ -89,20 +89,22 @@ impl Subscriber {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::outbox::{Next, QUEUE_BYTES};
     use super::*;
     use crate::ws::CloseCode;
     use std::net::TcpListener;
     use std::time::Duration;
 
-    fn pair() -> (TcpStream, TcpStream) {
+    /// A connected socket pair: (the server's end, the peer's).
+    pub(in crate::hub) fn pair() -> (TcpStream, TcpStream) {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
         (l.accept().unwrap().0, c)
     }
 
-    fn no_writer(_: Arc<Subscriber>) {
+    /// A `StartWriter` for tests that hold the wire themselves.
+    pub(in crate::hub) fn no_writer(_: Arc<Subscriber>) {
         panic!("no writer is started while the test holds the wire");
     }
 
